@@ -1,0 +1,209 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, dedupeDiagnostics, sortDiagnostics, type Diagnostic, type SourceSpan } from '../diagnostics/diagnostic.js';
+import { createRegistry, type FerRegistry } from '../registry/index.js';
+import { schemaErrorsToDiagnostics, type Position } from '../schema/errors.js';
+import { documentValidator } from '../schema/index.js';
+import { builtinConfigDir } from '../util/package.js';
+import { checkSemantics } from './check.js';
+import type { DocumentPath } from './document-path.js';
+import { substituteEnvironment, type Environment } from './environment.js';
+import { locate as locateIn, nodeAt, toPlain, type LocatedMap, type LocatedNode } from './located.js';
+import { mergeLocated } from './merge.js';
+import { applyOverrides, COMMAND_LINE, commandLineText } from './overrides.js';
+import type { FerConfig } from './types.js';
+import { readYaml } from './yaml-reader.js';
+
+export interface LoadOptions {
+  /** `--set` overrides, applied after every file. */
+  overrides?: readonly string[];
+  env?: Environment;
+  cwd?: string;
+  registry?: FerRegistry;
+}
+
+export interface LoadedConfig {
+  /** The absolute path of the config that was loaded. */
+  file: string;
+  config: FerConfig;
+  /** Every file read, the loaded one last (bases before the files that extend them). */
+  files: string[];
+  /** Texts of the sources (files and `<command line>`), for code frames. */
+  sources: Map<string, string>;
+  registry: FerRegistry;
+  /** Where a document path is written (for errors found after loading, by the compiler for instance). */
+  locate(path: DocumentPath): Position;
+}
+
+/** Fields holding paths: relative ones are resolved against the folder of the file that wrote them. */
+const PATH_FIELDS: DocumentPath[] = [
+  ['data', 'source', 'csv'],
+  ['data', 'source', 'csv', 'path'],
+  ['data', 'source', 'folder'],
+  ['data', 'source', 'folder', 'path'],
+  ['data', 'cache'],
+];
+
+function fileStart(file: string): SourceSpan {
+  return { file, start: { line: 1, column: 1 }, end: { line: 1, column: 2 } };
+}
+
+interface ReadState {
+  sources: Map<string, string>;
+  files: string[];
+  diagnostics: Diagnostic[];
+  env: Environment;
+  cwd: string;
+}
+
+/** `fer:templates/x.yaml` names a config shipped with fer; a missing `.yaml` is added when that file exists. */
+function resolveExtends(reference: string, fromFile: string): string {
+  const base = reference.startsWith('fer:')
+    ? path.resolve(builtinConfigDir, reference.slice(4))
+    : path.resolve(path.dirname(fromFile), reference);
+  if (!existsSync(base)) {
+    for (const ext of ['.yaml', '.yml']) if (existsSync(base + ext)) return base + ext;
+  }
+  return base;
+}
+
+function readTree(file: string, chain: readonly string[], via: SourceSpan | undefined, state: ReadState): LocatedNode | undefined {
+  let text: string;
+  try {
+    if (statSync(file).isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    state.diagnostics.push({
+      severity: 'error',
+      code: 'file-not-found',
+      message:
+        code === 'EISDIR'
+          ? `${file} is a folder, not a config file`
+          : code === 'ENOENT'
+            ? `config file not found: ${file}`
+            : `cannot read ${file}: ${(cause as Error).message}`,
+      ...(via ? { span: via } : {}),
+      ...(code === 'ENOENT' ? { hint: 'check the path; relative paths in `extends` are relative to the file that has them' } : {}),
+    });
+    return undefined;
+  }
+  state.sources.set(file, text);
+  const read = readYaml(text, file);
+  state.diagnostics.push(...read.diagnostics);
+  if (read.diagnostics.some((d) => d.severity === 'error')) {
+    // A file with broken syntax may be half read: report its syntax, and nothing derived from it.
+    state.files.push(file);
+    return undefined;
+  }
+  let root: LocatedNode = read.root ?? { kind: 'map', span: fileStart(file), entries: new Map() };
+  if (root.kind !== 'map') {
+    state.diagnostics.push({
+      severity: 'error',
+      code: 'type',
+      message: `a config file is a map of sections (name:, models:, training: ...), but ${path.basename(file)} holds ${root.kind === 'list' ? 'a list' : 'a single value'}`,
+      span: root.span,
+    });
+    return undefined;
+  }
+  root = substituteEnvironment(root, state.env, state.cwd, state.diagnostics);
+  const map = root as LocatedMap;
+  const extendsNode = map.entries.get('extends');
+  let merged: LocatedNode | undefined;
+  if (extendsNode !== undefined) {
+    const entries = new Map(map.entries);
+    entries.delete('extends');
+    root = { ...map, entries };
+    const items = extendsNode.kind === 'list' ? extendsNode.items : [extendsNode];
+    for (const item of items) {
+      if (item.kind !== 'scalar' || typeof item.value !== 'string' || item.value === '') {
+        state.diagnostics.push({
+          severity: 'error',
+          code: 'type',
+          message: '`extends` takes a path or a list of paths',
+          span: item.span,
+          path: 'extends',
+          expected: 'extends: base.yaml  or  extends: [fer:templates/resnet.yaml, base.yaml]',
+        });
+        continue;
+      }
+      const target = resolveExtends(item.value, file);
+      const cycleAt = [...chain, file].indexOf(target);
+      if (cycleAt >= 0) {
+        const loop = [...chain.slice(cycleAt), file, target].map((f) => path.basename(f));
+        state.diagnostics.push({
+          severity: 'error',
+          code: 'include-cycle',
+          message: `circular extends: ${loop.join(' -> ')}`,
+          span: item.span,
+          path: 'extends',
+          hint: 'a file cannot build on itself; move what both need into a third file that both extend',
+        });
+        continue;
+      }
+      const base = readTree(target, [...chain, file], item.span, state);
+      if (base !== undefined) merged = merged === undefined ? base : mergeLocated(merged, base);
+    }
+  }
+  state.files.push(file);
+  return merged === undefined ? root : mergeLocated(merged, root);
+}
+
+function resolvePaths(config: Record<string, unknown>, tree: LocatedNode, cwd: string): void {
+  for (const fieldPath of PATH_FIELDS) {
+    let parent: unknown = config;
+    for (const segment of fieldPath.slice(0, -1)) {
+      parent = typeof parent === 'object' && parent !== null ? (parent as Record<string, unknown>)[String(segment)] : undefined;
+    }
+    if (typeof parent !== 'object' || parent === null) continue;
+    const key = String(fieldPath[fieldPath.length - 1]);
+    const value = (parent as Record<string, unknown>)[key];
+    if (typeof value !== 'string' || value === '') continue;
+    const node = nodeAt(tree, fieldPath);
+    const baseDir = node?.kind === 'scalar' ? node.baseDir : cwd;
+    (parent as Record<string, unknown>)[key] = path.resolve(baseDir, value);
+  }
+}
+
+/**
+ * Loads a config: reads it and what it extends, substitutes the environment, applies overrides,
+ * validates against the schema (filling defaults) and checks what the schema cannot. Throws a
+ * ConfigError holding every problem found, each with its position.
+ */
+export function loadConfig(file: string, options: LoadOptions = {}): LoadedConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const registry = options.registry ?? createRegistry();
+  const absolute = path.resolve(cwd, file);
+  const state: ReadState = { sources: new Map(), files: [], diagnostics: [], env: options.env ?? process.env, cwd };
+  const overrides = options.overrides ?? [];
+  if (overrides.length > 0) state.sources.set(COMMAND_LINE, commandLineText(overrides));
+
+  let tree = readTree(absolute, [], undefined, state);
+  const fail = (): never => {
+    throw new ConfigError(sortDiagnostics(dedupeDiagnostics(state.diagnostics)), state.sources);
+  };
+  // Syntax and file errors first: what follows from a half-read file would only mislead.
+  if (tree === undefined || state.diagnostics.some((d) => d.severity === 'error')) fail();
+  tree = applyOverrides(tree!, overrides, state.diagnostics);
+  const locate = (p: DocumentPath): Position => locateIn(tree!, p);
+
+  const plain = toPlain(tree) as Record<string, unknown>;
+  const validate = documentValidator(registry);
+  if (!validate(plain)) state.diagnostics.push(...schemaErrorsToDiagnostics(validate.errors ?? [], locate, { registry }));
+  state.diagnostics.push(...checkSemantics(plain, registry, locate));
+  if (state.diagnostics.some((d) => d.severity === 'error')) fail();
+
+  plain.name ??= path.basename(absolute).replace(/\.(ya?ml)$/i, '').replace(/[^A-Za-z0-9_.-]/g, '-');
+  plain.models ??= {};
+  plain.templates ??= {};
+  resolvePaths(plain, tree, cwd);
+  return {
+    file: absolute,
+    config: plain as unknown as FerConfig,
+    files: state.files,
+    sources: state.sources,
+    registry,
+    locate,
+  };
+}
+
