@@ -1,0 +1,105 @@
+import { Type, type Static, type TObject } from '@sinclair/typebox';
+import type { Definition } from './registry.js';
+import type { Tf, TfOptimizer } from './layer-definition.js';
+import { args } from './schema-helpers.js';
+
+
+export interface OptimizerDefinition<A extends TObject = TObject> extends Definition {
+  readonly keras?: string;
+  readonly args: A;
+  build(args: Static<A>, tf: Tf): TfOptimizer;
+}
+
+function define<A extends TObject>(d: OptimizerDefinition<A>): OptimizerDefinition<A> {
+  return d;
+}
+
+const learningRate = (value: number) => Type.Number({ exclusiveMinimum: 0, default: value, description: 'step size' });
+
+export const optimizerDefinitions: OptimizerDefinition[] = [
+  define({
+    type: 'sgd',
+    keras: 'SGD',
+    summary: 'Stochastic gradient descent, with optional (Nesterov) momentum.',
+    args: args(
+      {
+        learning_rate: learningRate(0.01),
+        momentum: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
+        nesterov: Type.Boolean({ default: false }),
+      },
+      { title: 'sgd arguments' },
+    ),
+    build: (a, tf) =>
+      a.momentum > 0 || a.nesterov ? tf.train.momentum(a.learning_rate, a.momentum, a.nesterov) : tf.train.sgd(a.learning_rate),
+  }),
+  define({
+    type: 'adam',
+    keras: 'Adam',
+    summary: 'Adam (Kingma & Ba 2014).',
+    args: args(
+      {
+        learning_rate: learningRate(0.001),
+        beta_1: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.9 }),
+        beta_2: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.999 }),
+        epsilon: Type.Number({ exclusiveMinimum: 0, default: 1e-7 }),
+      },
+      { title: 'adam arguments' },
+    ),
+    build: (a, tf) => tf.train.adam(a.learning_rate, a.beta_1, a.beta_2, a.epsilon),
+  }),
+  define({
+    type: 'rmsprop',
+    keras: 'RMSprop',
+    summary: 'RMSprop.',
+    args: args(
+      {
+        learning_rate: learningRate(0.001),
+        rho: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.9 }),
+        momentum: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
+        epsilon: Type.Number({ exclusiveMinimum: 0, default: 1e-7 }),
+        centered: Type.Boolean({ default: false }),
+      },
+      { title: 'rmsprop arguments' },
+    ),
+    build: (a, tf) => tf.train.rmsprop(a.learning_rate, a.rho, a.momentum, a.epsilon, a.centered),
+  }),
+  define({
+    type: 'adagrad',
+    keras: 'Adagrad',
+    summary: 'Adagrad.',
+    args: args(
+      { learning_rate: learningRate(0.01), initial_accumulator_value: Type.Number({ exclusiveMinimum: 0, default: 0.1 }) },
+      { title: 'adagrad arguments' },
+    ),
+    build: (a, tf) => tf.train.adagrad(a.learning_rate, a.initial_accumulator_value),
+  }),
+  define({
+    type: 'adamax',
+    keras: 'Adamax',
+    summary: 'Adamax (Adam with the infinity norm).',
+    args: args(
+      {
+        learning_rate: learningRate(0.002),
+        beta_1: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.9 }),
+        beta_2: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.999 }),
+        epsilon: Type.Number({ exclusiveMinimum: 0, default: 1e-7 }),
+      },
+      { title: 'adamax arguments' },
+    ),
+    build: (a, tf) => tf.train.adamax(a.learning_rate, a.beta_1, a.beta_2, a.epsilon),
+  }),
+  define({
+    type: 'adadelta',
+    keras: 'Adadelta',
+    summary: 'Adadelta.',
+    args: args(
+      {
+        learning_rate: learningRate(1),
+        rho: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.95 }),
+        epsilon: Type.Number({ exclusiveMinimum: 0, default: 1e-7 }),
+      },
+      { title: 'adadelta arguments' },
+    ),
+    build: (a, tf) => tf.train.adadelta(a.learning_rate, a.rho, a.epsilon),
+  }),
+];
