@@ -1,0 +1,217 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { args, DEFS, PositiveInt, ref, type ItemSpec } from '../registry/schema-helpers.js';
+
+/**
+ * The fixed parts of the document (everything but what the registry contributes). Defaults and docs
+ * live here, next to the shape, so the schema, the reference in the README and the runtime agree.
+ */
+
+export const FER2013_CLASSES = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
+
+const path = (description: string) => Type.String({ minLength: 1, format: 'path', description });
+
+const csvSource = args(
+  {
+    path: path('the CSV file (`emotion,pixels,Usage` columns), plain or gzip'),
+    label_column: Type.String({ default: 'emotion', description: 'column holding the class index' }),
+    pixels_column: Type.String({ default: 'pixels', description: 'column holding space-separated pixel values' }),
+    split_column: Type.String({ default: 'Usage', description: 'column naming the split of each row' }),
+  },
+  { title: 'csv source' },
+);
+
+export const DataSource = Type.Unsafe<DataSourceConfig>({
+  title: 'data source',
+  type: 'object',
+  description: 'where the images come from: exactly one of `csv`, `folder` or `synthetic`',
+  properties: {
+    csv: {
+      ...csvSource,
+      type: ['object', 'string'],
+      'x-expected': 'a path, or {path: ..., label_column: ..., ...}',
+    },
+    folder: {
+      ...args({ path: path('a folder laid out as <split>/<class name>/*.png|jpg') }, { title: 'folder source' }),
+      type: ['object', 'string'],
+      'x-expected': 'a path, or {path: ...}',
+    },
+    synthetic: args(
+      {
+        rows_per_class: PositiveInt({ default: 200, description: 'images per class in each split' }),
+        splits: Type.Array(Type.String({ minLength: 1 }), {
+          default: ['train', 'test'],
+          minItems: 1,
+          description: 'the names of the splits to generate',
+        }),
+        noise: Type.Number({ minimum: 0, default: 0.3, description: 'how hard the classes are to tell apart' }),
+      },
+      { title: 'synthetic source' },
+    ),
+  },
+  additionalProperties: false,
+  minProperties: 1,
+  maxProperties: 1,
+});
+
+export interface DataSourceConfig {
+  csv?: string | { path: string; label_column: string; pixels_column: string; split_column: string };
+  folder?: string | { path: string };
+  synthetic?: { rows_per_class: number; splits: string[]; noise: number };
+}
+
+export const ImageShape = args(
+  {
+    height: PositiveInt({ default: 48 }),
+    width: PositiveInt({ default: 48 }),
+    channels: Type.Unsafe<1 | 3>({ type: 'integer', enum: [1, 3], default: 1, description: '1 (grayscale) or 3' }),
+  },
+  { title: 'image shape', description: 'the size of the images the models see' },
+);
+
+export const ClassWeight = Type.Unsafe<ClassWeightConfig>({
+  title: 'class weight',
+  description:
+    '`none`, `balanced` (inverse frequency), or `{majority_ratio: {noise_sigma: 0.2}}` (the reference study: frequency of the most frequent class over the class frequency, plus seeded Gaussian noise per member)',
+  default: 'none',
+  if: { type: 'string' },
+  then: { enum: ['none', 'balanced', 'majority_ratio'] },
+  else: {
+    type: 'object',
+    properties: {
+      majority_ratio: args(
+        { noise_sigma: Type.Number({ minimum: 0, default: 0, description: 'standard deviation of the per-member noise' }) },
+        { title: 'majority_ratio arguments' },
+      ),
+    },
+    additionalProperties: false,
+    minProperties: 1,
+    maxProperties: 1,
+  },
+});
+export type ClassWeightConfig = 'none' | 'balanced' | 'majority_ratio' | { majority_ratio: { noise_sigma: number } };
+
+export const DataSection = args(
+  {
+    source: DataSource,
+    classes: Type.Array(Type.String({ minLength: 1 }), {
+      minItems: 2,
+      uniqueItems: true,
+      default: FER2013_CLASSES,
+      description: 'class names, in label order (label 0 first)',
+    }),
+    image: Type.Unsafe<Static<typeof ImageShape>>({ ...ImageShape, default: {} }),
+    split: args(
+      {
+        train: Type.String({ default: 'Training', description: 'the split models are trained (and cross-validated) on' }),
+        test: Type.Union([Type.String(), Type.Null()], {
+          default: 'PublicTest',
+          description: 'the held-out split for the final evaluation (null: none)',
+        }),
+      },
+      { title: 'split', default: {} },
+    ),
+    preprocess: Type.Array(ref<ItemSpec>('preprocessing'), {
+      default: [],
+      description: 'steps applied to every image, in order',
+    }),
+    class_weight: ClassWeight,
+    cache: Type.String({ format: 'path', default: 'runs/.cache', description: 'folder for the parsed-data cache' }),
+  },
+  { title: 'data section' },
+);
+
+export const TrainingSection = args(
+  {
+    epochs: PositiveInt({ default: 10, description: 'passes over the training rows' }),
+    batch_size: PositiveInt({ default: 32, description: 'images per gradient step' }),
+    optimizer: ref<ItemSpec>('optimizer', { default: 'adam', description: 'e.g. `adam` or `{adam: {learning_rate: 1e-4}}`' }),
+    loss: ref<ItemSpec>('loss', { default: 'categorical_crossentropy', description: 'the training objective' }),
+  },
+  { title: 'training section' },
+);
+
+export const FoldsSection = args(
+  {
+    k: Type.Integer({ minimum: 2, default: 5, description: 'number of folds' }),
+    strategy: Type.Unsafe<'stratified' | 'random' | 'contiguous'>({
+      type: 'string',
+      enum: ['stratified', 'random', 'contiguous'],
+      default: 'stratified',
+      description:
+        '`stratified`: seeded shuffle keeping class proportions; `random`: seeded shuffle; `contiguous`: blocks in file order (the reference study)',
+    }),
+  },
+  { title: 'folds section' },
+);
+
+export const EnsembleMember = args(
+  {
+    model: Type.String({ minLength: 1, description: 'a key of `models`' }),
+    count: PositiveInt({ default: 1, description: 'how many instances (each with its own seed)' }),
+    name: Type.Optional(
+      Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'instance name prefix (default: the model name)' }),
+    ),
+    weight: Type.Number({ minimum: 0, default: 1, description: 'weight in `weighted_mean`' }),
+  },
+  { title: 'ensemble member' },
+);
+
+export const EnsembleSection = args(
+  {
+    members: Type.Array(EnsembleMember, { minItems: 1, description: 'the models that vote, and how many of each' }),
+    combine: Type.Unsafe<'mean' | 'weighted_mean' | 'geometric_mean' | 'vote'>({
+      type: 'string',
+      enum: ['mean', 'weighted_mean', 'geometric_mean', 'vote'],
+      default: 'mean',
+      description: 'how member probabilities are combined',
+    }),
+  },
+  { title: 'ensemble section' },
+);
+
+export const TrackingSection = args(
+  {
+    uri: Type.Union([Type.String(), Type.Null()], {
+      default: null,
+      description: 'MLflow tracking server (default: MLFLOW_TRACKING_URI; null: record locally under runs/)',
+    }),
+    experiment: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+      default: null,
+      description: 'MLflow experiment (default: MLFLOW_EXPERIMENT_NAME, then the config name)',
+    }),
+    tags: Type.Record(Type.String(), Type.String(), { default: {}, description: 'extra tags on every run' }),
+  },
+  { title: 'tracking section' },
+);
+
+/** A template parameter: a type name, or a declaration with a default, bounds, choices and docs. */
+export const PARAM_TYPES = ['integer', 'number', 'boolean', 'string', 'list', 'any'] as const;
+export type ParamType = (typeof PARAM_TYPES)[number];
+
+export const ParamDeclaration = Type.Unsafe<ParamDeclarationConfig>({
+  title: 'template parameter',
+  'x-expected': `a type (${PARAM_TYPES.join(', ')}) or {type: ..., default: ..., minimum: ..., maximum: ..., choices: [...], doc: ...}`,
+  if: { type: 'string' },
+  then: { enum: [...PARAM_TYPES] },
+  else: {
+    type: 'object',
+    title: 'template parameter',
+    properties: {
+      type: { type: 'string', enum: [...PARAM_TYPES], description: 'the type of the value' },
+      default: { description: 'the value when a use does not give one; without it the parameter is required' },
+      minimum: { type: 'number' },
+      maximum: { type: 'number' },
+      choices: { type: 'array', minItems: 1, description: 'the allowed values' },
+      items: { type: 'string', enum: [...PARAM_TYPES], description: 'for lists: the type of each item' },
+      doc: { type: 'string', description: 'what the parameter means' },
+    },
+    required: ['type'],
+    additionalProperties: false,
+  },
+});
+
+export type ParamDeclarationConfig =
+  | ParamType
+  | { type: ParamType; default?: unknown; minimum?: number; maximum?: number; choices?: unknown[]; items?: ParamType; doc?: string };
+
+export const DEFINITIONS_PREFIX = DEFS;
