@@ -1,0 +1,572 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import type { LoadedConfig } from '../config/load.js';
+import { displayPath, type DocumentPath } from '../config/document-path.js';
+import type { LayerEntry, LayerEntryMap } from '../config/types.js';
+import { modelInputShape, classNames } from '../data/shape.js';
+import { ConfigError, type Diagnostic, type DiagnosticNote, type SourceSpan } from '../diagnostics/diagnostic.js';
+import { didYouMean, listChoices } from '../diagnostics/suggest.js';
+import { formatShape, type LayerBuildContext, type Shape, type Tf } from '../registry/layer-definition.js';
+import type { ItemSpec, RegularizerSpec } from '../registry/schema-helpers.js';
+import { schemaErrorsToDiagnostics } from '../schema/errors.js';
+import { layerArgsValidator, schemaValidator } from '../schema/index.js';
+import { plainSchema, type JsonSchemaObject } from '../schema/json-schema.js';
+import { normalizeParam } from '../schema/template-params.js';
+import { deriveSeed } from '../util/seed.js';
+import { evaluateDeep, ExpressionError, scopeOf, type Scope, type Value } from './expression.js';
+
+type SymbolicTensor = tfjs.SymbolicTensor;
+
+/** One layer of a compiled model, for summaries and for tracing a layer back to its YAML. */
+export interface LayerRecord {
+  name: string;
+  /** The registry type (`conv2d`), or `input`. */
+  type: string;
+  outputShape: Shape;
+  params: number;
+  trainable: boolean;
+  /** Names of the layers feeding this one. */
+  inputs: string[];
+  /** Where the entry that made it is written. */
+  span?: SourceSpan;
+  /** Templates it came through, outermost first. */
+  via: string[];
+}
+
+export interface CompiledModel {
+  name: string;
+  model: tfjs.LayersModel;
+  layers: LayerRecord[];
+  inputShape: number[];
+  params: number;
+  trainableParams: number;
+}
+
+export interface CompileOptions {
+  tf: Tf;
+  /** Seed for the initial weights (default: derived from the experiment seed and the model name). */
+  seed?: number;
+  /**
+   * false starts every weight at zero instead of drawing it: the graph and parameter counts are
+   * identical, and building is faster. For inspection (validate, compile); never for training.
+   */
+  initialize?: boolean;
+}
+
+/** Templates inside templates deeper than this are surely a runaway (cycles are rejected earlier). */
+const MAX_TEMPLATE_DEPTH = 32;
+
+interface Frame {
+  listPath: DocumentPath;
+  prefix: string;
+  scope: Scope;
+  names: Map<string, SymbolicTensor | undefined>;
+  counters: Map<string, number>;
+  notes: DiagnosticNote[];
+  via: string[];
+  trainable: boolean;
+  depth: number;
+}
+
+/** A value was invalid; the diagnostic is recorded, and the entry yields no tensor. */
+const FAILED = Symbol('failed');
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+class ModelBuilder {
+  readonly diagnostics: Diagnostic[] = [];
+  readonly records: LayerRecord[] = [];
+  private readonly usedNames = new Set<string>();
+  private readonly producers = new Map<SymbolicTensor, string>();
+  private readonly globals: Scope;
+
+  constructor(
+    private readonly loaded: LoadedConfig,
+    private readonly modelName: string,
+    private readonly tf: Tf,
+    private readonly seed: number,
+    private readonly initialize: boolean,
+  ) {
+    const config = loaded.config;
+    this.globals = scopeOf(
+      new Map<string, Value>([
+        ['classes', classNames(config).length],
+        ['input_shape', modelInputShape(config)],
+      ]),
+    );
+  }
+
+  private get registry() {
+    return this.loaded.registry;
+  }
+
+  private report(d: Omit<Diagnostic, 'severity' | 'span' | 'path'>, path: DocumentPath, notes: DiagnosticNote[], onKey = false): void {
+    const p = this.loaded.locate(path);
+    const span = onKey && p.missing === 0 ? (p.keySpan ?? p.span) : p.span;
+    const allNotes = [...(d.notes ?? []), ...notes];
+    this.diagnostics.push({ severity: 'error', ...d, span, path: displayPath(path), ...(allNotes.length > 0 ? { notes: allNotes } : {}) });
+  }
+
+  /** Evaluates expressions in `value`; an error becomes a diagnostic at `path`. */
+  private evaluate(value: unknown, scope: Scope, path: DocumentPath, frame: Frame): Value | typeof FAILED {
+    try {
+      return evaluateDeep(value, scope);
+    } catch (error) {
+      if (!(error instanceof ExpressionError)) throw error;
+      this.report({ code: 'expression', message: error.message, ...(error.hint ? { hint: error.hint } : {}) }, path, frame.notes);
+      return FAILED;
+    }
+  }
+
+  build(): CompiledModel | undefined {
+    const model = this.loaded.config.models[this.modelName]!;
+    const shape = model.input ?? modelInputShape(this.loaded.config);
+    const input = this.tf.input({ shape, name: 'input' });
+    this.usedNames.add('input');
+    this.producers.set(input, 'input');
+    this.records.push({ name: 'input', type: 'input', outputShape: input.shape, params: 0, trainable: false, inputs: [], via: [] });
+    const listPath: DocumentPath = ['models', this.modelName, 'layers'];
+    const frame: Frame = {
+      listPath,
+      prefix: '',
+      scope: this.globals,
+      names: new Map([['input', input]]),
+      counters: new Map(),
+      notes: [],
+      via: [],
+      trainable: true,
+      depth: 0,
+    };
+    const output = this.runList(frame, model.layers, input);
+    if (output === undefined || this.diagnostics.length > 0) return undefined;
+
+    const classes = classNames(this.loaded.config).length;
+    const lastPath: DocumentPath = [...listPath, model.layers.length - 1];
+    if (output.shape.length !== 2 || output.shape[1] !== classes) {
+      this.report(
+        {
+          code: 'shape',
+          message:
+            output.shape.length !== 2
+              ? `model \`${this.modelName}\` must end with one output per class (${classes}), but it ends with ${formatShape(output.shape)}`
+              : `model \`${this.modelName}\` ends with ${output.shape[1]} outputs, but the data has ${classes} classes`,
+          expected: `an output of shape ${classes} (one probability per class)`,
+          found: formatShape(output.shape),
+          hint: 'end the layers with `flatten` (or `global_avg_pool2d`) and `dense: {units: $classes, activation: softmax}`',
+        },
+        lastPath,
+        [],
+      );
+      return undefined;
+    }
+    let tfModel: tfjs.LayersModel;
+    try {
+      tfModel = this.tf.model({ inputs: input, outputs: output, name: this.modelName });
+    } catch (error) {
+      this.report({ code: 'shape', message: `tfjs could not assemble model \`${this.modelName}\`: ${(error as Error).message}` }, listPath, []);
+      return undefined;
+    }
+    const trainableParams = tfModel.trainableWeights.reduce((sum, w) => sum + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
+    return {
+      name: this.modelName,
+      model: tfModel,
+      layers: this.records,
+      inputShape: shape,
+      params: tfModel.countParams(),
+      trainableParams,
+    };
+  }
+
+  private runList(frame: Frame, entries: readonly LayerEntry[], input: SymbolicTensor | undefined): SymbolicTensor | undefined {
+    let current = input;
+    let currentName = 'input';
+    entries.forEach((entry, index) => {
+      const result = this.runEntry(frame, entry, index, current, currentName);
+      current = result.output;
+      currentName = result.label;
+    });
+    return current;
+  }
+
+  private shapeScope(parent: Scope, tensor: SymbolicTensor | undefined, extra: [string, Value][] = []): Scope {
+    const values = new Map<string, Value>(extra);
+    if (tensor !== undefined) {
+      const dims = tensor.shape.slice(1) as (number | null)[];
+      values.set('in_shape', dims);
+      values.set('in_channels', dims[dims.length - 1] ?? null);
+    }
+    return scopeOf(values, parent);
+  }
+
+  private runEntry(
+    frame: Frame,
+    raw: LayerEntry,
+    index: number,
+    current: SymbolicTensor | undefined,
+    currentName: string,
+  ): { output: SymbolicTensor | undefined; label: string } {
+    const path: DocumentPath = [...frame.listPath, index];
+    const entry: LayerEntryMap = typeof raw === 'string' ? { [raw]: null } : raw;
+    const kind = Object.keys(entry).find((k) => k === 'use' || this.registry.layers.has(k))!;
+    const label = typeof entry.name === 'string' ? entry.name : kind === 'use' ? String(entry.use) : kind;
+
+    let inputNames: string[];
+    let inputs: (SymbolicTensor | undefined)[];
+    if (Array.isArray(entry.inputs)) {
+      inputNames = entry.inputs;
+      inputs = entry.inputs.map((n) => frame.names.get(n));
+    } else if (typeof entry.input === 'string') {
+      inputNames = [entry.input];
+      inputs = [frame.names.get(entry.input)];
+    } else {
+      inputNames = [currentName];
+      inputs = [current];
+    }
+    const remember = (output: SymbolicTensor | undefined) => {
+      if (typeof entry.name === 'string' && !entry.name.includes('$')) frame.names.set(entry.name, output);
+      return { output, label };
+    };
+    const entryScope = this.shapeScope(frame.scope, inputs[0]);
+
+    if (entry.if !== undefined) {
+      const condition = this.evaluate(entry.if, entryScope, [...path, 'if'], frame);
+      if (condition === FAILED) return remember(undefined);
+      if (typeof condition !== 'boolean') {
+        this.report(
+          { code: 'expression', message: '`if` must be true or false', found: JSON.stringify(condition), hint: 'compare explicitly, e.g. $(stride != 1)' },
+          [...path, 'if'],
+          frame.notes,
+        );
+        return remember(undefined);
+      }
+      // A skipped entry passes its input on: its name then stands for that input.
+      if (!condition) return remember(inputs[0]);
+    }
+
+    let count = 1;
+    const repeated = entry.repeat !== undefined;
+    if (repeated) {
+      const value = this.evaluate(entry.repeat, entryScope, [...path, 'repeat'], frame);
+      if (value === FAILED) return remember(undefined);
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+        this.report(
+          { code: 'expression', message: '`repeat` must be a whole number >= 0', found: JSON.stringify(value) },
+          [...path, 'repeat'],
+          frame.notes,
+        );
+        return remember(undefined);
+      }
+      count = value;
+      if (count > 1 && inputs.length > 1) {
+        this.report({ code: 'layer-entry', message: 'a merge entry (with `inputs`) cannot repeat' }, [...path, 'repeat'], frame.notes, true);
+        return remember(undefined);
+      }
+    }
+
+    let output = inputs[0];
+    for (let r = 0; r < count; r++) {
+      const stepInputs = r === 0 ? inputs : [output];
+      const stepNames = r === 0 ? inputNames : [label];
+      const scope = repeated ? this.shapeScope(frame.scope, stepInputs[0], [['index', r]]) : entryScope;
+      const next =
+        kind === 'use'
+          ? this.expandTemplate(frame, entry, path, scope, stepInputs[0], r, repeated)
+          : this.buildLayer(frame, entry, kind, path, scope, stepInputs, stepNames, r, repeated);
+      output = next;
+      if (next === undefined) break;
+    }
+    return remember(output);
+  }
+
+  private nextName(frame: Frame, entry: LayerEntryMap, base: string, scope: Scope, path: DocumentPath, r: number, repeated: boolean): string | undefined {
+    let local: string;
+    if (typeof entry.name === 'string') {
+      const evaluated = this.evaluate(entry.name, scope, [...path, 'name'], frame);
+      if (evaluated === FAILED) return undefined;
+      local = String(evaluated);
+      if (repeated && !entry.name.includes('$')) local = `${local}_${r + 1}`;
+    } else {
+      const n = (frame.counters.get(base) ?? 0) + 1;
+      frame.counters.set(base, n);
+      local = `${base}_${n}`;
+    }
+    const full = `${frame.prefix}${local}`;
+    if (!/^[A-Za-z0-9][-A-Za-z0-9._/]*$/.test(full)) {
+      this.report(
+        { code: 'pattern', message: `\`${local}\` cannot name a layer`, expected: 'letters, digits, `_`, `-`, `.`, starting with a letter or digit' },
+        [...path, 'name'],
+        frame.notes,
+      );
+      return undefined;
+    }
+    if (this.usedNames.has(full)) {
+      this.report(
+        { code: 'duplicate-name', message: `two layers would be named \`${full}\``, hint: 'rename one of them (names are unique in a model)' },
+        [...path, 'name'],
+        frame.notes,
+      );
+      return undefined;
+    }
+    this.usedNames.add(full);
+    return full;
+  }
+
+  private buildContext(name: string, inputShapes: readonly Shape[], trainable: boolean): LayerBuildContext {
+    const { tf, registry } = this;
+    const seed = this.seed;
+    const initialize = this.initialize;
+    return {
+      tf,
+      name,
+      trainable,
+      inputShapes,
+      initializer: (spec: ItemSpec, role: string) => {
+        const [type, rawArgs] = typeof spec === 'string' ? [spec, null] : (Object.entries(spec)[0] ?? ['zeros', null]);
+        const definition = registry.initializers.get(type)!;
+        const args = structuredClone(rawArgs ?? {});
+        schemaValidator(registry, plainSchema(definition.args) as JsonSchemaObject)(args);
+        if (!initialize) return tf.initializers.zeros();
+        return definition.build(args, deriveSeed(seed, name, role), tf);
+      },
+      regularizer: (spec: RegularizerSpec | null | undefined) => {
+        if (!spec) return undefined;
+        const l1 = spec.l1 ?? 0;
+        const l2 = spec.l2 ?? 0;
+        if (l1 === 0 && l2 === 0) return undefined;
+        if (l1 === 0) return tf.regularizers.l2({ l2 });
+        if (l2 === 0) return tf.regularizers.l1({ l1 });
+        return tf.regularizers.l1l2({ l1, l2 });
+      },
+      activation: (activationName: string) => registry.activations.get(activationName)?.tfjs ?? activationName,
+      seed: (role: string) => deriveSeed(seed, name, role),
+    };
+  }
+
+  private buildLayer(
+    frame: Frame,
+    entry: LayerEntryMap,
+    kind: string,
+    path: DocumentPath,
+    scope: Scope,
+    inputs: (SymbolicTensor | undefined)[],
+    inputNames: string[],
+    r: number,
+    repeated: boolean,
+  ): SymbolicTensor | undefined {
+    const definition = this.registry.layers.get(kind)!;
+    const argsPath: DocumentPath = [...path, kind];
+    const evaluated = this.evaluate(entry[kind] ?? {}, scope, argsPath, frame);
+    if (evaluated === FAILED) return undefined;
+    const args = evaluated === null ? {} : evaluated;
+    if (!isMap(args)) {
+      this.report(
+        { code: 'type', message: `the arguments of \`${kind}\` must be a map`, found: JSON.stringify(args), expected: `{${Object.keys(plainSchema(definition.args).properties ?? {}).slice(0, 3).join(': ..., ')}: ...}` },
+        argsPath,
+        frame.notes,
+      );
+      return undefined;
+    }
+    const validate = layerArgsValidator(this.registry, kind);
+    if (!validate(args)) {
+      this.diagnostics.push(
+        ...schemaErrorsToDiagnostics(validate.errors ?? [], (p) => this.loaded.locate([...argsPath, ...p]), {
+          registry: this.registry,
+          basePath: argsPath,
+          notes: frame.notes,
+        }),
+      );
+      return undefined;
+    }
+    // An upstream entry failed: its error is reported; nothing more to learn about shapes here.
+    if (inputs.some((t) => t === undefined)) return undefined;
+    const tensors = inputs as SymbolicTensor[];
+    const shapes = tensors.map((t) => t.shape);
+    const problem = definition.checkInput?.(shapes, args as never, inputNames);
+    if (problem !== undefined) {
+      this.report(
+        { code: 'shape', message: problem, found: `input ${tensors.map((t, i) => `\`${inputNames[i]}\` ${formatShape(t.shape)}`).join(', ')}` },
+        argsPath,
+        frame.notes,
+        true,
+      );
+      return undefined;
+    }
+    const name = this.nextName(frame, entry, kind, scope, path, r, repeated);
+    if (name === undefined) return undefined;
+    const trainable = frame.trainable && entry.trainable !== false;
+    let output: SymbolicTensor;
+    let layer: tfjs.layers.Layer;
+    try {
+      layer = definition.build(args as never, this.buildContext(name, shapes, trainable));
+      output = layer.apply(tensors.length === 1 ? tensors[0]! : tensors) as SymbolicTensor;
+    } catch (error) {
+      this.report(
+        {
+          code: 'shape',
+          message: `\`${kind}\` cannot be applied here: ${(error as Error).message.split('\n')[0]}`,
+          found: `input ${tensors.map((t, i) => `\`${inputNames[i]}\` ${formatShape(t.shape)}`).join(', ')}`,
+        },
+        argsPath,
+        frame.notes,
+        true,
+      );
+      return undefined;
+    }
+    if (output.shape.slice(1).some((d) => d !== null && d <= 0)) {
+      this.report(
+        {
+          code: 'shape',
+          message: `\`${kind}\` would produce an empty output (${formatShape(output.shape)}) from its input ${formatShape(shapes[0]!)}`,
+          hint: 'the image is too small here: use `padding: same`, a smaller kernel or stride, or fewer poolings before it',
+        },
+        argsPath,
+        frame.notes,
+        true,
+      );
+      return undefined;
+    }
+    if (!trainable) layer.trainable = false;
+    this.producers.set(output, name);
+    const position = this.loaded.locate(path);
+    this.records.push({
+      name,
+      type: kind,
+      outputShape: output.shape,
+      params: layer.countParams(),
+      trainable,
+      inputs: tensors.map((t) => this.producers.get(t) ?? '?'),
+      span: position.span,
+      via: frame.via,
+    });
+    return output;
+  }
+
+  private expandTemplate(
+    frame: Frame,
+    entry: LayerEntryMap,
+    path: DocumentPath,
+    scope: Scope,
+    input: SymbolicTensor | undefined,
+    r: number,
+    repeated: boolean,
+  ): SymbolicTensor | undefined {
+    const templateName = String(entry.use);
+    const template = this.loaded.config.templates[templateName]!;
+    if (frame.depth >= MAX_TEMPLATE_DEPTH) {
+      this.report({ code: 'template-cycle', message: `templates nest more than ${MAX_TEMPLATE_DEPTH} deep here` }, [...path, 'use'], frame.notes);
+      return undefined;
+    }
+    const withPath: DocumentPath = [...path, 'with'];
+    const given = this.evaluate(entry.with ?? {}, scope, withPath, frame);
+    if (given === FAILED || !isMap(given)) return undefined;
+    const declared = template.params ?? {};
+    const params = Object.entries(declared).map(([name, declaration]) => ({ name, ...normalizeParam(name, declaration) }));
+    const bound = new Map<string, Value>();
+    let ok = true;
+    for (const key of Object.keys(given)) {
+      if (key in declared) continue;
+      ok = false;
+      const names = Object.keys(declared);
+      const hint = didYouMean(key, names);
+      this.report(
+        {
+          code: 'template-arg',
+          message: `template \`${templateName}\` has no parameter \`${key}\``,
+          expected: names.length > 0 ? `one of ${listChoices(names)}` : `no arguments (\`${templateName}\` declares no parameters)`,
+          ...(hint ? { hint } : {}),
+        },
+        [...withPath, key],
+        frame.notes,
+        true,
+      );
+    }
+    for (const param of params) {
+      let value: unknown;
+      if (param.name in given) value = given[param.name];
+      else if (param.hasDefault) {
+        // Defaults may be expressions over the parameters declared before them: `default: $(filters * 4)`.
+        const defaultScope = scopeOf(new Map(bound), this.globals);
+        const evaluated = this.evaluate(param.default, defaultScope, ['templates', templateName, 'params', param.name, 'default'], frame);
+        if (evaluated === FAILED) {
+          ok = false;
+          continue;
+        }
+        value = evaluated;
+      } else {
+        ok = false;
+        this.report(
+          {
+            code: 'template-arg',
+            message: `template \`${templateName}\` needs \`${param.name}\` (${param.describe})${param.doc ? `: ${param.doc}` : ''}`,
+            hint: `add it under \`with:\`, e.g. with: {${param.name}: ...}`,
+          },
+          [...path, 'use'],
+          frame.notes,
+        );
+        continue;
+      }
+      const validate = schemaValidator(this.registry, param.schema);
+      const copy = structuredClone(value);
+      if (!validate(copy)) {
+        ok = false;
+        const at: DocumentPath = param.name in given ? [...withPath, param.name] : [...path, 'use'];
+        this.diagnostics.push(
+          ...schemaErrorsToDiagnostics(validate.errors ?? [], (p) => this.loaded.locate([...at, ...p]), {
+            registry: this.registry,
+            basePath: at,
+            notes: frame.notes,
+          }).map((d) => ({ ...d, code: 'template-arg' as const, message: `argument \`${param.name}\` of template \`${templateName}\` must be ${param.describe}` })),
+        );
+        continue;
+      }
+      bound.set(param.name, copy as Value);
+    }
+    if (!ok) return undefined;
+
+    const instance = this.nextName(frame, entry, templateName, scope, path, r, repeated);
+    if (instance === undefined) return undefined;
+    const child: Frame = {
+      listPath: ['templates', templateName, 'layers'],
+      prefix: `${instance}/`,
+      // Encapsulation: a template sees its parameters and the globals, not its caller's names.
+      scope: scopeOf(bound, this.globals),
+      names: new Map([['input', input]]),
+      counters: new Map(),
+      notes: [{ message: `in template \`${templateName}\` (instance \`${instance}\`) used here`, span: this.loaded.locate(path).span }, ...frame.notes],
+      via: [...frame.via, templateName],
+      trainable: frame.trainable && entry.trainable !== false,
+      depth: frame.depth + 1,
+    };
+    return this.runList(child, template.layers, input);
+  }
+}
+
+/** The default seed of a model's initial weights: the experiment seed and the model name. */
+export function modelSeed(experimentSeed: number, modelName: string): number {
+  return deriveSeed(experimentSeed, 'model', modelName);
+}
+
+/**
+ * Builds the named models as tfjs graphs (functional API). All problems of all models are
+ * collected and thrown together as one ConfigError, each at the YAML line that caused it.
+ */
+export function compileModels(loaded: LoadedConfig, names: readonly string[], options: CompileOptions): CompiledModel[] {
+  const compiled: CompiledModel[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const name of names) {
+    const builder = new ModelBuilder(loaded, name, options.tf, options.seed ?? modelSeed(loaded.config.seed, name), options.initialize ?? true);
+    const model = builder.build();
+    diagnostics.push(...builder.diagnostics);
+    if (model !== undefined) compiled.push(model);
+  }
+  if (diagnostics.length > 0) {
+    for (const model of compiled) model.model.dispose();
+    throw new ConfigError(diagnostics, loaded.sources);
+  }
+  return compiled;
+}
+
+export function compileModel(loaded: LoadedConfig, name: string, options: CompileOptions): CompiledModel {
+  return compileModels(loaded, [name], options)[0]!;
+}
