@@ -1,0 +1,63 @@
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { loadAndCompile } from '../../compile/check.js';
+import { isConfigError, type Diagnostic } from '../../diagnostics/diagnostic.js';
+import { diagnosticToJson, displayFile, formatDiagnostics } from '../../diagnostics/format.js';
+import { expandMembers } from '../../ensemble/members.js';
+import { defaultIo, EXIT_INVALID, EXIT_OK, runCommand } from '../output.js';
+import type { GlobalOptions } from '../options.js';
+
+interface ValidateOptions extends GlobalOptions {
+  configs: string[];
+  json: boolean;
+}
+
+export const validateCommand: CommandModule<GlobalOptions, ValidateOptions> = {
+  command: 'validate <configs..>',
+  describe: 'Check configs: syntax, schema, templates, references and layer shapes (builds the graphs, trains nothing)',
+  builder: (yargs: Argv<GlobalOptions>) =>
+    yargs
+      .positional('configs', { type: 'string', array: true, demandOption: true, describe: 'config files' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON (diagnostics with positions)' })
+      .example('$0 validate configs/ensemble16.yaml', 'check the reference experiment')
+      .example('$0 validate configs/*.yaml --set training.epochs=5', 'check several configs with an override') as Argv<ValidateOptions>,
+  handler: async (argv: ArgumentsCamelCase<ValidateOptions>) => {
+    const io = defaultIo(argv);
+    await runCommand(io, async () => {
+      const results: { file: string; ok: boolean; models?: number; members?: number; diagnostics: Diagnostic[]; sources?: ReadonlyMap<string, string> }[] = [];
+      for (const file of argv.configs) {
+        try {
+          const { loaded, models } = await loadAndCompile(file, { overrides: argv.set ?? [] });
+          results.push({ file, ok: true, models: models.length, members: expandMembers(loaded.config).length, diagnostics: [] });
+          for (const m of models) m.model.dispose();
+        } catch (error) {
+          if (!isConfigError(error)) throw error;
+          results.push({ file, ok: false, diagnostics: [...error.diagnostics], sources: error.sources });
+        }
+      }
+      const ok = results.every((r) => r.ok);
+      if (argv.json) {
+        io.stdout(
+          JSON.stringify(
+            {
+              ok,
+              files: results.map((r) => ({
+                file: displayFile(r.file),
+                ok: r.ok,
+                ...(r.ok ? { models: r.models, members: r.members } : {}),
+                diagnostics: r.diagnostics.map((d) => diagnosticToJson(d)),
+              })),
+            },
+            null,
+            2,
+          ),
+        );
+      } else {
+        for (const r of results) {
+          if (r.ok) io.stdout(`${displayFile(r.file)}: ok (${r.models} model${r.models === 1 ? '' : 's'}, ${r.members} member${r.members === 1 ? '' : 's'})`);
+          else io.stderr(`${formatDiagnostics(r.diagnostics, { color: io.color, ...(r.sources ? { sources: r.sources } : {}) })} in ${displayFile(r.file)}`);
+        }
+      }
+      return ok ? EXIT_OK : EXIT_INVALID;
+    });
+  },
+};

@@ -1,0 +1,70 @@
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { closestMatches } from '../diagnostics/suggest.js';
+import { ferVersion } from '../util/package.js';
+import { compileCommand } from './commands/compile.js';
+import { schemaCommand } from './commands/schema.js';
+import { validateCommand } from './commands/validate.js';
+import { EXIT_INVALID } from './output.js';
+import type { GlobalOptions } from './options.js';
+
+/** Thrown after a usage error is printed, so the process ends with exit code 2 once output is flushed. */
+class UsageError extends Error {}
+
+/** Turns yargs' "Unknown argument: modle" into a did-you-mean over the flags yargs knows. */
+function usageHint(message: string, flags: readonly string[]): string | undefined {
+  const unknown = /Unknown arguments?: (.+)/.exec(message);
+  if (!unknown) return undefined;
+  const names = unknown[1]!.split(',').map((s) => s.trim().replace(/^-+/, ''));
+  const hints = names
+    .map((n) => ({ n, close: closestMatches(n, flags) }))
+    .filter((h) => h.close.length > 0)
+    .map((h) => `--${h.n}: did you mean --${h.close[0]}?`);
+  return hints.length > 0 ? hints.join('\n') : undefined;
+}
+
+export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
+  try {
+    await parser(argv).parseAsync();
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+  }
+}
+
+function parser(argv: string[]) {
+  return yargs(argv)
+    .scriptName('fer')
+    .usage('$0 <command> [options]\n\nFacial-emotion-recognition experiments from YAML.')
+    .option('set', {
+      type: 'string',
+      array: true,
+      global: true,
+      describe: 'override a config value: --set training.epochs=5 (dotted path, YAML value; ~path removes)',
+      requiresArg: true,
+    })
+    .option('color', { type: 'boolean', global: true, describe: 'colour the output (default: on a terminal, unless NO_COLOR)' })
+    .command(validateCommand)
+    .command(compileCommand)
+    .command(schemaCommand)
+    .demandCommand(1, 'name a command: validate, compile, schema (fer --help lists them)')
+    .recommendCommands()
+    .strict()
+    .help()
+    .alias('help', 'h')
+    .version(ferVersion())
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .fail((message, error, instance) => {
+      if (error) throw error;
+      // yargs has getOptions() at run time but leaves it out of its typings.
+      const known = instance as unknown as { getOptions(): { key: Record<string, unknown> } };
+      const flags = Object.keys(known.getOptions().key);
+      process.stderr.write(`error: ${message}\n`);
+      const hint = usageHint(message, flags);
+      if (hint) process.stderr.write(`help: ${hint}\n`);
+      process.stderr.write('run `fer --help` (or `fer <command> --help`) for usage\n');
+      process.exitCode = EXIT_INVALID;
+      throw new UsageError(message);
+    });
+}
+
+export type { GlobalOptions };
