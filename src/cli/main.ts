@@ -6,7 +6,7 @@ import { compileCommand } from './commands/compile.js';
 import { schemaCommand } from './commands/schema.js';
 import { validateCommand } from './commands/validate.js';
 import { EXIT_INVALID } from './output.js';
-import type { GlobalOptions } from './options.js';
+import { KNOWN_FLAGS, type GlobalOptions } from './options.js';
 
 /** Thrown after a usage error is printed, so the process ends with exit code 2 once output is flushed. */
 class UsageError extends Error {}
@@ -53,13 +53,12 @@ function parser(argv: string[]) {
     .alias('help', 'h')
     .version(ferVersion())
     .wrap(Math.min(110, process.stdout.columns ?? 100))
-    .fail((message, error, instance) => {
+    .fail((message, error) => {
       if (error) throw error;
-      // yargs has getOptions() at run time but leaves it out of its typings.
-      const known = instance as unknown as { getOptions(): { key: Record<string, unknown> } };
-      const flags = Object.keys(known.getOptions().key);
-      process.stderr.write(`error: ${message}\n`);
-      const hint = usageHint(message, flags);
+      const flags = KNOWN_FLAGS;
+      const suggestion = /^Did you mean (\S+)\?$/.exec(message);
+      process.stderr.write(suggestion ? `error: unknown command \`${argv[0]}\`\n` : `error: ${message}\n`);
+      const hint = suggestion ? `did you mean \`${suggestion[1]}\`?` : usageHint(message, flags);
       if (hint) process.stderr.write(`help: ${hint}\n`);
       process.stderr.write('run `fer --help` (or `fer <command> --help`) for usage\n');
       process.exitCode = EXIT_INVALID;

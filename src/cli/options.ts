@@ -4,3 +4,6 @@ export interface GlobalOptions {
   set?: string[];
   color?: boolean;
 }
+
+/** Every flag of every command, for did-you-mean on a mistyped one (a test checks it against --help). */
+export const KNOWN_FLAGS: readonly string[] = ['set', 'color', 'help', 'version', 'json', 'summary', 'model'];

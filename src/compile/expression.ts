@@ -15,6 +15,9 @@ const jsep = ((jsepModule as unknown as { default?: typeof jsepModule }).default
 export type Value = number | string | boolean | null | Value[] | { [key: string]: Value };
 
 export class ExpressionError extends Error {
+  /** Where in the evaluated value the failing expression sits (keys and indices), once known. */
+  path?: (string | number)[];
+
   constructor(
     message: string,
     readonly hint?: string,
@@ -101,13 +104,21 @@ function toText(value: Value): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-/** Evaluates every string in a value (lists and maps recursively). */
-export function evaluateDeep(value: unknown, scope: Scope): Value {
-  if (typeof value === 'string') return hasExpression(value) || value.includes('$$') ? evaluateString(value, scope) : value;
-  if (Array.isArray(value)) return value.map((v) => evaluateDeep(v, scope));
+/** Evaluates every string in a value (lists and maps recursively); an error carries the path of its string. */
+export function evaluateDeep(value: unknown, scope: Scope, path: (string | number)[] = []): Value {
+  if (typeof value === 'string') {
+    if (!hasExpression(value) && !value.includes('$$')) return value;
+    try {
+      return evaluateString(value, scope);
+    } catch (error) {
+      if (error instanceof ExpressionError) error.path ??= path;
+      throw error;
+    }
+  }
+  if (Array.isArray(value)) return value.map((v, i) => evaluateDeep(v, scope, [...path, i]));
   if (value !== null && typeof value === 'object') {
     const out: { [key: string]: Value } = {};
-    for (const [k, v] of Object.entries(value)) out[k] = evaluateDeep(v, scope);
+    for (const [k, v] of Object.entries(value)) out[k] = evaluateDeep(v, scope, [...path, k]);
     return out;
   }
   return (value ?? null) as Value;

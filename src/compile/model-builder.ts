@@ -4,7 +4,7 @@ import { displayPath, type DocumentPath } from '../config/document-path.js';
 import type { LayerEntry, LayerEntryMap } from '../config/types.js';
 import { modelInputShape, classNames } from '../data/shape.js';
 import { ConfigError, type Diagnostic, type DiagnosticNote, type SourceSpan } from '../diagnostics/diagnostic.js';
-import { didYouMean, listChoices } from '../diagnostics/suggest.js';
+import { closestMatches, didYouMean, listChoices } from '../diagnostics/suggest.js';
 import { formatShape, type LayerBuildContext, type Shape, type Tf } from '../registry/layer-definition.js';
 import type { ItemSpec, RegularizerSpec } from '../registry/schema-helpers.js';
 import { schemaErrorsToDiagnostics } from '../schema/errors.js';
@@ -67,6 +67,11 @@ interface Frame {
   depth: number;
 }
 
+function describeInputs(tensors: readonly SymbolicTensor[], names: readonly string[]): string {
+  const list = tensors.map((t, i) => `\`${names[i]}\` ${formatShape(t.shape)}`).join(', ');
+  return `${tensors.length > 1 ? 'inputs' : 'input'} ${list}`;
+}
+
 /** A value was invalid; the diagnostic is recorded, and the entry yields no tensor. */
 const FAILED = Symbol('failed');
 
@@ -114,7 +119,7 @@ class ModelBuilder {
       return evaluateDeep(value, scope);
     } catch (error) {
       if (!(error instanceof ExpressionError)) throw error;
-      this.report({ code: 'expression', message: error.message, ...(error.hint ? { hint: error.hint } : {}) }, path, frame.notes);
+      this.report({ code: 'expression', message: error.message, ...(error.hint ? { hint: error.hint } : {}) }, [...path, ...(error.path ?? [])], frame.notes);
       return FAILED;
     }
   }
@@ -385,7 +390,7 @@ class ModelBuilder {
     const problem = definition.checkInput?.(shapes, args as never, inputNames);
     if (problem !== undefined) {
       this.report(
-        { code: 'shape', message: problem, found: `input ${tensors.map((t, i) => `\`${inputNames[i]}\` ${formatShape(t.shape)}`).join(', ')}` },
+        { code: 'shape', message: problem, found: describeInputs(tensors, inputNames) },
         argsPath,
         frame.notes,
         true,
@@ -405,7 +410,7 @@ class ModelBuilder {
         {
           code: 'shape',
           message: `\`${kind}\` cannot be applied here: ${(error as Error).message.split('\n')[0]}`,
-          found: `input ${tensors.map((t, i) => `\`${inputNames[i]}\` ${formatShape(t.shape)}`).join(', ')}`,
+          found: describeInputs(tensors, inputNames),
         },
         argsPath,
         frame.notes,
@@ -481,6 +486,7 @@ class ModelBuilder {
         true,
       );
     }
+    const unknownArgs = Object.keys(given).filter((key) => !(key in declared));
     for (const param of params) {
       let value: unknown;
       if (param.name in given) value = given[param.name];
@@ -495,6 +501,8 @@ class ModelBuilder {
         value = evaluated;
       } else {
         ok = false;
+        // A misspelt argument was reported above with this parameter as its suggestion.
+        if (unknownArgs.some((key) => closestMatches(key, [param.name]).length > 0)) continue;
         this.report(
           {
             code: 'template-arg',

@@ -11,7 +11,7 @@ import type { LocatedNode, LocatedScalar, ScalarValue } from './located.js';
  *   `${NAME:?message}`   an error with `message` when unset or empty
  *   `$${`                a literal `${`
  * A plain (unquoted) scalar that is one substitution takes the YAML type of what it becomes, so
- * `epochs: ${EPOCHS:-40}` is the number 40; quoted scalars always stay strings.
+ * `epochs: ${EPOCHS:-40}` is the number 40, and an empty one is null; quoted scalars always stay strings.
  */
 export type Environment = Readonly<Record<string, string | undefined>>;
 

@@ -24,7 +24,11 @@ function cleanMessage(message: string): string {
 }
 
 /** Advice for the syntax mistakes people make most in configs. */
-function syntaxHint(code: string, line: string): { hint?: string } {
+function syntaxHint(code: string, line: string, next: string): { hint?: string } {
+  const bare = /^\s*-\s+([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(line);
+  if (bare && /^\s+[A-Za-z_]+:/.test(next)) {
+    return { hint: `a bare layer name cannot have keys under it: write \`- ${bare[1]}: {}\` and keep the keys below it` };
+  }
   if (/\$\(/.test(line) && !/["']\$\(/.test(line)) {
     return {
       hint: 'an expression holding `: `, `,`, `[` or `{` must be quoted in YAML, e.g. strides: "$(index == 0 ? 2 : 1)"',
@@ -67,28 +71,31 @@ export function readYaml(text: string, file: string, options: YamlReadOptions = 
   const docs: Document.Parsed[] = Array.isArray(documents) ? documents : [documents];
   const lines = text.split(/\r?\n/);
   for (const doc of docs) {
-    // yaml recovers from an error by reading on, and a broken flow map or list then yields a run
-    // of "unexpected token" errors that all stem from the first. Keep one error per line, and drop
-    // unexpected-token errors that directly follow another error.
-    const keptLines = new Set<number>();
-    let lastLine = -10;
-    for (const error of [...doc.errors, ...doc.warnings]) {
+    // yaml recovers from an error by reading on, and one broken bracket or indent then yields a
+    // run of errors that all stem from it. Root causes (a tab, a repeated key) are kept first; any
+    // other error within a line of one already kept is taken for a consequence and dropped.
+    const rootCause = (code: string) => code === 'TAB_AS_INDENT' || code === 'DUPLICATE_KEY';
+    const ordered = [...doc.errors, ...doc.warnings].sort(
+      (a, b) => Number(!rootCause(a.code)) - Number(!rootCause(b.code)) || a.pos[0] - b.pos[0],
+    );
+    const keptLines: number[] = [];
+    for (const error of ordered) {
       const at = span(error.pos[0], Math.max(error.pos[1], error.pos[0] + 1));
       const line = at.start.line;
-      const cascade = keptLines.has(line) || (error.code === 'UNEXPECTED_TOKEN' && line - lastLine <= 1);
-      lastLine = line;
-      if (cascade) continue;
-      keptLines.add(line);
+      if (keptLines.some((kept) => Math.abs(kept - line) <= (rootCause(error.code) ? 0 : 1))) continue;
+      keptLines.push(line);
       const sourceLine = lines[line - 1 - lineShift] ?? '';
+      const nextLine = lines[line - lineShift] ?? '';
       diagnostics.push({
         severity: error.name === 'YAMLWarning' ? 'warning' : 'error',
         code: 'yaml-syntax',
         message: `YAML syntax: ${cleanMessage(error.message)}`,
         span: at,
-        ...syntaxHint(error.code, sourceLine),
+        ...syntaxHint(error.code, sourceLine, nextLine),
       });
     }
   }
+  const syntaxBroken = diagnostics.length > 0;
   if (docs.length > 1) {
     const second = docs[1]!;
     diagnostics.push({
@@ -140,7 +147,8 @@ export function readYaml(text: string, file: string, options: YamlReadOptions = 
         }
         if (!isScalar(keyNode)) {
           const at = keyNode?.range?.[0] ?? range[0];
-          diagnostics.push({
+          // After a syntax error this is only its echo (a misplaced list read as a key).
+          if (!syntaxBroken) diagnostics.push({
             severity: 'error',
             code: 'yaml-syntax',
             message: 'map keys must be plain words, not lists or maps',

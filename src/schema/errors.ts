@@ -91,6 +91,15 @@ function lastKey(path: DocumentPath): string | undefined {
 export function schemaErrorsToDiagnostics(errors: readonly SchemaError[], locate: Locator, ctx: ErrorContext): Diagnostic[] {
   const out: Diagnostic[] = [];
   const base = ctx.basePath ?? [];
+  // Unknown keys per object: a misspelt required key shows up both as unknown and as missing;
+  // the unknown-key error (with its did-you-mean) says it all.
+  const unknownKeys = new Map<string, string[]>();
+  for (const error of errors) {
+    if (error.keyword !== 'additionalProperties') continue;
+    const keys = unknownKeys.get(error.instancePath) ?? [];
+    keys.push(String((error.params as { additionalProperty: string }).additionalProperty));
+    unknownKeys.set(error.instancePath, keys);
+  }
   for (const error of errors) {
     // `if` only says that a `then`/`else` branch failed; the branch's own errors say how.
     if (error.keyword === 'if') continue;
@@ -159,6 +168,7 @@ export function schemaErrorsToDiagnostics(errors: readonly SchemaError[], locate
       }
       case 'required': {
         const key = String((error.params as { missingProperty: string }).missingProperty);
+        if ((unknownKeys.get(error.instancePath) ?? []).some((u) => closestMatches(u, [key]).length > 0)) break;
         const properties = isSchemaObject(parent?.properties) ? parent.properties : {};
         const description = annotation(properties[key], 'description');
         const present = isSchemaObject(error.data) ? Object.keys(error.data) : [];
@@ -200,12 +210,16 @@ export function schemaErrorsToDiagnostics(errors: readonly SchemaError[], locate
         const value = String(error.data);
         const registry = registryForKind(ctx.registry, kind);
         const suggestions = registry ? registry.suggest(value) : closestMatches(value, allowed);
-        const what = kind === 'layer' ? 'layer type' : (kind ?? `value for \`${lastKey(path) ?? 'this key'}\``);
+        const what = kind === 'layer' ? 'layer type' : kind;
+        const message =
+          what !== undefined
+            ? `unknown ${what} ${JSON.stringify(error.data)}`
+            : `\`${lastKey(path) ?? 'value'}\` must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, not ${JSON.stringify(error.data)}`;
         out.push(
           diagnostic(
             {
               code: kind === 'layer' ? 'unknown-layer' : 'enum',
-              message: `unknown ${what} ${JSON.stringify(error.data)}`,
+              message,
               expected: `one of ${listChoices(allowed)}`,
               found: describeValue(error.data),
               ...(suggestions.length > 0 ? { hint: `did you mean ${suggestions.map((s) => `\`${s}\``).join(' or ')}?` } : {}),

@@ -12,7 +12,8 @@ interface Compiled {
   ajv: ReturnType<typeof createAjv>;
   document?: Validator;
   layers: Map<string, Validator>;
-  other: Map<JsonSchemaObject, Validator>;
+  /** Keyed by the schema's JSON: callers build equal schemas afresh (template parameters, item arguments). */
+  other: Map<string, Validator>;
 }
 
 const cache = new WeakMap<FerRegistry, Compiled>();
@@ -49,13 +50,14 @@ export function layerArgsValidator(registry: FerRegistry, type: string): Validat
   return validator;
 }
 
-/** Any other schema (template parameters, registry item arguments), compiled once per schema object. */
+/** Any other schema (template parameters, registry item arguments), compiled once per distinct schema. */
 export function schemaValidator(registry: FerRegistry, schema: JsonSchemaObject): Validator {
   const entry = compiled(registry);
-  let validator = entry.other.get(schema);
+  const key = JSON.stringify(schema);
+  let validator = entry.other.get(key);
   if (validator === undefined) {
     validator = compileSchema(entry.ajv, { ...schema, definitions: entry.schema.strictDefinitions });
-    entry.other.set(schema, validator);
+    entry.other.set(key, validator);
   }
   return validator;
 }

@@ -70,6 +70,7 @@ export const ImageShape = args(
 
 export const ClassWeight = Type.Unsafe<ClassWeightConfig>({
   title: 'class weight',
+  'x-expected': '`none`, `balanced`, or {majority_ratio: {noise_sigma: 0.2}}',
   description:
     '`none`, `balanced` (inverse frequency), or `{majority_ratio: {noise_sigma: 0.2}}` (the reference study: frequency of the most frequent class over the class frequency, plus seeded Gaussian noise per member)',
   default: 'none',
@@ -108,7 +109,7 @@ export const DataSection = args(
           description: 'the held-out split for the final evaluation (null: none)',
         }),
       },
-      { title: 'split', default: {} },
+      { title: 'split', default: {}, description: 'which split trains (and is cross-validated) and which tests' },
     ),
     preprocess: Type.Array(ref<ItemSpec>('preprocessing'), {
       default: [],
@@ -117,7 +118,7 @@ export const DataSection = args(
     class_weight: ClassWeight,
     cache: Type.String({ format: 'path', default: 'runs/.cache', description: 'folder for the parsed-data cache' }),
   },
-  { title: 'data section' },
+  { title: 'data section', description: 'where the images come from and how they are prepared' },
 );
 
 export const TrainingSection = args(
@@ -127,7 +128,7 @@ export const TrainingSection = args(
     optimizer: ref<ItemSpec>('optimizer', { default: 'adam', description: 'e.g. `adam` or `{adam: {learning_rate: 1e-4}}`' }),
     loss: ref<ItemSpec>('loss', { default: 'categorical_crossentropy', description: 'the training objective' }),
   },
-  { title: 'training section' },
+  { title: 'training section', description: 'how each member is trained' },
 );
 
 export const FoldsSection = args(
@@ -141,7 +142,7 @@ export const FoldsSection = args(
         '`stratified`: seeded shuffle keeping class proportions; `random`: seeded shuffle; `contiguous`: blocks in file order (the reference study)',
     }),
   },
-  { title: 'folds section' },
+  { title: 'folds section', description: 'k-fold cross-validation over the training split' },
 );
 
 export const EnsembleMember = args(
@@ -166,7 +167,7 @@ export const EnsembleSection = args(
       description: 'how member probabilities are combined',
     }),
   },
-  { title: 'ensemble section' },
+  { title: 'ensemble section', description: 'which models vote, how many of each, and how their outputs combine' },
 );
 
 export const TrackingSection = args(
@@ -181,7 +182,7 @@ export const TrackingSection = args(
     }),
     tags: Type.Record(Type.String(), Type.String(), { default: {}, description: 'extra tags on every run' }),
   },
-  { title: 'tracking section' },
+  { title: 'tracking section', description: 'where runs are recorded: an MLflow server, or locally under runs/' },
 );
 
 /** A template parameter: a type name, or a declaration with a default, bounds, choices and docs. */

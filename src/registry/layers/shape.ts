@@ -25,8 +25,26 @@ export const reshape = defineLayer({
     },
     { title: 'reshape arguments' },
   ),
-  build: (a, c) => c.tf.layers.reshape({ name: c.name, targetShape: a.target_shape }),
+  checkInput: (shapes, a) => {
+    const target = resolveTarget(shapes[0] ?? [], a.target_shape);
+    return typeof target === 'string' ? target : undefined;
+  },
+  // tfjs leaves a -1 unknown at graph-build time, which breaks the layers after it; resolve it here.
+  build: (a, c) => c.tf.layers.reshape({ name: c.name, targetShape: resolveTarget(c.inputShapes[0] ?? [], a.target_shape) as number[] }),
 });
+
+/** The target shape with its -1 filled in from the input size, or what is wrong with it. */
+function resolveTarget(input: readonly (number | null)[], target: readonly number[]): number[] | string {
+  const size = input.slice(1).reduce<number>((p, d) => p * (d ?? Number.NaN), 1);
+  const known = target.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
+  const unknown = target.filter((d) => d === -1).length;
+  if (target.some((d) => d === 0 || d < -1)) return 'reshape: every size must be positive (or one -1)';
+  if (unknown > 1) return 'reshape: only one size may be -1';
+  if (Number.isNaN(size)) return target.slice();
+  if (unknown === 0 && known !== size) return `reshape: the input has ${size} values per example but [${target.join(', ')}] holds ${known}`;
+  if (unknown === 1 && size % known !== 0) return `reshape: ${size} values per example do not divide into [${target.join(', ')}]`;
+  return target.map((d) => (d === -1 ? size / known : d));
+}
 
 /** 1, [1, 2] or [[top, bottom], [left, right]], as Keras takes for padding and cropping. */
 const amounts = (description: string, defaultValue?: number) =>
