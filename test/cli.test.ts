@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { runFer, STACK_TRACE } from './helpers/cli.js';
+
+describe('fer CLI', () => {
+  it.each([[[]], [['validate']], [['compile']], [['schema']]])('prints help for %j', async (args) => {
+    const result = await runFer([...args, '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('fer');
+    expect(result.stdout).toContain('--set');
+  });
+
+  it('knows every flag the commands document (for did-you-mean)', async () => {
+    const { KNOWN_FLAGS } = await import('../src/cli/options.js');
+    for (const command of ['validate', 'compile', 'schema']) {
+      const help = (await runFer([command, '--help'])).stdout;
+      for (const [, flag] of help.matchAll(/--([a-z][a-z-]*)/g)) {
+        if (flag!.startsWith('no-')) continue;
+        expect(KNOWN_FLAGS, `--${flag} of ${command}`).toContain(flag);
+      }
+    }
+  });
+
+  it('exits 2 with a suggestion for an unknown command or flag', async () => {
+    const command = await runFer(['compiel', 'configs/cnn.yaml']);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toContain('unknown command `compiel`');
+    expect(command.stderr).toContain('did you mean `compile`?');
+    const flag = await runFer(['compile', 'configs/cnn.yaml', '--sumary']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain('did you mean --summary?');
+  });
+
+  it('exits 2 without a stack trace for a missing config file', async () => {
+    const result = await runFer(['validate', 'configs/nope.yaml']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('config file not found');
+    expect(result.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it('compile --json reports the reference models and all 16 members, in the documented shape', async () => {
+    const result = await runFer(['compile', 'configs/ensemble16.yaml', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as {
+      models: Record<string, { params: number; trainableParams: number; layers: number }>;
+      members: { name: string; model: string }[];
+    };
+    expect(report.models.cnn).toMatchObject({ params: 741_191, trainableParams: 741_191, layers: 16 });
+    expect(report.models.resnet18).toMatchObject({ params: 11_184_647, trainableParams: 11_176_839, layers: 67 });
+    expect(report.members).toHaveLength(16);
+    expect(report.members[0]).toEqual({ name: 'cnn-1', model: 'cnn' });
+    expect(report.members[15]).toEqual({ name: 'resnet18-8', model: 'resnet18' });
+  });
+
+  it('--set edits are visible in the next compile (the edit-compile round trip)', async () => {
+    const result = await runFer([
+      'compile',
+      'configs/cnn.yaml',
+      '--json',
+      '--set',
+      'models.cnn.layers[3].with.units=[256, 32]',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    // Only the first dense layer grows: 3136*256+256 instead of 3136*128+128, and the next one's fan-in.
+    const params = (JSON.parse(result.stdout) as { models: { cnn: { params: number } } }).models.cnn.params;
+    expect(params).toBe(741_191 + (3136 * 128 + 128) + 128 * 32);
+  });
+
+  it('compile --summary prints a layer table with source lines; --model selects', async () => {
+    const result = await runFer(['compile', 'configs/ensemble16.yaml', '--summary', '--model', 'cnn']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/conv_stack_1\/conv_unit_1\/conv2d_1\s+conv2d\s+44x44x32\s+832\s+configs\/templates\/cnn\.yaml:\d+:\d+ \(conv_stack > conv_unit\)/);
+    expect(result.stdout).toContain('Total params: 741,191');
+    expect(result.stdout).not.toContain('resnet18');
+    const wrong = await runFer(['compile', 'configs/ensemble16.yaml', '--model', 'resnet']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('did you mean `resnet18`?');
+  });
+
+  it('validate prints ok per file, and --json the same as data', async () => {
+    const result = await runFer(['validate', 'configs/ensemble16.yaml', 'configs/demo.yaml']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('configs/ensemble16.yaml: ok (2 models, 16 members)\nconfigs/demo.yaml: ok (1 model, 2 members)\n');
+    const json = JSON.parse((await runFer(['validate', '--json', 'configs/quick.yaml'])).stdout) as { ok: boolean };
+    expect(json.ok).toBe(true);
+  });
+
+  it('schema prints the JSON Schema', async () => {
+    const result = await runFer(['schema']);
+    expect(result.code).toBe(0);
+    expect((JSON.parse(result.stdout) as { title: string }).title).toBe('fer experiment');
+  });
+});
