@@ -44,6 +44,24 @@ export function layerLists(config: Plain): LayerList[] {
   return lists;
 }
 
+/** The templates a model uses, directly or through other templates (by their literal `use:` names). */
+export function templatesUsedBy(config: { models?: unknown; templates?: unknown }, model: string): Set<string> {
+  const templates = isMap(config.templates) ? config.templates : {};
+  const used = new Set<string>();
+  const visit = (layers: unknown) => {
+    if (!Array.isArray(layers)) return;
+    for (const entry of layers) {
+      if (!isMap(entry) || typeof entry.use !== 'string' || used.has(entry.use)) continue;
+      used.add(entry.use);
+      const template = templates[entry.use];
+      if (isMap(template)) visit(template.layers);
+    }
+  };
+  const body = isMap(config.models) ? config.models[model] : undefined;
+  if (isMap(body)) visit(body.layers);
+  return used;
+}
+
 export function checkSemantics(config: Plain, registry: FerRegistry, locate: Locator): Diagnostic[] {
   const out: Diagnostic[] = [];
   const error = (d: Omit<Diagnostic, 'severity' | 'span' | 'path'>, path: DocumentPath, onKey = false): void => {

@@ -165,45 +165,62 @@ function resolvePaths(config: Record<string, unknown>, tree: LocatedNode, cwd: s
   }
 }
 
+export interface ReadResult {
+  /** Undefined when a file could not be read or parsed; otherwise the config, valid or not. */
+  loaded?: LoadedConfig;
+  diagnostics: Diagnostic[];
+  /** Texts of every source read (also when reading stopped early), for code frames. */
+  sources: Map<string, string>;
+}
+
 /**
- * Loads a config: reads it and what it extends, substitutes the environment, applies overrides,
- * validates against the schema (filling defaults) and checks what the schema cannot. Throws a
- * ConfigError holding every problem found, each with its position.
+ * Reads a config as far as it goes: reads it and what it extends, substitutes the environment,
+ * applies overrides, validates against the schema (filling defaults) and checks what the schema
+ * cannot. Returns what it found without throwing, so that callers can go on with the parts that
+ * are sound (validate compiles the models that have no errors of their own).
  */
-export function loadConfig(file: string, options: LoadOptions = {}): LoadedConfig {
+export function readConfig(file: string, options: LoadOptions = {}): ReadResult {
   const cwd = options.cwd ?? process.cwd();
   const registry = options.registry ?? createRegistry();
   const absolute = path.resolve(cwd, file);
   const state: ReadState = { sources: new Map(), files: [], diagnostics: [], env: options.env ?? process.env, cwd };
   const overrides = options.overrides ?? [];
   if (overrides.length > 0) state.sources.set(COMMAND_LINE, commandLineText(overrides));
+  const done = (loaded?: LoadedConfig): ReadResult => ({
+    ...(loaded ? { loaded } : {}),
+    diagnostics: sortDiagnostics(dedupeDiagnostics(state.diagnostics)),
+    sources: state.sources,
+  });
 
   let tree = readTree(absolute, [], undefined, state);
-  const fail = (): never => {
-    throw new ConfigError(sortDiagnostics(dedupeDiagnostics(state.diagnostics)), state.sources);
-  };
   // Syntax and file errors first: what follows from a half-read file would only mislead.
-  if (tree === undefined || state.diagnostics.some((d) => d.severity === 'error')) fail();
-  tree = applyOverrides(tree!, overrides, state.diagnostics);
-  const locate = (p: DocumentPath): Position => locateIn(tree!, p);
+  if (tree === undefined || state.diagnostics.some((d) => d.severity === 'error')) return done();
+  tree = applyOverrides(tree, overrides, state.diagnostics);
+  const root = tree;
+  const locate = (p: DocumentPath): Position => locateIn(root, p);
 
   const plain = toPlain(tree) as Record<string, unknown>;
   const validate = documentValidator(registry);
   if (!validate(plain)) state.diagnostics.push(...schemaErrorsToDiagnostics(validate.errors ?? [], locate, { registry }));
   state.diagnostics.push(...checkSemantics(plain, registry, locate));
-  if (state.diagnostics.some((d) => d.severity === 'error')) fail();
 
-  plain.name ??= path.basename(absolute).replace(/\.(ya?ml)$/i, '').replace(/[^A-Za-z0-9_.-]/g, '-');
+  if (typeof plain.name !== 'string') plain.name = path.basename(absolute).replace(/\.(ya?ml)$/i, '').replace(/[^A-Za-z0-9_.-]/g, '-');
   plain.models ??= {};
   plain.templates ??= {};
   resolvePaths(plain, tree, cwd);
-  return {
+  return done({
     file: absolute,
     config: plain as unknown as FerConfig,
     files: state.files,
     sources: state.sources,
     registry,
     locate,
-  };
+  });
 }
 
+/** Loads a config that must be valid: throws a ConfigError holding every problem found, each with its position. */
+export function loadConfig(file: string, options: LoadOptions = {}): LoadedConfig {
+  const { loaded, diagnostics, sources } = readConfig(file, options);
+  if (loaded === undefined || diagnostics.some((d) => d.severity === 'error')) throw new ConfigError(diagnostics, sources);
+  return loaded;
+}
