@@ -77,6 +77,19 @@ export function checkSemantics(config: Plain, registry: FerRegistry, locate: Loc
   }
   checkTemplateCycles(templates, error);
   checkEnsemble(config, models, error);
+  const data = isMap(config.data) ? config.data : undefined;
+  const split = data && isMap(data.split) ? data.split : undefined;
+  if (split && typeof split.test_fraction === 'number' && typeof split.test === 'string') {
+    error(
+      {
+        code: 'schema',
+        message: `\`test_fraction\` carves the test rows out of \`${String(split.train)}\`, but \`test\` also names the split \`${split.test}\``,
+        hint: 'set `test: null` to use test_fraction, or remove test_fraction to use the named split',
+      },
+      ['data', 'split', 'test_fraction'],
+      true,
+    );
+  }
   return out;
 }
 

@@ -1,4 +1,5 @@
 import { activationDefinitions, type ActivationDefinition } from './activations.js';
+import { augmentationDefinitions, type AugmentationDefinition } from './augmentations.js';
 import { initializerDefinitions, type InitializerDefinition } from './initializers.js';
 import type { LayerDefinition } from './layer-definition.js';
 import { activationLayers } from './layers/activation.js';
@@ -20,6 +21,7 @@ export interface FerRegistry {
   readonly optimizers: Registry<OptimizerDefinition>;
   readonly losses: Registry<LossDefinition>;
   readonly preprocessing: Registry<PreprocessingDefinition>;
+  readonly augmentations: Registry<AugmentationDefinition>;
 }
 
 /** Other spellings of our layer names users are likely to bring (Keras class names, common abbreviations). */
@@ -57,7 +59,9 @@ export function createRegistry(): FerRegistry {
   for (const d of lossDefinitions) losses.register(d, d.keras ? [d.keras] : []);
   const preprocessing = new Registry<PreprocessingDefinition>('preprocessing step');
   for (const d of preprocessingDefinitions) preprocessing.register(d);
-  return { layers, initializers, activations, optimizers, losses, preprocessing };
+  const augmentations = new Registry<AugmentationDefinition>('augmentation');
+  for (const d of augmentationDefinitions) augmentations.register(d);
+  return { layers, initializers, activations, optimizers, losses, preprocessing, augmentations };
 }
 
-export type { LayerDefinition, InitializerDefinition, ActivationDefinition, OptimizerDefinition, LossDefinition, PreprocessingDefinition };
+export type { LayerDefinition, InitializerDefinition, ActivationDefinition, OptimizerDefinition, LossDefinition, PreprocessingDefinition, AugmentationDefinition };

@@ -169,6 +169,7 @@ export function buildDocumentSchema(registry: FerRegistry): DocumentSchema {
     optimizer: itemSpec(registry.optimizers, 'optimizer', 'adam'),
     loss: itemSpec(registry.losses, 'loss', 'categorical_crossentropy'),
     preprocessing: itemSpec(registry.preprocessing, 'preprocessing step', 'subtract_mean'),
+    augmentation: itemSpec(registry.augmentations, 'augmentation', 'flip_horizontal'),
     layer_entry: {
       title: 'layer entry',
       'x-kind': 'layer',

@@ -39,6 +39,8 @@ function registryForKind(registry: FerRegistry, kind: string | undefined): Regis
       return registry.losses;
     case 'preprocessing step':
       return registry.preprocessing;
+    case 'augmentation':
+      return registry.augmentations;
     default:
       return undefined;
   }

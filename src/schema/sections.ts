@@ -15,7 +15,15 @@ const csvSource = args(
     path: path('the CSV file (`emotion,pixels,Usage` columns), plain or gzip'),
     label_column: Type.String({ default: 'emotion', description: 'column holding the class index' }),
     pixels_column: Type.String({ default: 'pixels', description: 'column holding space-separated pixel values' }),
-    split_column: Type.String({ default: 'Usage', description: 'column naming the split of each row' }),
+    split_column: Type.Union([Type.String(), Type.Null()], {
+      default: 'Usage',
+      description: 'column naming the split of each row (null: every row is in split `all`)',
+    }),
+    splits: Type.Array(Type.String({ minLength: 1 }), {
+      default: ['Training', 'PublicTest', 'PrivateTest'],
+      minItems: 1,
+      description: 'the values the split column may hold (a row with another value is an error)',
+    }),
   },
   { title: 'csv source' },
 );
@@ -54,7 +62,7 @@ export const DataSource = Type.Unsafe<DataSourceConfig>({
 });
 
 export interface DataSourceConfig {
-  csv?: string | { path: string; label_column: string; pixels_column: string; split_column: string };
+  csv?: string | { path: string; label_column: string; pixels_column: string; split_column: string | null; splits: string[] };
   folder?: string | { path: string };
   synthetic?: { rows_per_class: number; splits: string[]; noise: number };
 }
@@ -108,12 +116,20 @@ export const DataSection = args(
           default: 'PublicTest',
           description: 'the held-out split for the final evaluation (null: none)',
         }),
+        test_fraction: Type.Union([Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }), Type.Null()], {
+          default: null,
+          description: 'carve the test rows out of the train split instead (seeded, stratified); needs `test: null`',
+        }),
       },
       { title: 'split', default: {}, description: 'which split trains (and is cross-validated) and which tests' },
     ),
     preprocess: Type.Array(ref<ItemSpec>('preprocessing'), {
       default: [],
       description: 'steps applied to every image, in order',
+    }),
+    augment: Type.Array(ref<ItemSpec>('augmentation'), {
+      default: [],
+      description: 'random changes applied to training images only, seeded, fresh every epoch',
     }),
     class_weight: ClassWeight,
     cache: Type.String({ format: 'path', default: 'runs/.cache', description: 'folder for the parsed-data cache' }),
