@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import { closestMatches } from '../diagnostics/suggest.js';
 import { ferVersion } from '../util/package.js';
 import { compileCommand } from './commands/compile.js';
+import { dataCommand } from './commands/data.js';
 import { schemaCommand } from './commands/schema.js';
 import { validateCommand } from './commands/validate.js';
 import { EXIT_INVALID } from './output.js';
@@ -46,7 +47,8 @@ function parser(argv: string[]) {
     .command(validateCommand)
     .command(compileCommand)
     .command(schemaCommand)
-    .demandCommand(1, 'name a command: validate, compile, schema (fer --help lists them)')
+    .command(dataCommand)
+    .demandCommand(1, 'name a command: validate, compile, schema, data (fer --help lists them)')
     .recommendCommands()
     .strict()
     .help()

@@ -37,6 +37,8 @@ export async function runCommand(io: CommandIo, body: () => Promise<number | voi
     }
     const message = error instanceof Error ? error.message : String(error);
     io.stderr(process.env.FER_DEBUG ? String((error as Error)?.stack ?? message) : `error: ${message}`);
+    const hint = (error as { hint?: unknown } | undefined)?.hint;
+    if (typeof hint === 'string') io.stderr(`help: ${hint}`);
     process.exitCode = EXIT_FAILURE;
   }
 }
