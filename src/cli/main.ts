@@ -4,6 +4,8 @@ import { closestMatches } from '../diagnostics/suggest.js';
 import { ferVersion } from '../util/package.js';
 import { compileCommand } from './commands/compile.js';
 import { dataCommand } from './commands/data.js';
+import { doctorCommand } from './commands/doctor.js';
+import { setupCommand } from './commands/setup.js';
 import { schemaCommand } from './commands/schema.js';
 import { validateCommand } from './commands/validate.js';
 import { EXIT_INVALID } from './output.js';
@@ -48,7 +50,9 @@ function parser(argv: string[]) {
     .command(compileCommand)
     .command(schemaCommand)
     .command(dataCommand)
-    .demandCommand(1, 'name a command: validate, compile, schema, data (fer --help lists them)')
+    .command(doctorCommand)
+    .command(setupCommand)
+    .demandCommand(1, 'name a command: validate, compile, data, doctor, setup, schema (fer --help lists them)')
     .recommendCommands()
     .strict()
     .help()

@@ -1,0 +1,169 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import type { Tf } from '../registry/layer-definition.js';
+import { packageRoot } from '../util/package.js';
+
+/**
+ * Backend selection. `auto` takes the fastest backend that loads: the native TensorFlow backend
+ * (@tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node), then wasm, then the pure-JS cpu backend.
+ * Every run says which one it chose and why; `fer doctor` lists them all.
+ */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendRequest = 'auto' | BackendName;
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+export interface BackendStatus {
+  available: boolean;
+  reason: string;
+  /** The npm package that provides it. */
+  package?: string;
+}
+
+export interface Engine {
+  tf: Tf;
+  backend: BackendName;
+  /** Why this backend: shown at the start of every run. */
+  reason: string;
+  backends: Partial<Record<BackendName, BackendStatus>>;
+}
+
+export interface EngineOptions {
+  /** TensorFlow's deterministic ops (TF_DETERMINISTIC_OPS=1) on the native backend; set before it loads. */
+  deterministic?: boolean;
+  /** Threads for the native backend's ops (TF_NUM_INTRAOP_THREADS); default: TensorFlow's (all cores). */
+  threads?: number;
+  /** Probe every backend, not only until one works (fer doctor). */
+  probeAll?: boolean;
+}
+
+const requireFromFer = createRequire(path.join(packageRoot, 'package.json'));
+
+function installed(pkg: string): boolean {
+  try {
+    requireFromFer.resolve(`${pkg}/package.json`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Turns a native load failure into what to do about it. */
+function nativeFailure(pkg: string, error: unknown): string {
+  const message = (error as Error).message ?? String(error);
+  if (/tfjs_binding\.node|napi-v\d/.test(message) && /Cannot find|not find|ENOENT/i.test(message)) {
+    return `${pkg} is installed without its native addon: run \`fer setup native${pkg.endsWith('-gpu') ? ' --gpu' : ''}\``;
+  }
+  if (/libcud|libcublas|libcudnn/i.test(message)) return `${pkg} needs CUDA libraries that are not on the library path (${message.split('\n')[0]})`;
+  if (/libtensorflow/i.test(message)) return `${pkg} cannot find libtensorflow: run \`fer setup native${pkg.endsWith('-gpu') ? ' --gpu' : ''}\``;
+  return `${pkg} failed to load: ${message.split('\n')[0]}`;
+}
+
+let loadedNative: { tf: Tf; pkg: string; version: string } | undefined;
+let nativeTried: Map<string, string> | undefined;
+
+/** Loads the native backend once per process (it cannot be unloaded; a second package would clash). */
+function loadNative(options: EngineOptions): { tf: Tf; pkg: string; version: string } | Map<string, string> {
+  if (loadedNative) return loadedNative;
+  if (nativeTried) return nativeTried;
+  const failures = new Map<string, string>();
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  if (options.deterministic) process.env.TF_DETERMINISTIC_OPS = '1';
+  if (options.threads !== undefined) process.env.TF_NUM_INTRAOP_THREADS = String(options.threads);
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    if (!installed(pkg)) {
+      failures.set(pkg, `${pkg} is not installed`);
+      continue;
+    }
+    try {
+      const tf = requireFromFer(pkg) as Tf;
+      // The native backend object carries its binding, which knows the TensorFlow version.
+      const version = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding?.TF_Version ?? 'unknown';
+      loadedNative = { tf, pkg, version };
+      return loadedNative;
+    } catch (error) {
+      failures.set(pkg, nativeFailure(pkg, error));
+    }
+  }
+  nativeTried = failures;
+  return failures;
+}
+
+async function tfModule(): Promise<Tf> {
+  return (await import('@tensorflow/tfjs')) as unknown as Tf;
+}
+
+async function tryWasm(tf: Tf): Promise<BackendStatus> {
+  try {
+    await import('@tensorflow/tfjs-backend-wasm');
+    const { registerWasmTrainingKernels } = await import('./wasm-kernels.js');
+    registerWasmTrainingKernels(tf);
+    const ok = await tf.setBackend('wasm');
+    if (!ok) return { available: false, reason: 'the wasm backend did not initialise', package: '@tensorflow/tfjs-backend-wasm' };
+    const simd = tf.env().getAsync ? await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') : false;
+    return {
+      available: true,
+      reason: `@tensorflow/tfjs-backend-wasm 4.22.0, SIMD ${simd ? 'yes' : 'no'}, threads no (Node), with fer's convolution gradient kernels`,
+      package: '@tensorflow/tfjs-backend-wasm',
+    };
+  } catch (error) {
+    return { available: false, reason: `@tensorflow/tfjs-backend-wasm failed to load: ${(error as Error).message}`, package: '@tensorflow/tfjs-backend-wasm' };
+  }
+}
+
+/** Starts the requested backend (or the best one for `auto`) and returns tf with it active. */
+export async function startEngine(request: BackendRequest = 'auto', options: EngineOptions = {}): Promise<Engine> {
+  const backends: Partial<Record<BackendName, BackendStatus>> = {};
+  let chosen: { tf: Tf; backend: BackendName; reason: string } | undefined;
+
+  if (request === 'auto' || request === 'tensorflow' || options.probeAll) {
+    const native = loadNative(options);
+    if (native instanceof Map) {
+      backends.tensorflow = {
+        available: false,
+        reason: [...native.values()].join('; '),
+        package: '@tensorflow/tfjs-node',
+      };
+    } else {
+      backends.tensorflow = { available: true, reason: `${native.pkg} with TensorFlow ${native.version}`, package: native.pkg };
+      if (request === 'auto' || request === 'tensorflow') {
+        chosen = { tf: native.tf, backend: 'tensorflow', reason: `${request === 'auto' ? 'the fastest available: ' : 'as requested: '}${backends.tensorflow.reason}` };
+      }
+    }
+  }
+  const tf = chosen?.tf ?? (await tfModule());
+  if ((!chosen && (request === 'auto' || request === 'wasm')) || options.probeAll) {
+    backends.wasm = await tryWasm(tf);
+    if (!chosen && backends.wasm.available && (request === 'auto' || request === 'wasm')) {
+      const why = request === 'auto' ? `the native backend is unavailable (${backends.tensorflow?.reason}); using wasm: ` : 'as requested: ';
+      chosen = { tf, backend: 'wasm', reason: `${why}${backends.wasm.reason}` };
+    }
+  }
+  backends.cpu = { available: true, reason: 'pure JavaScript, always available, slowest', package: '@tensorflow/tfjs' };
+  if (!chosen) {
+    if (request !== 'auto' && request !== 'cpu') {
+      const status = backends[request];
+      throw new Error(`the ${request} backend is not available: ${status?.reason ?? 'unknown'}`);
+    }
+    chosen = { tf, backend: 'cpu', reason: request === 'cpu' ? 'as requested: pure JavaScript' : 'no faster backend is available: pure JavaScript (very slow for training)' };
+  }
+  // tfjs greets Node users on the first cpu tensor with advice to install tfjs-node; fer says what it uses itself.
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    await chosen.tf.setBackend(chosen.backend);
+    await chosen.tf.ready();
+    chosen.tf.tidy(() => chosen!.tf.scalar(0).dataSync());
+  } finally {
+    console.warn = warn;
+  }
+  return { tf: chosen.tf, backend: chosen.backend, reason: chosen.reason, backends };
+}
+
+/** Machine facts for `fer doctor`. */
+export function machineFacts(): { cores: number; gpus: string[] } {
+  const gpus: string[] = [];
+  for (let i = 0; i < 16; i++) if (existsSync(`/dev/nvidia${i}`)) gpus.push(`/dev/nvidia${i}`);
+  return { cores: os.availableParallelism?.() ?? os.cpus().length, gpus };
+}
