@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { runFer } from '../helpers/cli.js';
+
+describe('fer doctor', () => {
+  it('reports the native TensorFlow backend as available and chosen (run `fer setup native` first)', async () => {
+    const result = await runFer(['doctor', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as {
+      backend: string;
+      backends: Record<string, { available: boolean; reason: string }>;
+    };
+    expect(report.backends.tensorflow, 'the native backend is missing: run `npx fer setup native`').toMatchObject({ available: true });
+    expect(report.backends.tensorflow!.reason).toMatch(/TensorFlow 2\.\d+/);
+    expect(report.backend).toBe('tensorflow');
+    expect(report.backends.wasm).toMatchObject({ available: true });
+    expect(report.backends.cpu).toMatchObject({ available: true });
+  });
+
+  it('explains a backend it cannot use', async () => {
+    const result = await runFer(['doctor', '--json'], { env: { NODE_PATH: '' } });
+    const report = JSON.parse(result.stdout) as { backends: Record<string, { reason: string }> };
+    for (const status of Object.values(report.backends)) expect(status.reason.length).toBeGreaterThan(10);
+  });
+});
