@@ -86,7 +86,7 @@ const batch = 32;
 const images = 32 * 100;
 const random = randomStream(1, 'bench');
 const rowsToUse = Int32Array.from({ length: images }, (_, i) => i);
-let start = performance.now();
+const start = performance.now();
 for (let b = 0; b < images; b += batch) {
   const raw = gatherRows(dataset, rowsToUse.subarray(b, b + batch));
   augmenter.apply(raw, batch, dataset.image, random);

@@ -2,6 +2,7 @@ import type { Static } from '@sinclair/typebox';
 import type { ItemSpec } from '../registry/schema-helpers.js';
 import type {
   DataSection,
+  EngineSection,
   EnsembleSection,
   FoldsSection,
   ParamDeclarationConfig,
@@ -49,6 +50,7 @@ export type TrainingConfig = Static<typeof TrainingSection>;
 export type FoldsConfig = Static<typeof FoldsSection>;
 export type EnsembleConfig = Static<typeof EnsembleSection>;
 export type TrackingConfig = Static<typeof TrackingSection>;
+export type EngineConfig = Static<typeof EngineSection>;
 
 export interface FerConfig {
   name: string;
@@ -61,6 +63,7 @@ export interface FerConfig {
   folds?: FoldsConfig;
   ensemble?: EnsembleConfig;
   tracking: TrackingConfig;
+  engine: EngineConfig;
 }
 
 export type { ItemSpec };

@@ -40,13 +40,24 @@ export interface EngineOptions {
 
 const requireFromFer = createRequire(path.join(packageRoot, 'package.json'));
 
-function installed(pkg: string): boolean {
+function packageDir(pkg: string): string | undefined {
   try {
-    requireFromFer.resolve(`${pkg}/package.json`);
-    return true;
+    return path.dirname(requireFromFer.resolve(`${pkg}/package.json`));
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/**
+ * Where the package's native addon must be for this Node. Checked before the package is loaded:
+ * loading a package without its addon registers its kernels and then fails, which would leave those
+ * registrations behind to clash with the next package.
+ */
+function bindingFile(dir: string): string {
+  const manifest = requireFromFer(path.join(dir, 'package.json')) as { binary?: { napi_versions?: number[] } };
+  const napi = Number(process.versions.napi ?? 8);
+  const versions = (manifest.binary?.napi_versions ?? [8]).filter((v) => v <= napi);
+  return path.join(dir, 'lib', `napi-v${Math.max(...versions)}`, 'tfjs_binding.node');
 }
 
 /** Turns a native load failure into what to do about it. */
@@ -72,8 +83,13 @@ function loadNative(options: EngineOptions): { tf: Tf; pkg: string; version: str
   if (options.deterministic) process.env.TF_DETERMINISTIC_OPS = '1';
   if (options.threads !== undefined) process.env.TF_NUM_INTRAOP_THREADS = String(options.threads);
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
-    if (!installed(pkg)) {
+    const dir = packageDir(pkg);
+    if (dir === undefined) {
       failures.set(pkg, `${pkg} is not installed`);
+      continue;
+    }
+    if (!existsSync(bindingFile(dir))) {
+      failures.set(pkg, `${pkg} is installed without its native addon: run \`fer setup native${pkg.endsWith('-gpu') ? ' --gpu' : ''}\``);
       continue;
     }
     try {

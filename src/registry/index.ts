@@ -12,6 +12,7 @@ import { lossDefinitions, type LossDefinition } from './losses.js';
 import { optimizerDefinitions, type OptimizerDefinition } from './optimizers.js';
 import { preprocessingDefinitions, type PreprocessingDefinition } from './preprocessing.js';
 import { Registry } from './registry.js';
+import { scheduleDefinitions, type ScheduleDefinition } from './schedules.js';
 
 /** The one table of everything a config can name. The schema, the docs, the compiler and plugins all read it. */
 export interface FerRegistry {
@@ -22,6 +23,7 @@ export interface FerRegistry {
   readonly losses: Registry<LossDefinition>;
   readonly preprocessing: Registry<PreprocessingDefinition>;
   readonly augmentations: Registry<AugmentationDefinition>;
+  readonly schedules: Registry<ScheduleDefinition>;
 }
 
 /** Other spellings of our layer names users are likely to bring (Keras class names, common abbreviations). */
@@ -61,7 +63,9 @@ export function createRegistry(): FerRegistry {
   for (const d of preprocessingDefinitions) preprocessing.register(d);
   const augmentations = new Registry<AugmentationDefinition>('augmentation');
   for (const d of augmentationDefinitions) augmentations.register(d);
-  return { layers, initializers, activations, optimizers, losses, preprocessing, augmentations };
+  const schedules = new Registry<ScheduleDefinition>('schedule');
+  for (const d of scheduleDefinitions) schedules.register(d);
+  return { layers, initializers, activations, optimizers, losses, preprocessing, augmentations, schedules };
 }
 
-export type { LayerDefinition, InitializerDefinition, ActivationDefinition, OptimizerDefinition, LossDefinition, PreprocessingDefinition, AugmentationDefinition };
+export type { LayerDefinition, InitializerDefinition, ActivationDefinition, OptimizerDefinition, LossDefinition, PreprocessingDefinition, AugmentationDefinition, ScheduleDefinition };

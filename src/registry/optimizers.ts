@@ -48,6 +48,39 @@ export const optimizerDefinitions: OptimizerDefinition[] = [
     build: (a, tf) => tf.train.adam(a.learning_rate, a.beta_1, a.beta_2, a.epsilon),
   }),
   define({
+    type: 'adamw',
+    keras: 'AdamW',
+    summary: 'Adam with decoupled weight decay (Loshchilov & Hutter 2019): kernels shrink by learning_rate x weight_decay each step; biases and normalisation parameters do not.',
+    args: args(
+      {
+        learning_rate: learningRate(0.001),
+        weight_decay: Type.Number({ minimum: 0, default: 0.004, description: 'as in Keras' }),
+        beta_1: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.9 }),
+        beta_2: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.999 }),
+        epsilon: Type.Number({ exclusiveMinimum: 0, default: 1e-7 }),
+      },
+      { title: 'adamw arguments' },
+    ),
+    build: (a, tf) => {
+      // tfjs has no AdamW; Adam plus a decay of the multi-dimensional weights before each update.
+      const optimizer = tf.train.adam(a.learning_rate, a.beta_1, a.beta_2, a.epsilon);
+      const applyGradients = optimizer.applyGradients.bind(optimizer);
+      optimizer.applyGradients = (gradients) => {
+        const names = Array.isArray(gradients) ? gradients.map((g) => g.name) : Object.keys(gradients);
+        // The current rate (a schedule may have changed it); tfjs keeps the field protected.
+        const rate = (optimizer as unknown as { learningRate: number }).learningRate;
+        tf.tidy(() => {
+          for (const name of names) {
+            const variable = tf.engine().registeredVariables[name];
+            if (variable && variable.rank >= 2) variable.assign(tf.mul(variable, 1 - rate * a.weight_decay));
+          }
+        });
+        applyGradients(gradients);
+      };
+      return optimizer;
+    },
+  }),
+  define({
     type: 'rmsprop',
     keras: 'RMSprop',
     summary: 'RMSprop.',

@@ -3,6 +3,7 @@ import type { FerRegistry } from '../registry/index.js';
 import type { TObject } from '@sinclair/typebox';
 import {
   DataSection,
+  EngineSection,
   EnsembleSection,
   FoldsSection,
   ParamDeclaration,
@@ -170,6 +171,7 @@ export function buildDocumentSchema(registry: FerRegistry): DocumentSchema {
     loss: itemSpec(registry.losses, 'loss', 'categorical_crossentropy'),
     preprocessing: itemSpec(registry.preprocessing, 'preprocessing step', 'subtract_mean'),
     augmentation: itemSpec(registry.augmentations, 'augmentation', 'flip_horizontal'),
+    schedule: itemSpec(registry.schedules, 'schedule', 'cosine'),
     layer_entry: {
       title: 'layer entry',
       'x-kind': 'layer',
@@ -265,6 +267,7 @@ export function buildDocumentSchema(registry: FerRegistry): DocumentSchema {
       training: { ...plainSchema(TrainingSection), default: {} },
       folds: plainSchema(FoldsSection),
       ensemble: plainSchema(EnsembleSection),
+      engine: { ...plainSchema(EngineSection), default: {} },
       tracking: { ...plainSchema(TrackingSection), default: {} },
     },
     additionalProperties: false,

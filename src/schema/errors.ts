@@ -41,6 +41,8 @@ function registryForKind(registry: FerRegistry, kind: string | undefined): Regis
       return registry.preprocessing;
     case 'augmentation':
       return registry.augmentations;
+    case 'schedule':
+      return registry.schedules;
     default:
       return undefined;
   }

@@ -143,8 +143,69 @@ export const TrainingSection = args(
     batch_size: PositiveInt({ default: 32, description: 'images per gradient step' }),
     optimizer: ref<ItemSpec>('optimizer', { default: 'adam', description: 'e.g. `adam` or `{adam: {learning_rate: 1e-4}}`' }),
     loss: ref<ItemSpec>('loss', { default: 'categorical_crossentropy', description: 'the training objective' }),
+    // Nullable sections are if/then/else or multi-type, not anyOf: ajv ignores (and in strict mode
+    // rejects) defaults inside anyOf branches.
+    schedule: Type.Unsafe<ItemSpec | null>({
+      if: { type: 'null' },
+      then: true,
+      else: { allOf: [{ $ref: `${DEFS}/schedule` }] },
+      default: null,
+      description: 'how the learning rate changes: step, exponential, cosine (with warm-up), reduce_on_plateau (null: constant)',
+      'x-expected': 'null or a schedule like `cosine` or {step: {every: 10, factor: 0.1}}',
+    }),
+    clip: Type.Unsafe<{ norm?: number; value?: number } | null>({
+      ...args(
+        {
+          norm: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'scale all gradients down so their global norm is at most this' })),
+          value: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'clip every gradient value to [-value, value]' })),
+        },
+        { title: 'clip' },
+      ),
+      type: ['object', 'null'],
+      minProperties: 1,
+      default: null,
+      description: 'gradient clipping: {norm: 1.0} or {value: 0.5} (null: none)',
+    }),
+    early_stopping: Type.Unsafe<{ monitor: 'val_loss' | 'val_accuracy' | 'loss' | 'accuracy'; patience: number; min_delta: number; restore_best: boolean } | null>({
+      ...args(
+        {
+          monitor: Type.Unsafe<'val_loss' | 'val_accuracy' | 'loss' | 'accuracy'>({
+            type: 'string',
+            enum: ['val_loss', 'val_accuracy', 'loss', 'accuracy'],
+            default: 'val_loss',
+          }),
+          patience: Type.Integer({ minimum: 1, default: 5, description: 'epochs without improvement before stopping' }),
+          min_delta: Type.Number({ minimum: 0, default: 0, description: 'smallest change that counts as an improvement' }),
+          restore_best: Type.Boolean({ default: true, description: 'end with the weights of the best epoch' }),
+        },
+        { title: 'early_stopping' },
+      ),
+      type: ['object', 'null'],
+      default: null,
+      description: 'stop when the monitored metric stops improving (null: train all epochs)',
+    }),
   },
   { title: 'training section', description: 'how each member is trained' },
+);
+
+export const EngineSection = args(
+  {
+    backend: Type.Unsafe<'auto' | 'tensorflow' | 'wasm' | 'cpu'>({
+      type: 'string',
+      enum: ['auto', 'tensorflow', 'wasm', 'cpu'],
+      default: 'auto',
+      description: 'auto: the native TensorFlow backend when it loads, else wasm, else cpu',
+    }),
+    deterministic: Type.Boolean({
+      default: true,
+      description: "TensorFlow's deterministic ops on the native backend (TF_DETERMINISTIC_OPS=1): the same seed gives the same metrics",
+    }),
+    threads: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+      default: null,
+      description: 'threads for the native backend\'s ops (null: all cores)',
+    }),
+  },
+  { title: 'engine section', description: 'which compute backend trains and how' },
 );
 
 export const FoldsSection = args(

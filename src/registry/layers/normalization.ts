@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineLayer, formatShape, requireRank, type LayerDefinition } from '../layer-definition.js';
+import { randomLayers } from '../../engine/random-layers.js';
 import { args, initializerRef, Rate, regularizerRef } from '../schema-helpers.js';
 
 export const batchNorm = defineLayer({
@@ -82,7 +83,7 @@ export const dropout = defineLayer({
   family: 'regularization',
   summary: 'Sets a random fraction of the inputs to zero while training.',
   args: rateArgs('dropout arguments', 'fraction of inputs to drop, in [0, 1)'),
-  build: (a, c) => c.tf.layers.dropout({ name: c.name, rate: a.rate }),
+  build: (a, c) => new (randomLayers(c.tf).Dropout)({ name: c.name, rate: a.rate, seed: c.seed('dropout') }),
 });
 
 export const spatialDropout2d = defineLayer({
@@ -92,14 +93,13 @@ export const spatialDropout2d = defineLayer({
   summary: 'Drops whole channels (feature maps) at random while training.',
   args: rateArgs('spatial_dropout2d arguments', 'fraction of channels to drop, in [0, 1)'),
   checkInput: (shapes) => requireRank(shapes, 4, 'spatial_dropout2d', 'it drops channels of images; use `dropout` on vectors'),
-  // tfjs has no SpatialDropout2D; a dropout whose mask is shared over height and width is the same thing.
+  // tfjs has no SpatialDropout2D: a dropout whose mask is shared over height and width is the same thing.
   build: (a, c) => {
     const shape = c.inputShapes[0] ?? [];
     const channels = shape[shape.length - 1];
     if (typeof channels !== 'number') throw new Error(`spatial_dropout2d needs a known channel count, got ${formatShape(shape)}`);
-    // tfjs types noiseShape as number[], but its Dropout reads null as "the input's size" (the batch here).
-    const noiseShape = [null, 1, 1, channels] as unknown as number[];
-    return c.tf.layers.dropout({ name: c.name, rate: a.rate, noiseShape });
+    // One draw per channel, shared over height and width; null takes the batch size.
+    return new (randomLayers(c.tf).Dropout)({ name: c.name, rate: a.rate, seed: c.seed('dropout'), noiseShape: [null, 1, 1, channels] });
   },
 });
 
@@ -109,7 +109,7 @@ export const gaussianNoise = defineLayer({
   family: 'regularization',
   summary: 'Adds zero-mean Gaussian noise while training.',
   args: args({ stddev: Type.Number({ minimum: 0, description: 'standard deviation of the noise' }) }, { title: 'gaussian_noise arguments' }),
-  build: (a, c) => c.tf.layers.gaussianNoise({ name: c.name, stddev: a.stddev }),
+  build: (a, c) => new (randomLayers(c.tf).GaussianNoise)({ name: c.name, stddev: a.stddev, seed: c.seed('noise') }),
 });
 
 export const gaussianDropout = defineLayer({
@@ -118,7 +118,7 @@ export const gaussianDropout = defineLayer({
   family: 'regularization',
   summary: 'Multiplies the inputs by 1-centred Gaussian noise while training.',
   args: rateArgs('gaussian_dropout arguments', 'drop probability, as in dropout'),
-  build: (a, c) => c.tf.layers.gaussianDropout({ name: c.name, rate: a.rate }),
+  build: (a, c) => new (randomLayers(c.tf).GaussianDropout)({ name: c.name, rate: a.rate, seed: c.seed('noise') }),
 });
 
 export const alphaDropout = defineLayer({
@@ -127,7 +127,7 @@ export const alphaDropout = defineLayer({
   family: 'regularization',
   summary: 'Dropout that keeps the mean and variance of its inputs (for selu networks).',
   args: rateArgs('alpha_dropout arguments', 'drop probability, as in dropout'),
-  build: (a, c) => c.tf.layers.alphaDropout({ name: c.name, rate: a.rate }),
+  build: (a, c) => new (randomLayers(c.tf).AlphaDropout)({ name: c.name, rate: a.rate, seed: c.seed('dropout') }),
 });
 
 export const normalizationLayers: LayerDefinition[] = [

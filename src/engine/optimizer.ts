@@ -1,0 +1,24 @@
+import type { FerRegistry } from '../registry/index.js';
+import type { Tf, TfOptimizer } from '../registry/layer-definition.js';
+import type { ItemSpec } from '../registry/schema-helpers.js';
+
+/** Builds the optimizer a training section names; returns it with its base learning rate. */
+export function buildOptimizer(tf: Tf, registry: FerRegistry, spec: ItemSpec): { optimizer: TfOptimizer; baseRate: number } {
+  const [type, raw] = typeof spec === 'string' ? [spec, null] : (Object.entries(spec)[0] ?? ['adam', null]);
+  const definition = registry.optimizers.get(type);
+  if (!definition) throw new Error(`unknown optimizer \`${type}\``);
+  // Defaults come from the definition's schema (the config was validated, but a bare name has no arguments).
+  const args: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(definition.args.properties)) {
+    const value = (raw as Record<string, unknown> | null)?.[key];
+    args[key] = value ?? (schema as { default?: unknown }).default;
+  }
+  return { optimizer: definition.build(args as never, tf), baseRate: args.learning_rate as number };
+}
+
+/** SGD-family optimizers cache the rate (setLearningRate); the others read the field at each step. */
+export function setLearningRate(optimizer: TfOptimizer, rate: number): void {
+  const o = optimizer as unknown as { learningRate: number; setLearningRate?: (r: number) => void };
+  if (typeof o.setLearningRate === 'function') o.setLearningRate(rate);
+  else o.learningRate = rate;
+}

@@ -1,0 +1,134 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import type { Tf, TfLayer } from '../registry/layer-definition.js';
+import { deriveSeed } from '../util/seed.js';
+
+/**
+ * Dropout and noise layers whose randomness is reproducible. tfjs's own draw from Math.random, or,
+ * given a seed, draw the same mask at every step. Ours draw from deriveSeed(layer seed, step), where
+ * the step is the trainer's global step (setRandomStep), so a run is repeatable and a run resumed at
+ * an epoch draws the same masks as an uninterrupted one. At inference they pass inputs through.
+ * They are registered with tfjs's serialization under Fer* class names, so saved models reload.
+ */
+let currentStep = 0;
+
+/** Called by the trainer before each training batch. */
+export function setRandomStep(step: number): void {
+  currentStep = step;
+}
+
+interface RandomArgs {
+  name?: string;
+  trainable?: boolean;
+  seed: number;
+  rate?: number;
+  stddev?: number;
+  noiseShape?: (number | null)[] | null;
+}
+
+type LayerClass = new (args: RandomArgs) => TfLayer;
+export interface RandomLayerClasses {
+  Dropout: LayerClass;
+  GaussianNoise: LayerClass;
+  GaussianDropout: LayerClass;
+  AlphaDropout: LayerClass;
+}
+
+const cache = new WeakMap<object, RandomLayerClasses>();
+
+export function randomLayers(tf: Tf): RandomLayerClasses {
+  const existing = cache.get(tf);
+  if (existing) return existing;
+
+  abstract class RandomLayer extends tf.layers.Layer {
+    readonly seed: number;
+    readonly rate: number;
+    readonly stddev: number;
+    readonly noiseShape: (number | null)[] | null;
+
+    constructor(args: RandomArgs) {
+      super({ ...(args.name ? { name: args.name } : {}), trainable: args.trainable ?? true });
+      this.seed = args.seed;
+      this.rate = args.rate ?? 0;
+      this.stddev = args.stddev ?? 0;
+      this.noiseShape = args.noiseShape ?? null;
+      this.supportsMasking = true;
+    }
+
+    protected stepSeed(): number {
+      return deriveSeed(this.seed, currentStep);
+    }
+
+    protected shapeFor(x: tfjs.Tensor): number[] {
+      if (!this.noiseShape) return x.shape;
+      return this.noiseShape.map((d, i) => (d === null ? x.shape[i]! : d));
+    }
+
+    override computeOutputShape(inputShape: tfjs.Shape | tfjs.Shape[]): tfjs.Shape | tfjs.Shape[] {
+      return inputShape;
+    }
+
+    override call(inputs: tfjs.Tensor | tfjs.Tensor[], kwargs: { training?: boolean }): tfjs.Tensor {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      if (!kwargs.training) return tf.clone(x);
+      return tf.tidy(() => this.transform(x));
+    }
+
+    protected abstract transform(x: tfjs.Tensor): tfjs.Tensor;
+
+    override getConfig(): tfjs.serialization.ConfigDict {
+      return { ...super.getConfig(), seed: this.seed, rate: this.rate, stddev: this.stddev, noiseShape: this.noiseShape };
+    }
+  }
+
+  class FerDropout extends RandomLayer {
+    static className = 'FerDropout';
+    protected transform(x: tfjs.Tensor): tfjs.Tensor {
+      if (this.rate === 0) return tf.clone(x);
+      const keep = tf.step(tf.sub(tf.randomUniform(this.shapeFor(x), 0, 1, 'float32', this.stepSeed()), this.rate));
+      return tf.div(tf.mul(x, keep), 1 - this.rate);
+    }
+  }
+
+  class FerGaussianNoise extends RandomLayer {
+    static className = 'FerGaussianNoise';
+    protected transform(x: tfjs.Tensor): tfjs.Tensor {
+      return tf.add(x, tf.randomNormal(x.shape, 0, this.stddev, 'float32', this.stepSeed()));
+    }
+  }
+
+  class FerGaussianDropout extends RandomLayer {
+    static className = 'FerGaussianDropout';
+    protected transform(x: tfjs.Tensor): tfjs.Tensor {
+      if (this.rate === 0) return tf.clone(x);
+      const std = Math.sqrt(this.rate / (1 - this.rate));
+      return tf.mul(x, tf.randomNormal(x.shape, 1, std, 'float32', this.stepSeed()));
+    }
+  }
+
+  /** Keeps the mean and variance of selu activations (Klambauer et al. 2017). */
+  class FerAlphaDropout extends RandomLayer {
+    static className = 'FerAlphaDropout';
+    protected transform(x: tfjs.Tensor): tfjs.Tensor {
+      if (this.rate === 0) return tf.clone(x);
+      const alpha = -1.7580993408473766;
+      const keepRate = 1 - this.rate;
+      const a = 1 / Math.sqrt(keepRate * (1 + this.rate * alpha * alpha));
+      const b = -a * alpha * this.rate;
+      const keep = tf.step(tf.sub(tf.randomUniform(x.shape, 0, 1, 'float32', this.stepSeed()), this.rate));
+      const dropped = tf.add(tf.mul(x, keep), tf.mul(tf.sub(1, keep), alpha));
+      return tf.add(tf.mul(dropped, a), b);
+    }
+  }
+
+  for (const cls of [FerDropout, FerGaussianNoise, FerGaussianDropout, FerAlphaDropout]) {
+    tf.serialization.registerClass(cls as never);
+  }
+  const classes: RandomLayerClasses = {
+    Dropout: FerDropout as unknown as LayerClass,
+    GaussianNoise: FerGaussianNoise as unknown as LayerClass,
+    GaussianDropout: FerGaussianDropout as unknown as LayerClass,
+    AlphaDropout: FerAlphaDropout as unknown as LayerClass,
+  };
+  cache.set(tf, classes);
+  return classes;
+}

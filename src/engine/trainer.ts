@@ -1,0 +1,234 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import type { TrainingConfig } from '../config/types.js';
+import { batchCount, batches, type Batch, type BatchPlan } from '../data/batches.js';
+import type { FerRegistry } from '../registry/index.js';
+import type { Tf } from '../registry/layer-definition.js';
+import { loadCheckpoint, saveCheckpoint, type EpochMetrics, type TrainerState } from './checkpoint.js';
+import { buildLoss, type LossFunction } from './loss.js';
+import { buildOptimizer, setLearningRate } from './optimizer.js';
+import { setRandomStep } from './random-layers.js';
+import { buildSchedule, initialScheduleState } from './schedules.js';
+
+export type { EpochMetrics };
+
+export interface BatchProgress {
+  epoch: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  accuracy: number;
+  imagesPerSecond: number;
+}
+
+export interface TrainOptions {
+  tf: Tf;
+  registry: FerRegistry;
+  model: tfjs.LayersModel;
+  training: TrainingConfig;
+  train: BatchPlan;
+  validation?: BatchPlan;
+  /** Where the per-epoch checkpoint lives; without it nothing is saved and nothing resumes. */
+  checkpointDir?: string;
+  /** Identifies the run (task, config and data digests): a checkpoint of another run is not resumed. */
+  fingerprint?: string;
+  onEpoch?: (metrics: EpochMetrics) => void | Promise<void>;
+  onBatch?: (progress: BatchProgress) => void;
+  /** Aborting stops after the current batch; the last epoch's checkpoint stays for a resume. */
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  history: EpochMetrics[];
+  /** The epoch (from 1) the kept weights come from. */
+  bestEpoch: number;
+  stoppedEarly: boolean;
+  interrupted: boolean;
+  /** The epoch (from 1) training resumed after, when it continued from a checkpoint. */
+  resumedAfter?: number;
+}
+
+export interface Evaluation {
+  loss: number;
+  accuracy: number;
+  /** Class probabilities, rows x classes, in the plan's row order. */
+  probabilities: Float32Array;
+}
+
+/** Loss (unweighted) and accuracy of a model on some rows, in inference mode, with the probabilities. */
+export async function evaluate(tf: Tf, model: tfjs.LayersModel, plan: BatchPlan, loss: LossFunction): Promise<Evaluation> {
+  const classes = plan.dataset.classes.length;
+  const probabilities = new Float32Array(plan.rows.length * classes);
+  let lossSum = 0;
+  let correct = 0;
+  let offset = 0;
+  for (const batch of batches(tf, { ...plan, shuffle: false, augmenter: undefined, classWeights: undefined }, 0)) {
+    const [l, c, p] = tf.tidy(() => {
+      const predictions = model.apply(batch.x, { training: false }) as tfjs.Tensor2D;
+      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(predictions, -1), tf.argMax(batch.y, -1)), 'float32'));
+      return [loss(batch.y, predictions), hits, predictions];
+    });
+    lossSum += (await l.data())[0]! * batch.rows.length;
+    correct += (await c.data())[0]!;
+    probabilities.set(await p.data(), offset);
+    offset += batch.rows.length * classes;
+    tf.dispose([l, c, p, batch.x, batch.y]);
+  }
+  const n = Math.max(1, plan.rows.length);
+  return { loss: lossSum / n, accuracy: correct / n, probabilities };
+}
+
+function clipGradients(tf: Tf, grads: tfjs.NamedTensorMap, clip: TrainingConfig['clip']): tfjs.NamedTensorMap {
+  if (!clip) return grads;
+  let out = grads;
+  if (clip.value !== undefined) {
+    const value = clip.value;
+    out = Object.fromEntries(Object.entries(out).map(([k, g]) => [k, tf.clipByValue(g, -value, value)]));
+  }
+  if (clip.norm !== undefined) {
+    const squares = Object.values(out).map((g) => tf.sum(tf.square(g)));
+    const norm = tf.sqrt(tf.addN(squares));
+    const scale = tf.minimum(1, tf.div(clip.norm, tf.maximum(norm, 1e-12)));
+    out = Object.fromEntries(Object.entries(out).map(([k, g]) => [k, tf.mul(g, scale)]));
+  }
+  return out;
+}
+
+function monitorValue(metrics: EpochMetrics, monitor: string): number | undefined {
+  return (metrics as unknown as Record<string, number | undefined>)[monitor];
+}
+
+/**
+ * Trains a model: the optimizer, schedule, clipping, label smoothing and class weights of the
+ * training section, validation after every epoch, early stopping, and a checkpoint after every
+ * epoch (weights, optimizer state, trainer state) from which a killed run resumes. Every batch's
+ * tensors are disposed: memory stays flat across epochs.
+ */
+export async function trainModel(options: TrainOptions): Promise<TrainResult> {
+  const { tf, model, training } = options;
+  const { optimizer, baseRate } = buildOptimizer(tf, options.registry, training.optimizer);
+  const loss = buildLoss(tf, training.loss);
+  const schedule = buildSchedule(training.schedule, baseRate, training.epochs);
+  const early = training.early_stopping;
+  const variables = model.trainableWeights.map((w) => w.read() as tfjs.Variable);
+  const fingerprint = options.fingerprint ?? 'unnamed';
+
+  let state: TrainerState = {
+    epoch: -1,
+    step: 0,
+    schedule: initialScheduleState(),
+    early: { best: null, bestEpoch: -1, wait: 0 },
+    history: [],
+    stopped: false,
+    fingerprint,
+  };
+  let best: tfjs.Tensor[] | null = null;
+  let resumedAfter: number | undefined;
+  if (options.checkpointDir) {
+    const restored = await loadCheckpoint(tf, options.checkpointDir, model, optimizer, fingerprint);
+    if (restored) {
+      state = restored.state;
+      best = restored.best;
+      resumedAfter = state.epoch + 1;
+    }
+  }
+
+  const stepsPerEpoch = batchCount(options.train.rows.length, options.train.batchSize);
+  let interrupted = false;
+  for (let epoch = state.epoch + 1; epoch < training.epochs && !state.stopped; epoch++) {
+    const started = performance.now();
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    let batchIndex = 0;
+    let rate = baseRate;
+    for (const batch of batches(tf, options.train, epoch) as Generator<Batch>) {
+      if (options.signal?.aborted) {
+        tf.dispose([batch.x, batch.y, ...(batch.weights ? [batch.weights] : [])]);
+        interrupted = true;
+        break;
+      }
+      setRandomStep(state.step);
+      rate = schedule.rate(epoch, batchIndex, stepsPerEpoch, state.schedule);
+      setLearningRate(optimizer, rate);
+      const [lossValue, hits] = tf.tidy(() => {
+        let hitCount: tfjs.Scalar | undefined;
+        const { value, grads } = tf.variableGrads(() => {
+          const predictions = model.apply(batch.x, { training: true }) as tfjs.Tensor2D;
+          hitCount = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(predictions, -1), tf.argMax(batch.y, -1)), 'float32'))) as tfjs.Scalar;
+          const penalties = (model as unknown as { calculateLosses(): tfjs.Scalar[] }).calculateLosses();
+          const base = loss(batch.y, predictions, batch.weights);
+          return penalties.length > 0 ? (tf.addN([base, ...penalties]) as tfjs.Scalar) : base;
+        }, variables);
+        optimizer.applyGradients(clipGradients(tf, grads, training.clip));
+        return [value, hitCount!];
+      });
+      const n = batch.rows.length;
+      lossSum += (await lossValue.data())[0]! * n;
+      correct += (await hits.data())[0]!;
+      seen += n;
+      tf.dispose([lossValue, hits, batch.x, batch.y, ...(batch.weights ? [batch.weights] : [])]);
+      state.step++;
+      batchIndex++;
+      options.onBatch?.({
+        epoch: epoch + 1,
+        batch: batchIndex,
+        batches: stepsPerEpoch,
+        loss: lossSum / seen,
+        accuracy: correct / seen,
+        imagesPerSecond: seen / ((performance.now() - started) / 1000),
+      });
+    }
+    if (interrupted) break;
+    const trainSeconds = (performance.now() - started) / 1000;
+    const metrics: EpochMetrics = {
+      epoch: epoch + 1,
+      loss: lossSum / Math.max(1, seen),
+      accuracy: correct / Math.max(1, seen),
+      learning_rate: rate,
+      seconds: 0,
+      images_per_second: seen / trainSeconds,
+    };
+    if (options.validation && options.validation.rows.length > 0) {
+      const result = await evaluate(tf, model, options.validation, loss);
+      metrics.val_loss = result.loss;
+      metrics.val_accuracy = result.accuracy;
+    }
+    metrics.seconds = (performance.now() - started) / 1000;
+    schedule.endEpoch(metrics as unknown as Record<string, number | undefined>, state.schedule);
+
+    if (early) {
+      const value = monitorValue(metrics, early.monitor);
+      const lower = !early.monitor.includes('accuracy');
+      if (value !== undefined) {
+        const previous = state.early.best;
+        const improved = previous === null || (lower ? value < previous - early.min_delta : value > previous + early.min_delta);
+        if (improved) {
+          state.early = { best: value, bestEpoch: epoch, wait: 0 };
+          if (early.restore_best) {
+            tf.dispose(best ?? []);
+            best = model.getWeights().map((w) => tf.keep(w.clone()));
+          }
+        } else if (++state.early.wait >= early.patience) state.stopped = true;
+      }
+    }
+    state.epoch = epoch;
+    state.history.push(metrics);
+    if (options.checkpointDir) await saveCheckpoint(tf, options.checkpointDir, model, optimizer, state, best);
+    await options.onEpoch?.(metrics);
+  }
+
+  let bestEpoch = state.epoch + 1;
+  if (early?.restore_best && best && state.early.bestEpoch >= 0) {
+    model.setWeights(best);
+    bestEpoch = state.early.bestEpoch + 1;
+  }
+  tf.dispose(best ?? []);
+  optimizer.dispose();
+  return {
+    history: state.history,
+    bestEpoch,
+    stoppedEarly: state.stopped && state.epoch + 1 < training.epochs,
+    interrupted,
+    ...(resumedAfter !== undefined ? { resumedAfter } : {}),
+  };
+}
