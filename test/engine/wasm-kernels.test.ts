@@ -1,3 +1,4 @@
+import type * as tfjs from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startEngine } from '../../src/engine/backend.js';
 import type { Tf } from '../../src/registry/layer-definition.js';
@@ -18,15 +19,17 @@ function relativeError(a: Float32Array, b: Float32Array): number {
   return diff / Math.max(scale, 1e-12);
 }
 
+type Op = (x: tfjs.Tensor4D, w: tfjs.Tensor4D) => tfjs.Tensor4D;
+
 /** Gradients of sum(op(x, w) * r) with respect to x and w, on one backend. */
-async function gradients(backend: string, op: (x: never, w: never) => never, x: number[][], shapes: [number[], number[]], seed: number) {
+async function gradients(backend: string, op: Op, x: number[][], shapes: [number[], number[]], seed: number) {
   await tf.setBackend(backend);
   return tf.tidy(() => {
-    const xs = tf.tensor(Float32Array.from(x[0]!), shapes[0]);
-    const ws = tf.tensor(Float32Array.from(x[1]!), shapes[1]);
-    const out = op(xs as never, ws as never) as unknown as ReturnType<Tf['tensor']>;
+    const xs = tf.tensor4d(Float32Array.from(x[0]!), shapes[0] as [number, number, number, number]);
+    const ws = tf.tensor4d(Float32Array.from(x[1]!), shapes[1] as [number, number, number, number]);
+    const out = op(xs, ws);
     const r = tf.randomUniform(out.shape, -1, 1, 'float32', seed);
-    const [gx, gw] = tf.grads((a: never, b: never) => tf.sum(tf.mul(op(a, b), r)))([xs, ws]);
+    const [gx, gw] = tf.grads((a, b) => tf.sum(tf.mul(op(a as tfjs.Tensor4D, b as tfjs.Tensor4D), r)))([xs, ws]);
     return [gx!.dataSync() as Float32Array, gw!.dataSync() as Float32Array];
   });
 }
@@ -49,7 +52,7 @@ describe('wasm training kernels match the cpu backend', () => {
     const xShape = [2, 13, 11, 3];
     const wShape = [k, k, 3, 4];
     const values = [random(product(xShape), 1), random(product(wShape), 2)];
-    const op = (x: never, w: never) => tf.conv2d(x, w, strides, pad) as never;
+    const op: Op = (x, w) => tf.conv2d(x, w, strides, pad);
     const [cpuX, cpuW] = await gradients('cpu', op, values, [xShape, wShape], 3);
     const [wasmX, wasmW] = await gradients('wasm', op, values, [xShape, wShape], 3);
     expect(relativeError(wasmW!, cpuW!)).toBeLessThan(1e-4);
@@ -60,7 +63,7 @@ describe('wasm training kernels match the cpu backend', () => {
     const xShape = [2, 9, 10, 3];
     const wShape = [k, k, 3, m];
     const values = [random(product(xShape), 4), random(product(wShape), 5)];
-    const op = (x: never, w: never) => tf.depthwiseConv2d(x, w, strides, pad) as never;
+    const op: Op = (x, w) => tf.depthwiseConv2d(x, w, strides, pad);
     const [cpuX, cpuW] = await gradients('cpu', op, values, [xShape, wShape], 6);
     const [wasmX, wasmW] = await gradients('wasm', op, values, [xShape, wShape], 6);
     expect(relativeError(wasmW!, cpuW!)).toBeLessThan(1e-4);
@@ -73,7 +76,7 @@ describe('wasm training kernels match the cpu backend', () => {
     const xShape = [1, 8, 9, 2];
     const wShape = [3, 2, 2, 5];
     const values = [random(product(xShape), 7), random(product(wShape), 8)];
-    const op = (x: never, w: never) => tf.conv2d(x, w, [2, 1], 'same') as never;
+    const op: Op = (x, w) => tf.conv2d(x, w, [2, 1], 'same');
     const [cpuX, cpuW] = await gradients('cpu', op, values, [xShape, wShape], 9);
     const [wasmX, wasmW] = await gradients('wasm', op, values, [xShape, wShape], 9);
     expect(relativeError(wasmW!, cpuW!)).toBeLessThan(1e-4);

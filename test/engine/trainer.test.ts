@@ -1,0 +1,174 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compileModel } from '../../src/compile/model-builder.js';
+import { loadConfig, type LoadedConfig } from '../../src/config/load.js';
+import { createAugmenter } from '../../src/data/augment.js';
+import { classWeights } from '../../src/data/class-weights.js';
+import type { Dataset } from '../../src/data/dataset.js';
+import { loadDataset } from '../../src/data/load.js';
+import { fitPreprocessor } from '../../src/data/preprocess.js';
+import { selectSplits } from '../../src/data/splits.js';
+import { startEngine } from '../../src/engine/backend.js';
+import { trainModel, type EpochMetrics } from '../../src/engine/trainer.js';
+import type { Tf } from '../../src/registry/layer-definition.js';
+import { repoRoot } from '../helpers/cli.js';
+import { sharedData, tempDir } from '../helpers/data.js';
+
+// Deterministic TensorFlow ops must be on before the native library loads (this file runs in its own process).
+process.env.TF_DETERMINISTIC_OPS = '1';
+let tf: Tf;
+beforeAll(async () => {
+  tf = (await startEngine('tensorflow', { deterministic: true })).tf;
+});
+
+const tiny = (extra = '') =>
+  [
+    'seed: 3',
+    'data:',
+    '  source: {synthetic: {rows_per_class: 12, splits: [train], noise: 0.2}}',
+    '  classes: [a, b, c]',
+    '  image: {height: 16, width: 16}',
+    '  split: {train: train, test: null}',
+    '  preprocess: [{scale: {}}]',
+    '  augment: [flip_horizontal, shift]',
+    'models:',
+    '  m:',
+    '    layers:',
+    '      - conv2d: {filters: 4, kernel_size: 3, padding: same, activation: relu}',
+    '      - batch_norm',
+    '      - max_pool2d',
+    '      - flatten',
+    '      - dropout: {rate: 0.3}',
+    '      - dense: {units: $classes, activation: softmax}',
+    'training:',
+    '  epochs: 4',
+    '  batch_size: 8',
+    '  optimizer: {adam: {learning_rate: 0.01}}',
+    extra,
+  ].join('\n');
+
+function config(text: string): LoadedConfig {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fer-train-'));
+  writeFileSync(path.join(dir, 'exp.yaml'), text);
+  return loadConfig(path.join(dir, 'exp.yaml'));
+}
+
+async function setup(loaded: LoadedConfig) {
+  const { dataset } = await loadDataset({ data: loaded.config.data!, seed: loaded.config.seed });
+  const { train } = selectSplits(dataset, loaded.config.data!.split, loaded.config.seed);
+  const trainRows = train.filter((_, i) => i % 4 !== 0);
+  const validationRows = train.filter((_, i) => i % 4 === 0);
+  const preprocessor = fitPreprocessor(loaded.config.data!.preprocess, dataset, trainRows);
+  return { dataset, trainRows, validationRows, preprocessor };
+}
+
+async function run(loaded: LoadedConfig, options: { checkpointDir?: string; abortAfterBatches?: number; onEpoch?: (m: EpochMetrics) => void } = {}) {
+  const { dataset, trainRows, validationRows, preprocessor } = await setup(loaded);
+  const model = compileModel(loaded, 'm', { tf, seed: 11 }).model;
+  const controller = new AbortController();
+  let batchesSeen = 0;
+  const weights = classWeights('balanced', [1, 1, 1], 0);
+  const result = await trainModel({
+    tf,
+    registry: loaded.registry,
+    model,
+    training: loaded.config.training,
+    train: { dataset, rows: trainRows, preprocessor, batchSize: loaded.config.training.batch_size, shuffle: true, seed: 5, augmenter: createAugmenter(loaded.config.data!.augment), classWeights: weights },
+    validation: { dataset, rows: validationRows, preprocessor, batchSize: 16, shuffle: false, seed: 5 },
+    ...(options.checkpointDir ? { checkpointDir: options.checkpointDir } : {}),
+    fingerprint: 'test',
+    signal: controller.signal,
+    onBatch: () => {
+      if (options.abortAfterBatches !== undefined && ++batchesSeen >= options.abortAfterBatches) controller.abort();
+    },
+    ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
+  });
+  const finalWeights = model.getWeights().map((w) => Array.from(w.dataSync()));
+  model.dispose();
+  return { result, finalWeights, dataset: dataset as Dataset };
+}
+
+const strip = (history: EpochMetrics[]) => history.map(({ seconds: _s, images_per_second: _i, ...rest }) => rest);
+
+describe('trainer', () => {
+  it('gives identical metrics and weights for the same config and seed (deterministic ops)', async () => {
+    const a = await run(config(tiny()));
+    const b = await run(config(tiny()));
+    expect(strip(a.result.history)).toEqual(strip(b.result.history));
+    expect(a.finalWeights).toEqual(b.finalWeights);
+    expect(a.result.history).toHaveLength(4);
+    expect(a.result.history[3]!.accuracy).toBeGreaterThan(a.result.history[0]!.accuracy);
+  });
+
+  it('resumes a run cut mid-epoch from its last checkpoint, ending exactly as an uninterrupted run', async () => {
+    const whole = await run(config(tiny()));
+    const dir = path.join(tempDir(), 'checkpoint');
+    const cut = await run(config(tiny()), { checkpointDir: dir, abortAfterBatches: 9 }); // 3 batches per epoch: cut in epoch 3
+    expect(cut.result.interrupted).toBe(true);
+    expect(cut.result.history).toHaveLength(2);
+    const resumed = await run(config(tiny()), { checkpointDir: dir });
+    expect(resumed.result.resumedAfter).toBe(2);
+    expect(strip(resumed.result.history)).toEqual(strip(whole.result.history));
+    expect(resumed.finalWeights).toEqual(whole.finalWeights);
+  });
+
+  it('keeps memory flat across epochs', async () => {
+    const counts: number[] = [];
+    await run(config(tiny().replace('epochs: 4', 'epochs: 5')), { onEpoch: () => counts.push(tf.memory().numTensors) });
+    expect(new Set(counts).size).toBe(1);
+  });
+
+  it('stops early and restores the best epoch', async () => {
+    const loaded = config(
+      tiny('  early_stopping: {monitor: val_accuracy, patience: 1, min_delta: 0.5}').replace('epochs: 4', 'epochs: 6'),
+    );
+    const { result } = await run(loaded);
+    // No epoch improves val_accuracy by 0.5 over the first, so training stops after epoch 2.
+    expect(result.history).toHaveLength(2);
+    expect(result.stoppedEarly).toBe(true);
+    expect(result.bestEpoch).toBe(1);
+  });
+
+  it('follows the schedule and clips', async () => {
+    const loaded = config(tiny('  schedule: {step: {every: 2, factor: 0.1}}\n  clip: {norm: 1.0}'));
+    const { result } = await run(loaded);
+    expect(result.history.map((m) => m.learning_rate)).toEqual([0.01, 0.01, 0.001, 0.001].map((v) => expect.closeTo(v, 10)));
+  });
+
+  it.each(['sgd', '{sgd: {momentum: 0.9, nesterov: true}}', 'rmsprop', 'adagrad', 'adamax', 'adadelta', '{adamw: {weight_decay: 0.1}}'])('trains with %s', async (optimizer) => {
+    const loaded = config(tiny().replace('optimizer: {adam: {learning_rate: 0.01}}', `optimizer: ${optimizer}`).replace('epochs: 4', 'epochs: 1'));
+    const { result } = await run(loaded);
+    expect(Number.isFinite(result.history[0]!.loss)).toBe(true);
+  });
+});
+
+describe('the reference CNN on the native backend', () => {
+  it('trains one epoch on sample-700.csv', async () => {
+    const loaded = loadConfig(path.join(repoRoot, 'configs', 'cnn.yaml'), {
+      overrides: [`data.source.csv=${path.join(sharedData, 'sample-700.csv')}`, 'data.split.test=null', `data.cache=${tempDir()}`, 'training.epochs=1'],
+    });
+    const { dataset } = await loadDataset({ data: loaded.config.data!, seed: 0 });
+    const { train } = selectSplits(dataset, loaded.config.data!.split, 0);
+    const validation = train.filter((_, i) => i % 7 === 0);
+    const rows = train.filter((_, i) => i % 7 !== 0);
+    const preprocessor = fitPreprocessor(loaded.config.data!.preprocess, dataset, rows);
+    const model = compileModel(loaded, 'cnn', { tf, seed: 1 }).model;
+    expect(tf.getBackend()).toBe('tensorflow');
+    const result = await trainModel({
+      tf,
+      registry: loaded.registry,
+      model,
+      training: loaded.config.training,
+      train: { dataset, rows, preprocessor, batchSize: 32, shuffle: true, seed: 1, classWeights: classWeights(loaded.config.data!.class_weight, [86, 86, 86, 86, 86, 85, 85], 1) },
+      validation: { dataset, rows: validation, preprocessor, batchSize: 32, shuffle: false, seed: 1 },
+    });
+    const [epoch] = result.history;
+    expect(epoch!.epoch).toBe(1);
+    expect(Number.isFinite(epoch!.loss)).toBe(true);
+    expect(epoch!.val_accuracy).toBeGreaterThanOrEqual(0);
+    expect(epoch!.images_per_second).toBeGreaterThan(0);
+    model.dispose();
+  }, 120_000);
+});
