@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Tf } from '../registry/layer-definition.js';
 import { packageRoot } from '../util/package.js';
+import { registerNativeGradients } from './native-gradients.js';
 
 /**
  * Backend selection. `auto` takes the fastest backend that loads: the native TensorFlow backend
@@ -80,6 +81,9 @@ function loadNative(options: EngineOptions): { tf: Tf; pkg: string; version: str
   if (nativeTried) return nativeTried;
   const failures = new Map<string, string>();
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  // libtensorflow leaves TensorFlow's oneDNN kernels off unless asked (Python TensorFlow turns them
+  // on); measured here they train ResNet-18 2.4x and a batch-norm CNN 1.4x faster. TF_ENABLE_ONEDNN_OPTS=0 opts out.
+  process.env.TF_ENABLE_ONEDNN_OPTS ??= '1';
   if (options.deterministic) process.env.TF_DETERMINISTIC_OPS = '1';
   if (options.threads !== undefined) process.env.TF_NUM_INTRAOP_THREADS = String(options.threads);
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
@@ -94,6 +98,7 @@ function loadNative(options: EngineOptions): { tf: Tf; pkg: string; version: str
     }
     try {
       const tf = requireFromFer(pkg) as Tf;
+      registerNativeGradients(tf);
       // The native backend object carries its binding, which knows the TensorFlow version.
       const version = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding?.TF_Version ?? 'unknown';
       loadedNative = { tf, pkg, version };
@@ -142,7 +147,11 @@ export async function startEngine(request: BackendRequest = 'auto', options: Eng
         package: '@tensorflow/tfjs-node',
       };
     } else {
-      backends.tensorflow = { available: true, reason: `${native.pkg} with TensorFlow ${native.version}`, package: native.pkg };
+      backends.tensorflow = {
+        available: true,
+        reason: `${native.pkg} with TensorFlow ${native.version}, oneDNN ${process.env.TF_ENABLE_ONEDNN_OPTS === '0' ? 'off' : 'on'}`,
+        package: native.pkg,
+      };
       if (request === 'auto' || request === 'tensorflow') {
         chosen = { tf: native.tf, backend: 'tensorflow', reason: `${request === 'auto' ? 'the fastest available: ' : 'as requested: '}${backends.tensorflow.reason}` };
       }

@@ -218,6 +218,11 @@ export const FoldsSection = args(
       description:
         '`stratified`: seeded shuffle keeping class proportions; `random`: seeded shuffle; `contiguous`: blocks in file order (the reference study)',
     }),
+    final_fit: Type.Boolean({
+      default: false,
+      description:
+        "also train each member once on all training rows; its test predictions are then that model's (otherwise the mean of its fold models)",
+    }),
   },
   { title: 'folds section', description: 'k-fold cross-validation over the training split' },
 );

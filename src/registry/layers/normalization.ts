@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineLayer, formatShape, requireRank, type LayerDefinition } from '../layer-definition.js';
+import { batchNormLayerClass } from '../../engine/fused-batch-norm.js';
 import { randomLayers } from '../../engine/random-layers.js';
 import { args, initializerRef, Rate, regularizerRef } from '../schema-helpers.js';
 
@@ -24,8 +25,9 @@ export const batchNorm = defineLayer({
     },
     { title: 'batch_norm arguments' },
   ),
+  // tfjs's BatchNormalization, trained through TensorFlow's fused kernels on the native backend.
   build: (a, c) =>
-    c.tf.layers.batchNormalization({
+    new (batchNormLayerClass(c.tf))({
       name: c.name,
       trainable: c.trainable,
       axis: a.axis,
