@@ -1,5 +1,5 @@
 /** Runs the named benchmarks (all when none is named): `npm run bench -- compile`. */
-const available = ['compile', 'data'] as const;
+const available = ['compile', 'data', 'engine'] as const;
 const wanted = process.argv.slice(2);
 const selected = wanted.length > 0 ? wanted : [...available];
 for (const name of selected) {

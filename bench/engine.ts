@@ -1,0 +1,192 @@
+/**
+ * Training speed, each figure against a baseline measured in the same run on this machine:
+ * 1. fer's framework cost: the reference CNN compiled from YAML and trained by fer's trainer (data
+ *    pipeline included) vs the same model hand-written in tfjs (trainOnBatch), same backend;
+ * 2. the native backend vs Keras 3 on TensorFlow (Python, in the bench's own virtualenv) on the
+ *    same model, batch and threads, for the reference CNN, ResNet-18 and a batch-norm VGG-style CNN;
+ * 3. wasm with fer's gradient kernels vs the pure-JS cpu backend, one training step.
+ *   npm run bench -- engine            (BENCH_KERAS=0 skips the Keras part)
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as tfjs from '@tensorflow/tfjs';
+import { compileModel } from '../src/compile/model-builder.js';
+import { loadConfig } from '../src/config/load.js';
+import { loadDataset } from '../src/data/load.js';
+import { fitPreprocessor } from '../src/data/preprocess.js';
+import { startEngine } from '../src/engine/backend.js';
+import { defaultNativeCache } from '../src/engine/native-setup.js';
+import { trainModel } from '../src/engine/trainer.js';
+import type { Tf } from '../src/registry/layer-definition.js';
+import { handWrittenCnn, handWrittenResnet18 } from './baselines/reference-models.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const steps = Number(process.env.BENCH_STEPS ?? 20);
+const batch = 32;
+
+/** Images/s of `steps` batches of a train step on fixed random inputs (after two warm-up steps). */
+function stepRate(tf: Tf, model: tfjs.LayersModel, n = steps, size = batch): number {
+  const x = tf.randomUniform([size, 48, 48, 1]);
+  const y = tf.oneHot(tf.randomUniform([size], 0, 7, 'int32'), 7);
+  const optimizer: tfjs.Optimizer = tf.train.adam(1e-4);
+  const variables = model.trainableWeights.map((w) => w.read() as tfjs.Variable);
+  const step = () => {
+    const loss = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => tf.mean(tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tfjs.Tensor)) as tfjs.Scalar, variables);
+      optimizer.applyGradients(grads);
+      return value;
+    });
+    loss.dataSync();
+    loss.dispose();
+  };
+  step();
+  step();
+  const start = performance.now();
+  for (let i = 0; i < n; i++) step();
+  const rate = (n * size) / ((performance.now() - start) / 1000);
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  return rate;
+}
+
+function vggBn(tf: Tf, widths: number[]): tfjs.LayersModel {
+  const input = tf.input({ shape: [48, 48, 1] });
+  let x: tfjs.SymbolicTensor = input;
+  for (const filters of widths) {
+    for (let i = 0; i < 2; i++) {
+      x = tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', useBias: false }).apply(x) as tfjs.SymbolicTensor;
+      x = tf.layers.batchNormalization().apply(x) as tfjs.SymbolicTensor;
+      x = tf.layers.reLU().apply(x) as tfjs.SymbolicTensor;
+    }
+    x = tf.layers.maxPooling2d({ poolSize: 2 }).apply(x) as tfjs.SymbolicTensor;
+  }
+  x = tf.layers.globalAveragePooling2d({}).apply(x) as tfjs.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: tf.layers.dense({ units: 7, activation: 'softmax' }).apply(x) as tfjs.SymbolicTensor });
+}
+
+const VGG_YAML = `
+models:
+  vgg_bn_16_32_64:
+    layers:
+      - use: conv_stack
+        with: {filters: [16, 16], kernel_sizes: [3, 3], padding: same, batch_norm: true, pool: 2}
+      - use: conv_stack
+        with: {filters: [32, 32], kernel_sizes: [3, 3], padding: same, batch_norm: true, pool: 2}
+      - use: conv_stack
+        with: {filters: [64, 64], kernel_sizes: [3, 3], padding: same, batch_norm: true, pool: 2}
+      - global_avg_pool2d
+      - dense: {units: $classes, activation: softmax}
+`;
+
+/** A Python virtualenv with TensorFlow + Keras for the baseline (built once, cached outside the repo). */
+function kerasPython(): string | undefined {
+  const venv = process.env.FER_BENCH_VENV ?? path.join(path.dirname(defaultNativeCache()), 'bench-venv');
+  const python = path.join(venv, 'bin', 'python');
+  if (!existsSync(python)) {
+    console.log(`building the Keras virtualenv in ${venv} (tensorflow-cpu==2.21.0 from PyPI; once)...`);
+    if (spawnSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' }).status !== 0) return undefined;
+    if (spawnSync(python, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', 'tensorflow-cpu==2.21.0'], { stdio: 'inherit' }).status !== 0) return undefined;
+  }
+  return python;
+}
+
+const { tf, backend, reason } = await startEngine('auto');
+console.log(`backend: ${backend} (${reason}); batch ${batch}, ${steps} steps after 2 warm-up steps`);
+
+// 1. Framework cost on the reference CNN.
+const synthetic = loadConfig(path.join(root, 'configs', 'cnn.yaml'), {
+  overrides: [
+    `data.source={synthetic: {rows_per_class: ${Math.ceil((steps * batch) / 7)}, splits: [bench], noise: 0.3}}`,
+    'data.split={train: bench, test: null}',
+    'data.class_weight=none',
+    'training.epochs=2',
+  ],
+});
+const { dataset } = await loadDataset({ data: synthetic.config.data!, seed: 0, cache: false });
+const rows = Int32Array.from({ length: steps * batch }, (_, i) => i);
+const ferModel = compileModel(synthetic, 'cnn', { tf, seed: 1 }).model;
+const result = await trainModel({
+  tf,
+  registry: synthetic.registry,
+  model: ferModel,
+  training: synthetic.config.training,
+  train: { dataset, rows, preprocessor: fitPreprocessor(synthetic.config.data!.preprocess, dataset, rows), batchSize: batch, shuffle: true, seed: 1 },
+});
+const ferCnn = result.history[1]!.images_per_second;
+ferModel.dispose();
+const handModel = handWrittenCnn(tf);
+handModel.compile({ optimizer: tf.train.adam(1e-4), loss: 'categoricalCrossentropy' });
+const hx = tf.randomUniform([batch, 48, 48, 1]);
+const hy = tf.oneHot(tf.randomUniform([batch], 0, 7, 'int32'), 7);
+await handModel.trainOnBatch(hx, hy);
+await handModel.trainOnBatch(hx, hy);
+const start = performance.now();
+for (let i = 0; i < steps; i++) await handModel.trainOnBatch(hx, hy);
+const handCnn = (steps * batch) / ((performance.now() - start) / 1000);
+handModel.dispose();
+console.log('\n1. framework cost, reference CNN, training images/s (same backend)');
+console.log(`   hand-written tfjs trainOnBatch (baseline)   ${handCnn.toFixed(1)}`);
+console.log(`   fer: YAML -> compiled model -> fer trainer  ${ferCnn.toFixed(1)}   ratio ${(ferCnn / handCnn).toFixed(2)}`);
+
+// 2. Native backend vs Keras on the same TensorFlow.
+// Rates on this machine vary by up to 2x between runs, so fer and Keras are measured alternately,
+// `repeats` times each, and the medians compared.
+const repeats = Number(process.env.BENCH_REPEATS ?? 3);
+mkdirSync(path.join(root, 'runs', '.bench'), { recursive: true });
+const vggFile = path.join(root, 'runs', '.bench', 'vgg.yaml');
+writeFileSync(vggFile, `extends: ${path.join(root, 'configs', 'templates', 'cnn.yaml')}\n${VGG_YAML}`);
+const builders: Record<string, { fer: () => tfjs.LayersModel; portable?: () => tfjs.LayersModel; steps: number }> = {
+  reference_cnn: { fer: () => compileModel(loadConfig(path.join(root, 'configs', 'cnn.yaml')), 'cnn', { tf }).model, steps },
+  resnet18: { fer: () => compileModel(loadConfig(path.join(root, 'configs', 'resnet18.yaml')), 'resnet18', { tf }).model, portable: () => handWrittenResnet18(tf), steps: Math.max(5, steps / 2) },
+  vgg_bn_16_32_64: { fer: () => compileModel(loadConfig(vggFile), 'vgg_bn_16_32_64', { tf }).model, portable: () => vggBn(tf, [16, 32, 64]), steps: steps * 2 },
+};
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const python = process.env.BENCH_KERAS === '0' ? undefined : kerasPython();
+const samples: Record<string, { fer: number[]; portable: number[]; keras: number[] }> = {};
+for (let r = 0; r < repeats; r++) {
+  for (const [name, b] of Object.entries(builders)) {
+    const s = (samples[name] ??= { fer: [], portable: [], keras: [] });
+    const model = b.fer();
+    s.fer.push(stepRate(tf, model, b.steps));
+    model.dispose();
+    if (b.portable) {
+      const baseline = b.portable();
+      s.portable.push(stepRate(tf, baseline, b.steps));
+      baseline.dispose();
+    }
+    if (python) {
+      const out = execFileSync(python, [path.join(root, 'bench', 'keras', 'train_throughput.py'), String(b.steps), String(batch), name], {
+        encoding: 'utf8',
+        env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
+      });
+      s.keras.push((JSON.parse(out.trim().split('\n').pop()!) as { images_per_second: number }).images_per_second);
+    }
+  }
+}
+const fer: Record<string, number> = {};
+const portable: Record<string, number> = {};
+const keras: Record<string, number> = {};
+for (const [name, s] of Object.entries(samples)) {
+  fer[name] = median(s.fer);
+  if (s.portable.length > 0) portable[name] = median(s.portable);
+  if (s.keras.length > 0) keras[name] = median(s.keras);
+}
+console.log(`\n2. ${backend} backend vs Keras 3 on TensorFlow (Python), training images/s, median of ${repeats} alternating runs`);
+console.log(`   ${'model'.padEnd(18)} ${'Keras'.padStart(8)} ${'fer'.padStart(8)} ${'ratio'.padStart(6)}   plain tfjs model on the same backend`);
+for (const name of ['reference_cnn', 'resnet18', 'vgg_bn_16_32_64']) {
+  const k = keras[name];
+  const p = portable[name];
+  console.log(
+    `   ${name.padEnd(18)} ${(k ? k.toFixed(1) : 'n/a').padStart(8)} ${fer[name]!.toFixed(1).padStart(8)} ${(k ? (fer[name]! / k).toFixed(2) : 'n/a').padStart(6)}   ${p ? `${p.toFixed(1)} (${k ? (p / k).toFixed(2) : 'n/a'}x Keras)` : ''}`,
+  );
+}
+
+// 3. wasm with fer's kernels vs cpu, one training step of the batch-norm VGG at batch 8.
+const small = 8;
+const wasm = await startEngine('wasm');
+const wasmRate = stepRate(wasm.tf, vggBn(wasm.tf, [16, 32, 64]), 3, small);
+const cpu = await startEngine('cpu');
+const cpuRate = stepRate(cpu.tf, vggBn(cpu.tf, [16, 32, 64]), 1, small);
+console.log(`\n3. one training step, VGG-BN 16/32/64, batch ${small}: cpu ${(small / cpuRate).toFixed(2)} s, wasm with fer's kernels ${(small / wasmRate).toFixed(2)} s: ${(wasmRate / cpuRate).toFixed(1)}x faster`);
