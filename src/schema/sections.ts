@@ -248,6 +248,10 @@ export const EnsembleSection = args(
       default: 'mean',
       description: 'how member probabilities are combined',
     }),
+    fit_weights: Type.Boolean({
+      default: false,
+      description: "with weighted_mean: fit the member weights on the out-of-fold predictions (never the test rows) instead of using `weight`",
+    }),
   },
   { title: 'ensemble section', description: 'which models vote, how many of each, and how their outputs combine' },
 );
