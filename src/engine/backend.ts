@@ -111,6 +111,16 @@ function loadNative(options: EngineOptions): { tf: Tf; pkg: string; version: str
   return failures;
 }
 
+/** The backend a request would get, judged without loading anything (for dry runs and plans). */
+export function predictBackend(request: BackendRequest): BackendName {
+  if (request !== 'auto') return request;
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    const dir = packageDir(pkg);
+    if (dir !== undefined && existsSync(bindingFile(dir))) return 'tensorflow';
+  }
+  return packageDir('@tensorflow/tfjs-backend-wasm') !== undefined ? 'wasm' : 'cpu';
+}
+
 async function tfModule(): Promise<Tf> {
   return (await import('@tensorflow/tfjs')) as unknown as Tf;
 }

@@ -169,6 +169,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       tf.dispose([lossValue, hits, batch.x, batch.y, ...(batch.weights ? [batch.weights] : [])]);
       state.step++;
       batchIndex++;
+      // tfjs-node's data() resolves at once, so the loop above only ever yields to microtasks;
+      // a turn of the event loop lets signals, IPC messages (stop) and progress writes through.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       options.onBatch?.({
         epoch: epoch + 1,
         batch: batchIndex,

@@ -1,0 +1,150 @@
+import path from 'node:path';
+import { compileModel } from '../compile/model-builder.js';
+import type { LoadedConfig } from '../config/load.js';
+import { createAugmenter } from '../data/augment.js';
+import { classWeights } from '../data/class-weights.js';
+import { classCounts, type Dataset } from '../data/dataset.js';
+import { assignFolds, foldRows, type FoldAssignment } from '../data/folds.js';
+import { fitPreprocessor, type Preprocessor } from '../data/preprocess.js';
+import { selectSplits, type SplitRows } from '../data/splits.js';
+import { buildLoss } from '../engine/loss.js';
+import { evaluate, trainModel, type BatchProgress, type EpochMetrics } from '../engine/trainer.js';
+import type { Tf } from '../registry/layer-definition.js';
+import { deriveSeed } from '../util/seed.js';
+import { saveModel } from './model-io.js';
+import { taskDir, writeAtomic, writePredictions, writeTaskMetrics, writeTaskStatus, type TaskStatus } from './run-folder.js';
+import type { Task } from './tasks.js';
+
+/** What every task of a run shares: the config, the data, the splits and the fold assignment. */
+export interface RunContext {
+  tf: Tf;
+  loaded: LoadedConfig;
+  dataset: Dataset;
+  splits: SplitRows;
+  folds?: FoldAssignment;
+  runDir: string;
+  configDigest: string;
+  dataDigest: string;
+}
+
+export function createRunContext(tf: Tf, loaded: LoadedConfig, dataset: Dataset, runDir: string, configDigest: string): RunContext {
+  const config = loaded.config;
+  const splits = selectSplits(dataset, config.data!.split, config.seed);
+  const folds = config.folds
+    ? assignFolds(
+        splits.train.map((row) => dataset.labels[row]!),
+        dataset.classes.length,
+        config.folds.k,
+        config.folds.strategy,
+        config.seed,
+      )
+    : undefined;
+  return { tf, loaded, dataset, splits, ...(folds ? { folds } : {}), runDir, configDigest, dataDigest: dataset.digest };
+}
+
+/** The rows a task trains and validates on. */
+export function taskRows(context: RunContext, task: Task): { train: Int32Array; validation: Int32Array } {
+  if (task.fold === null || !context.folds) return { train: context.splits.train, validation: new Int32Array(0) };
+  return foldRows(context.splits.train, context.folds, task.fold);
+}
+
+export interface TaskEvents {
+  onEpoch?: (metrics: EpochMetrics) => void;
+  onBatch?: (progress: BatchProgress) => void;
+}
+
+export interface TaskOutcome {
+  state: 'finished' | 'killed';
+  history: EpochMetrics[];
+  bestEpoch: number;
+  resumedAfter?: number;
+}
+
+/**
+ * Trains one task (a member on a fold) and writes its outputs. Its checkpoint makes it resumable:
+ * called again after a crash or a stop, it continues from the last finished epoch and ends exactly
+ * as an uninterrupted run would.
+ */
+export async function executeTask(context: RunContext, task: Task, fingerprint: string, signal: AbortSignal, events: TaskEvents = {}): Promise<TaskOutcome> {
+  const { tf, loaded, dataset } = context;
+  const config = loaded.config;
+  const data = config.data!;
+  const dir = taskDir(context.runDir, task.key);
+  const started = new Date().toISOString();
+  const status = (patch: Partial<TaskStatus>): void =>
+    writeTaskStatus(context.runDir, { key: task.key, state: 'running', fingerprint, started, updated: new Date().toISOString(), epochs: 0, ...patch });
+  status({});
+
+  const rows = taskRows(context, task);
+  const preprocessor: Preprocessor = fitPreprocessor(data.preprocess, dataset, rows.train);
+  writeAtomic(path.join(dir, 'preprocess.json'), `${JSON.stringify({ inputShape: preprocessor.inputShape, steps: preprocessor.steps }, null, 2)}\n`);
+  const weights = classWeights(data.class_weight, classCounts(dataset, rows.train), task.memberSeed);
+  const model = compileModel(loaded, task.model, { tf, seed: deriveSeed(task.seed, 'weights') }).model;
+  const history: EpochMetrics[] = [];
+  try {
+    const result = await trainModel({
+      tf,
+      registry: loaded.registry,
+      model,
+      training: config.training,
+      train: {
+        dataset,
+        rows: rows.train,
+        preprocessor,
+        batchSize: config.training.batch_size,
+        shuffle: true,
+        seed: task.seed,
+        augmenter: createAugmenter(data.augment),
+        ...(data.class_weight === 'none' ? {} : { classWeights: weights }),
+      },
+      ...(rows.validation.length > 0
+        ? { validation: { dataset, rows: rows.validation, preprocessor, batchSize: Math.max(64, config.training.batch_size), shuffle: false, seed: task.seed } }
+        : {}),
+      checkpointDir: path.join(dir, 'checkpoint'),
+      fingerprint,
+      signal,
+      onEpoch: (metrics) => {
+        history.push(metrics);
+        writeTaskMetrics(dir, history);
+        status({ epochs: metrics.epoch });
+        events.onEpoch?.(metrics);
+      },
+      ...(events.onBatch ? { onBatch: events.onBatch } : {}),
+    });
+    // A resumed run's history starts with the epochs of its checkpoint.
+    writeTaskMetrics(dir, result.history);
+    if (result.interrupted) {
+      status({ state: 'killed', epochs: result.history.length });
+      return { state: 'killed', history: result.history, bestEpoch: result.bestEpoch, ...(result.resumedAfter ? { resumedAfter: result.resumedAfter } : {}) };
+    }
+    await saveModel(tf, model, path.join(dir, 'model'));
+    const loss = buildLoss(tf, config.training.loss);
+    const plan = { dataset, preprocessor, batchSize: 128, shuffle: false, seed: task.seed };
+    let valAccuracy: number | undefined;
+    if (rows.validation.length > 0) {
+      const validation = await evaluate(tf, model, { ...plan, rows: rows.validation }, loss);
+      valAccuracy = validation.accuracy;
+      writePredictions(path.join(dir, 'predictions.validation.csv'), rows.validation, rows.validation.map((r) => dataset.labels[r]!), validation.probabilities, dataset.classes);
+    }
+    let testAccuracy: number | undefined;
+    const test = context.splits.test;
+    if (test && test.length > 0) {
+      const result = await evaluate(tf, model, { ...plan, rows: test }, loss);
+      testAccuracy = result.accuracy;
+      writePredictions(path.join(dir, 'predictions.test.csv'), test, test.map((r) => dataset.labels[r]!), result.probabilities, dataset.classes);
+    }
+    const seconds = result.history.reduce((s, m) => s + m.seconds, 0);
+    status({
+      state: 'finished',
+      epochs: result.history.length,
+      bestEpoch: result.bestEpoch,
+      summary: { ...(valAccuracy !== undefined ? { val_accuracy: valAccuracy } : {}), ...(testAccuracy !== undefined ? { test_accuracy: testAccuracy } : {}), seconds },
+    });
+    return { state: 'finished', history: result.history, bestEpoch: result.bestEpoch, ...(result.resumedAfter ? { resumedAfter: result.resumedAfter } : {}) };
+  } catch (error) {
+    status({ state: 'failed', error: (error as Error).message });
+    throw error;
+  } finally {
+    model.dispose();
+  }
+}
