@@ -5,6 +5,9 @@ import { ferVersion } from '../util/package.js';
 import { compileCommand } from './commands/compile.js';
 import { dataCommand } from './commands/data.js';
 import { doctorCommand } from './commands/doctor.js';
+import { evaluateCommand } from './commands/evaluate.js';
+import { predictCommand } from './commands/predict.js';
+import { runCommandModule } from './commands/run.js';
 import { setupCommand } from './commands/setup.js';
 import { schemaCommand } from './commands/schema.js';
 import { validateCommand } from './commands/validate.js';
@@ -46,13 +49,16 @@ function parser(argv: string[]) {
       requiresArg: true,
     })
     .option('color', { type: 'boolean', global: true, describe: 'colour the output (default: on a terminal, unless NO_COLOR)' })
+    .command(runCommandModule)
+    .command(evaluateCommand)
+    .command(predictCommand)
     .command(validateCommand)
     .command(compileCommand)
     .command(schemaCommand)
     .command(dataCommand)
     .command(doctorCommand)
     .command(setupCommand)
-    .demandCommand(1, 'name a command: validate, compile, data, doctor, setup, schema (fer --help lists them)')
+    .demandCommand(1, 'name a command: run, evaluate, predict, validate, compile, data, doctor, setup, schema (fer --help lists them)')
     .recommendCommands()
     .strict()
     .help()
