@@ -1,4 +1,3 @@
-import type * as tfjs from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startEngine } from '../../src/engine/backend.js';
 import { createNativeOptimizer } from '../../src/engine/native-optimizers.js';
