@@ -1,7 +1,7 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type { Definition } from './registry.js';
 import type { Tf, TfInitializer } from './layer-definition.js';
-import { args } from './schema-helpers.js';
+import { args, choice } from './schema-helpers.js';
 
 /** How weights start. Randomised initializers get a seed derived from the experiment seed and the weight's name. */
 export interface InitializerDefinition<A extends TObject = TObject> extends Definition {
@@ -68,12 +68,8 @@ export const initializerDefinitions: InitializerDefinition[] = [
     args: args(
       {
         scale: Type.Number({ exclusiveMinimum: 0, default: 1 }),
-        mode: Type.Unsafe<'fan_in' | 'fan_out' | 'fan_avg'>({ type: 'string', enum: ['fan_in', 'fan_out', 'fan_avg'], default: 'fan_in' }),
-        distribution: Type.Unsafe<'normal' | 'uniform' | 'truncated_normal'>({
-          type: 'string',
-          enum: ['normal', 'uniform', 'truncated_normal'],
-          default: 'truncated_normal',
-        }),
+        mode: choice(['fan_in', 'fan_out', 'fan_avg'], { default: 'fan_in' }),
+        distribution: choice(['normal', 'uniform', 'truncated_normal'], { default: 'truncated_normal' }),
       },
       { title: 'variance_scaling arguments' },
     ),

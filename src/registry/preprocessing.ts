@@ -1,6 +1,6 @@
 import { Type, type TObject } from '@sinclair/typebox';
 import type { Definition } from './registry.js';
-import { args, PositiveInt } from './schema-helpers.js';
+import { args, choice, PositiveInt } from './schema-helpers.js';
 
 /**
  * Preprocessing steps (`data.preprocess`), applied to every image of every split. The registry holds
@@ -22,7 +22,7 @@ export const preprocessingDefinitions: PreprocessingDefinition[] = [
       "Subtract the mean of the training fold's rows (computed on that fold's training rows only, never its validation rows): one value over all pixels (`per: dataset`, the reference study) or one per pixel position (`per: pixel`).",
     args: args(
       {
-        per: Type.Unsafe<'dataset' | 'pixel'>({ type: 'string', enum: ['dataset', 'pixel'], default: 'dataset' }),
+        per: choice(['dataset', 'pixel'], { default: 'dataset' }),
       },
       { title: 'subtract_mean arguments' },
     ),

@@ -1,18 +1,13 @@
 import { Type, type TObject } from '@sinclair/typebox';
 import type { Definition } from './registry.js';
-import { args } from './schema-helpers.js';
+import { args, choice, MONITORS } from './schema-helpers.js';
 
 /** Learning-rate schedules (`training.schedule`); engine/schedules.ts computes the rates. */
 export interface ScheduleDefinition<A extends TObject = TObject> extends Definition {
   readonly args: A;
 }
 
-const monitor = Type.Unsafe<'val_loss' | 'val_accuracy' | 'loss' | 'accuracy'>({
-  type: 'string',
-  enum: ['val_loss', 'val_accuracy', 'loss', 'accuracy'],
-  default: 'val_loss',
-  description: 'the epoch metric to watch',
-});
+const monitor = choice(MONITORS, { default: 'val_loss', description: 'the epoch metric to watch' });
 
 export const scheduleDefinitions: ScheduleDefinition[] = [
   {
@@ -55,4 +50,3 @@ export const scheduleDefinitions: ScheduleDefinition[] = [
   },
 ];
 
-export { monitor as MonitorSchema };

@@ -22,6 +22,15 @@ export function args<P extends TProperties>(properties: P, options: SchemaOption
   return schema;
 }
 
+/** A string from a fixed list, typed as that union: `choice(['valid', 'same'], {default: 'valid'})`. */
+export function choice<const T extends string>(values: readonly T[], options: SchemaOptions = {}): TUnsafe<T> {
+  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+}
+
+/** The epoch metrics early stopping and reduce_on_plateau may watch (never test metrics). */
+export const MONITORS = ['val_loss', 'val_accuracy', 'loss', 'accuracy'] as const;
+export type Monitor = (typeof MONITORS)[number];
+
 export const PositiveInt = (options: SchemaOptions = {}) => Type.Integer({ minimum: 1, ...options });
 
 /** An integer or a pair of integers [height, width], as Keras accepts for kernel sizes and strides. */
@@ -39,9 +48,7 @@ export function intOrPair(options: SchemaOptions & { minimum?: number } = {}): T
 }
 
 export const Padding = (options: SchemaOptions = {}) =>
-  Type.Unsafe<'valid' | 'same'>({
-    type: 'string',
-    enum: ['valid', 'same'],
+  choice(['valid', 'same'], {
     default: 'valid',
     description: '`valid` (no padding, the output shrinks) or `same` (zero padding keeps the size at stride 1)',
     ...options,

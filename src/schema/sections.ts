@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { args, DEFS, PositiveInt, ref, type ItemSpec } from '../registry/schema-helpers.js';
+import { args, choice, DEFS, MONITORS, PositiveInt, ref, type ItemSpec, type Monitor } from '../registry/schema-helpers.js';
 
 /**
  * The fixed parts of the document (everything but what the registry contributes). Defaults and docs
@@ -166,14 +166,10 @@ export const TrainingSection = args(
       default: null,
       description: 'gradient clipping: {norm: 1.0} or {value: 0.5} (null: none)',
     }),
-    early_stopping: Type.Unsafe<{ monitor: 'val_loss' | 'val_accuracy' | 'loss' | 'accuracy'; patience: number; min_delta: number; restore_best: boolean } | null>({
+    early_stopping: Type.Unsafe<{ monitor: Monitor; patience: number; min_delta: number; restore_best: boolean } | null>({
       ...args(
         {
-          monitor: Type.Unsafe<'val_loss' | 'val_accuracy' | 'loss' | 'accuracy'>({
-            type: 'string',
-            enum: ['val_loss', 'val_accuracy', 'loss', 'accuracy'],
-            default: 'val_loss',
-          }),
+          monitor: choice(MONITORS, { default: 'val_loss', description: 'the epoch metric to watch' }),
           patience: Type.Integer({ minimum: 1, default: 5, description: 'epochs without improvement before stopping' }),
           min_delta: Type.Number({ minimum: 0, default: 0, description: 'smallest change that counts as an improvement' }),
           restore_best: Type.Boolean({ default: true, description: 'end with the weights of the best epoch' }),
@@ -190,9 +186,7 @@ export const TrainingSection = args(
 
 export const EngineSection = args(
   {
-    backend: Type.Unsafe<'auto' | 'tensorflow' | 'wasm' | 'cpu'>({
-      type: 'string',
-      enum: ['auto', 'tensorflow', 'wasm', 'cpu'],
+    backend: choice(['auto', 'tensorflow', 'wasm', 'cpu'], {
       default: 'auto',
       description: 'auto: the native TensorFlow backend when it loads, else wasm, else cpu',
     }),
@@ -211,9 +205,7 @@ export const EngineSection = args(
 export const FoldsSection = args(
   {
     k: Type.Integer({ minimum: 2, default: 5, description: 'number of folds' }),
-    strategy: Type.Unsafe<'stratified' | 'random' | 'contiguous'>({
-      type: 'string',
-      enum: ['stratified', 'random', 'contiguous'],
+    strategy: choice(['stratified', 'random', 'contiguous'], {
       default: 'stratified',
       description:
         '`stratified`: seeded shuffle keeping class proportions; `random`: seeded shuffle; `contiguous`: blocks in file order (the reference study)',
@@ -242,12 +234,7 @@ export const EnsembleMember = args(
 export const EnsembleSection = args(
   {
     members: Type.Array(EnsembleMember, { minItems: 1, description: 'the models that vote, and how many of each' }),
-    combine: Type.Unsafe<'mean' | 'weighted_mean' | 'geometric_mean' | 'vote'>({
-      type: 'string',
-      enum: ['mean', 'weighted_mean', 'geometric_mean', 'vote'],
-      default: 'mean',
-      description: 'how member probabilities are combined',
-    }),
+    combine: choice(['mean', 'weighted_mean', 'geometric_mean', 'vote'], { default: 'mean', description: 'how member probabilities are combined' }),
     fit_weights: Type.Boolean({
       default: false,
       description: "with weighted_mean: fit the member weights on the out-of-fold predictions (never the test rows) instead of using `weight`",

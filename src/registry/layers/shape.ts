@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineLayer, requireRank, type LayerDefinition } from '../layer-definition.js';
-import { args, intOrPair } from '../schema-helpers.js';
+import { args, choice, intOrPair } from '../schema-helpers.js';
 
 export const flatten = defineLayer({
   type: 'flatten',
@@ -95,7 +95,7 @@ export const upsampling2d = defineLayer({
   args: args(
     {
       size: intOrPair({ default: 2, description: 'the factor: an integer or [height, width]' }),
-      interpolation: Type.Unsafe<'nearest' | 'bilinear'>({ type: 'string', enum: ['nearest', 'bilinear'], default: 'nearest' }),
+      interpolation: choice(['nearest', 'bilinear'], { default: 'nearest' }),
     },
     { title: 'upsampling2d arguments' },
   ),
