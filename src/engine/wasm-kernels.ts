@@ -81,71 +81,70 @@ export function conv2dInputGradient(tf: Tf, dy: Tensor4D, filter: Tensor4D, inpu
   });
 }
 
-/** Depthwise gradients computed directly: one small filter per channel makes these cheap. */
-function depthwiseFilterGradient(tf: Tf, x: Tensor4D, dy: Tensor4D, filterShape: number[], attrs: ConvAttrs): tfjs.Tensor4D {
-  const info = convInfo(tf, x.shape, filterShape, attrs, true);
-  const [n, h, w, c] = x.shape;
-  const [, ho, wo, co] = dy.shape;
-  const m = co / c;
-  const xv = x.dataSync();
-  const dv = dy.dataSync();
-  const out = new Float32Array(info.filterHeight * info.filterWidth * c * m);
+type ConvInfo = ReturnType<typeof convInfo>;
+
+/**
+ * Visits every (output position, filter tap) pair of a depthwise convolution that lands inside the
+ * input, with the flat offsets of the input pixel, the output pixel and the filter tap. Both
+ * gradients are sums over exactly these pairs; only what they multiply differs.
+ */
+function forEachDepthwiseTap(
+  info: ConvInfo,
+  [n, h, w, c]: readonly number[],
+  [ho, wo, co]: readonly number[],
+  visit: (xBase: number, dBase: number, fBase: number) => void,
+): void {
+  const m = co! / c!;
   const { top, left } = info.padInfo;
-  for (let b = 0; b < n; b++) {
-    for (let i = 0; i < ho; i++) {
-      for (let j = 0; j < wo; j++) {
+  for (let b = 0; b < n!; b++) {
+    for (let i = 0; i < ho!; i++) {
+      for (let j = 0; j < wo!; j++) {
+        const dBase = ((b * ho! + i) * wo! + j) * co!;
         for (let fh = 0; fh < info.filterHeight; fh++) {
           const y = i * info.strideHeight + fh * info.dilationHeight - top;
-          if (y < 0 || y >= h) continue;
+          if (y < 0 || y >= h!) continue;
           for (let fw = 0; fw < info.filterWidth; fw++) {
             const xx = j * info.strideWidth + fw * info.dilationWidth - left;
-            if (xx < 0 || xx >= w) continue;
-            const xBase = ((b * h + y) * w + xx) * c;
-            const dBase = ((b * ho + i) * wo + j) * co;
-            const fBase = (fh * info.filterWidth + fw) * c * m;
-            for (let ch = 0; ch < c; ch++) {
-              const xval = xv[xBase + ch]!;
-              for (let q = 0; q < m; q++) out[fBase + ch * m + q]! += xval * dv[dBase + ch * m + q]!;
-            }
+            if (xx < 0 || xx >= w!) continue;
+            visit(((b * h! + y) * w! + xx) * c!, dBase, (fh * info.filterWidth + fw) * c! * m);
           }
         }
       }
     }
   }
+}
+
+/** Depthwise gradients computed directly: one small filter per channel makes these cheap. */
+function depthwiseFilterGradient(tf: Tf, x: Tensor4D, dy: Tensor4D, filterShape: number[], attrs: ConvAttrs): tfjs.Tensor4D {
+  const info = convInfo(tf, x.shape, filterShape, attrs, true);
+  const c = x.shape[3];
+  const m = dy.shape[3] / c;
+  const xv = x.dataSync();
+  const dv = dy.dataSync();
+  const out = new Float32Array(info.filterHeight * info.filterWidth * c * m);
+  forEachDepthwiseTap(info, x.shape, dy.shape.slice(1), (xBase, dBase, fBase) => {
+    for (let ch = 0; ch < c; ch++) {
+      const xval = xv[xBase + ch]!;
+      for (let q = 0; q < m; q++) out[fBase + ch * m + q]! += xval * dv[dBase + ch * m + q]!;
+    }
+  });
   return tf.tensor4d(out, filterShape as [number, number, number, number]);
 }
 
 function depthwiseInputGradient(tf: Tf, dy: Tensor4D, filter: Tensor4D, inputShape: number[], attrs: ConvAttrs): tfjs.Tensor4D {
   const info = convInfo(tf, inputShape, filter.shape, attrs, true);
   const [n, h, w, c] = inputShape as [number, number, number, number];
-  const [, ho, wo, co] = dy.shape;
-  const m = co / c;
+  const m = dy.shape[3] / c;
   const fv = filter.dataSync();
   const dv = dy.dataSync();
   const out = new Float32Array(n * h * w * c);
-  const { top, left } = info.padInfo;
-  for (let b = 0; b < n; b++) {
-    for (let i = 0; i < ho; i++) {
-      for (let j = 0; j < wo; j++) {
-        const dBase = ((b * ho + i) * wo + j) * co;
-        for (let fh = 0; fh < info.filterHeight; fh++) {
-          const y = i * info.strideHeight + fh * info.dilationHeight - top;
-          if (y < 0 || y >= h) continue;
-          for (let fw = 0; fw < info.filterWidth; fw++) {
-            const xx = j * info.strideWidth + fw * info.dilationWidth - left;
-            if (xx < 0 || xx >= w) continue;
-            const xBase = ((b * h + y) * w + xx) * c;
-            const fBase = (fh * info.filterWidth + fw) * c * m;
-            for (let ch = 0; ch < c; ch++) {
-              let sum = 0;
-              for (let q = 0; q < m; q++) sum += fv[fBase + ch * m + q]! * dv[dBase + ch * m + q]!;
-              out[xBase + ch]! += sum;
-            }
-          }
-        }
-      }
+  forEachDepthwiseTap(info, inputShape, dy.shape.slice(1), (xBase, dBase, fBase) => {
+    for (let ch = 0; ch < c; ch++) {
+      let sum = 0;
+      for (let q = 0; q < m; q++) sum += fv[fBase + ch * m + q]! * dv[dBase + ch * m + q]!;
+      out[xBase + ch]! += sum;
     }
-  }
+  });
   return tf.tensor4d(out, inputShape as [number, number, number, number]);
 }
 

@@ -3,21 +3,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { startEngine } from '../../src/engine/backend.js';
 import { batchNormLayerClass, fusedBatchNormStats } from '../../src/engine/fused-batch-norm.js';
 import type { Tf } from '../../src/registry/layer-definition.js';
+import { relativeError } from '../helpers/numeric.js';
 
 let tf: Tf;
 beforeAll(async () => {
   tf = (await startEngine('tensorflow')).tf;
 });
-
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / Math.max(scale, 1e-12);
-}
 
 /** Output, gradients (input, gamma, beta) and moving statistics after two training steps of a layer. */
 function trainStep(layer: tfjs.layers.Layer, x: tfjs.Tensor4D, r: tfjs.Tensor4D) {

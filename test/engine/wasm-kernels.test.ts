@@ -2,22 +2,12 @@ import type * as tfjs from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startEngine } from '../../src/engine/backend.js';
 import type { Tf } from '../../src/registry/layer-definition.js';
+import { relativeError } from '../helpers/numeric.js';
 
 let tf: Tf;
 beforeAll(async () => {
   tf = (await startEngine('wasm')).tf;
 });
-
-/** Relative error, as engine-notes.md measures it: max |a - b| / max |b|. */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / Math.max(scale, 1e-12);
-}
 
 type Op = (x: tfjs.Tensor4D, w: tfjs.Tensor4D) => tfjs.Tensor4D;
 

@@ -1,6 +1,15 @@
 import { Type } from '@sinclair/typebox';
-import { defineLayer, pair, requireRank, type LayerDefinition } from '../layer-definition.js';
-import { activationRef, args, initializerRef, intOrPair, Padding, PositiveInt, regularizerRef } from '../schema-helpers.js';
+import { defineLayer, pair, requireRank, type LayerBuildContext, type LayerDefinition } from '../layer-definition.js';
+import {
+  activationRef,
+  args,
+  initializerRef,
+  intOrPair,
+  Padding,
+  PositiveInt,
+  regularizerRef,
+  type RegularizerSpec,
+} from '../schema-helpers.js';
 
 const needsImage = 'convolutions work on images: put them before `flatten` or global pooling';
 
@@ -13,6 +22,35 @@ const common = {
   bias_initializer: initializerRef('zeros', 'how the bias starts'),
   bias_regularizer: regularizerRef('penalty on the bias, e.g. {l2: 1e-4}'),
 };
+
+/** The arguments every convolution and `dense` share (dense has no strides or padding). */
+interface SharedArgs {
+  activation: string;
+  use_bias: boolean;
+  bias_initializer: Parameters<LayerBuildContext['initializer']>[0];
+  bias_regularizer?: RegularizerSpec | null;
+}
+
+/** The tfjs options built the same way for every layer in this file. */
+function sharedOptions(a: SharedArgs, c: LayerBuildContext) {
+  return {
+    name: c.name,
+    trainable: c.trainable,
+    activation: c.activation(a.activation) as never,
+    useBias: a.use_bias,
+    biasInitializer: c.initializer(a.bias_initializer, 'bias'),
+    biasRegularizer: c.regularizer(a.bias_regularizer),
+  };
+}
+
+/** Stride, padding and (optionally) dilation in tfjs' spelling. */
+function slidingOptions(a: { strides: number | [number, number]; padding: 'valid' | 'same'; dilation_rate?: number | [number, number] }) {
+  return {
+    strides: pair(a.strides),
+    padding: a.padding,
+    ...(a.dilation_rate === undefined ? {} : { dilationRate: pair(a.dilation_rate) }),
+  };
+}
 
 export const conv2d = defineLayer({
   type: 'conv2d',
@@ -32,19 +70,12 @@ export const conv2d = defineLayer({
   checkInput: (shapes) => requireRank(shapes, 4, 'conv2d', needsImage),
   build: (a, c) =>
     c.tf.layers.conv2d({
-      name: c.name,
-      trainable: c.trainable,
+      ...sharedOptions(a, c),
       filters: a.filters,
       kernelSize: pair(a.kernel_size),
-      strides: pair(a.strides),
-      padding: a.padding,
-      dilationRate: pair(a.dilation_rate),
-      activation: c.activation(a.activation) as never,
-      useBias: a.use_bias,
+      ...slidingOptions(a),
       kernelInitializer: c.initializer(a.kernel_initializer, 'kernel'),
-      biasInitializer: c.initializer(a.bias_initializer, 'bias'),
       kernelRegularizer: c.regularizer(a.kernel_regularizer),
-      biasRegularizer: c.regularizer(a.bias_regularizer),
     }),
 });
 
@@ -66,19 +97,12 @@ export const depthwiseConv2d = defineLayer({
   checkInput: (shapes) => requireRank(shapes, 4, 'depthwise_conv2d', needsImage),
   build: (a, c) =>
     c.tf.layers.depthwiseConv2d({
-      name: c.name,
-      trainable: c.trainable,
+      ...sharedOptions(a, c),
       kernelSize: pair(a.kernel_size),
       depthMultiplier: a.depth_multiplier,
-      strides: pair(a.strides),
-      padding: a.padding,
-      dilationRate: pair(a.dilation_rate),
-      activation: c.activation(a.activation) as never,
-      useBias: a.use_bias,
+      ...slidingOptions(a),
       depthwiseInitializer: c.initializer(a.depthwise_initializer, 'depthwise'),
-      biasInitializer: c.initializer(a.bias_initializer, 'bias'),
       depthwiseRegularizer: c.regularizer(a.depthwise_regularizer),
-      biasRegularizer: c.regularizer(a.bias_regularizer),
     }),
 });
 
@@ -103,22 +127,15 @@ export const separableConv2d = defineLayer({
   checkInput: (shapes) => requireRank(shapes, 4, 'separable_conv2d', needsImage),
   build: (a, c) =>
     c.tf.layers.separableConv2d({
-      name: c.name,
-      trainable: c.trainable,
+      ...sharedOptions(a, c),
       filters: a.filters,
       kernelSize: pair(a.kernel_size),
       depthMultiplier: a.depth_multiplier,
-      strides: pair(a.strides),
-      padding: a.padding,
-      dilationRate: pair(a.dilation_rate),
-      activation: c.activation(a.activation) as never,
-      useBias: a.use_bias,
+      ...slidingOptions(a),
       depthwiseInitializer: c.initializer(a.depthwise_initializer, 'depthwise'),
       pointwiseInitializer: c.initializer(a.pointwise_initializer, 'pointwise'),
-      biasInitializer: c.initializer(a.bias_initializer, 'bias'),
       depthwiseRegularizer: c.regularizer(a.depthwise_regularizer),
       pointwiseRegularizer: c.regularizer(a.pointwise_regularizer),
-      biasRegularizer: c.regularizer(a.bias_regularizer),
     }),
 });
 
@@ -145,18 +162,12 @@ export const conv2dTranspose = defineLayer({
   checkInput: (shapes) => requireRank(shapes, 4, 'conv2d_transpose', needsImage),
   build: (a, c) =>
     c.tf.layers.conv2dTranspose({
-      name: c.name,
-      trainable: c.trainable,
+      ...sharedOptions(a, c),
       filters: a.filters,
       kernelSize: pair(a.kernel_size),
-      strides: pair(a.strides),
-      padding: a.padding,
-      activation: c.activation(a.activation) as never,
-      useBias: a.use_bias,
+      ...slidingOptions(a),
       kernelInitializer: c.initializer(a.kernel_initializer, 'kernel'),
-      biasInitializer: c.initializer(a.bias_initializer, 'bias'),
       kernelRegularizer: c.regularizer(a.kernel_regularizer),
-      biasRegularizer: c.regularizer(a.bias_regularizer),
     }),
 });
 
@@ -181,15 +192,10 @@ export const dense = defineLayer({
     requireRank(shapes, 2, 'dense', 'add `flatten` (or `global_avg_pool2d`) before it to turn the image into a vector'),
   build: (a, c) =>
     c.tf.layers.dense({
-      name: c.name,
-      trainable: c.trainable,
+      ...sharedOptions(a, c),
       units: a.units,
-      activation: c.activation(a.activation) as never,
-      useBias: a.use_bias,
       kernelInitializer: c.initializer(a.kernel_initializer, 'kernel'),
-      biasInitializer: c.initializer(a.bias_initializer, 'bias'),
       kernelRegularizer: c.regularizer(a.kernel_regularizer),
-      biasRegularizer: c.regularizer(a.bias_regularizer),
     }),
 });
 

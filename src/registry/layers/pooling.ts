@@ -23,37 +23,27 @@ const poolArgs = (title: string) =>
 
 const onImages = 'pooling works on images: put it before `flatten`';
 
-export const maxPool2d = defineLayer({
-  type: 'max_pool2d',
-  keras: 'MaxPooling2D',
-  family: 'pooling',
-  summary: 'Maximum over each window.',
-  args: poolArgs('max_pool2d arguments'),
-  checkInput: (shapes) => requireRank(shapes, 4, 'max_pool2d', onImages),
-  build: (a, c) =>
-    c.tf.layers.maxPooling2d({
-      name: c.name,
-      poolSize: pair(a.pool_size),
-      strides: pair(a.strides ?? a.pool_size),
-      padding: a.padding,
-    }),
-});
+/** Max and average pooling differ only in the tfjs layer they build. */
+function windowPool(type: 'max_pool2d' | 'avg_pool2d', keras: string, summary: string, layer: 'maxPooling2d' | 'averagePooling2d') {
+  return defineLayer({
+    type,
+    keras,
+    family: 'pooling',
+    summary,
+    args: poolArgs(`${type} arguments`),
+    checkInput: (shapes) => requireRank(shapes, 4, type, onImages),
+    build: (a, c) =>
+      c.tf.layers[layer]({
+        name: c.name,
+        poolSize: pair(a.pool_size),
+        strides: pair(a.strides ?? a.pool_size),
+        padding: a.padding,
+      }),
+  });
+}
 
-export const avgPool2d = defineLayer({
-  type: 'avg_pool2d',
-  keras: 'AveragePooling2D',
-  family: 'pooling',
-  summary: 'Average over each window.',
-  args: poolArgs('avg_pool2d arguments'),
-  checkInput: (shapes) => requireRank(shapes, 4, 'avg_pool2d', onImages),
-  build: (a, c) =>
-    c.tf.layers.averagePooling2d({
-      name: c.name,
-      poolSize: pair(a.pool_size),
-      strides: pair(a.strides ?? a.pool_size),
-      padding: a.padding,
-    }),
-});
+export const maxPool2d = windowPool('max_pool2d', 'MaxPooling2D', 'Maximum over each window.', 'maxPooling2d');
+export const avgPool2d = windowPool('avg_pool2d', 'AveragePooling2D', 'Average over each window.', 'averagePooling2d');
 
 export const globalAvgPool2d = defineLayer({
   type: 'global_avg_pool2d',
