@@ -25,6 +25,9 @@ export interface EpochMetrics {
   accuracy: number;
   val_loss?: number;
   val_accuracy?: number;
+  /** Reported for tasks without a validation fold (final fits); nothing is decided on them. */
+  test_loss?: number;
+  test_accuracy?: number;
   learning_rate: number;
   seconds: number;
   images_per_second: number;

@@ -27,6 +27,11 @@ export interface TrainOptions {
   training: TrainingConfig;
   train: BatchPlan;
   validation?: BatchPlan;
+  /**
+   * Test rows evaluated after every epoch for the record only (learning curves of final fits):
+   * early stopping and schedules cannot monitor them (the schema allows val_* and training metrics).
+   */
+  test?: BatchPlan;
   /** Where the per-epoch checkpoint lives; without it nothing is saved and nothing resumes. */
   checkpointDir?: string;
   /** Identifies the run (task, config and data digests): a checkpoint of another run is not resumed. */
@@ -195,6 +200,11 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       const result = await evaluate(tf, model, options.validation, loss);
       metrics.val_loss = result.loss;
       metrics.val_accuracy = result.accuracy;
+    }
+    if (options.test && options.test.rows.length > 0) {
+      const result = await evaluate(tf, model, options.test, loss);
+      metrics.test_loss = result.loss;
+      metrics.test_accuracy = result.accuracy;
     }
     metrics.seconds = (performance.now() - started) / 1000;
     schedule.endEpoch(metrics as unknown as Record<string, number | undefined>, state.schedule);

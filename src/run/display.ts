@@ -27,7 +27,12 @@ export function formatDuration(seconds: number): string {
 const pct = (v: number | undefined) => (v === undefined ? '  -  ' : `${(v * 100).toFixed(1)}%`);
 
 export function epochLine(key: string, m: EpochMetrics, epochs: number): string {
-  const val = m.val_loss !== undefined ? ` val_loss ${m.val_loss.toFixed(4)} val_acc ${pct(m.val_accuracy)}` : '';
+  const val =
+    m.val_loss !== undefined
+      ? ` val_loss ${m.val_loss.toFixed(4)} val_acc ${pct(m.val_accuracy)}`
+      : m.test_loss !== undefined
+        ? ` test_loss ${m.test_loss.toFixed(4)} test_acc ${pct(m.test_accuracy)}`
+        : '';
   return `${key} epoch ${m.epoch}/${epochs} loss ${m.loss.toFixed(4)} acc ${pct(m.accuracy)}${val} lr ${m.learning_rate.toPrecision(3)} ${m.images_per_second.toFixed(0)} img/s ${m.seconds.toFixed(1)}s`;
 }
 

@@ -100,6 +100,10 @@ export async function executeTask(context: RunContext, task: Task, fingerprint: 
       ...(rows.validation.length > 0
         ? { validation: { dataset, rows: rows.validation, preprocessor, batchSize: Math.max(64, config.training.batch_size), shuffle: false, seed: task.seed } }
         : {}),
+      // A final fit has no validation fold: its test accuracy per epoch is recorded (only recorded).
+      ...(rows.validation.length === 0 && context.splits.test && context.splits.test.length > 0
+        ? { test: { dataset, rows: context.splits.test, preprocessor, batchSize: 256, shuffle: false, seed: task.seed } }
+        : {}),
       checkpointDir: path.join(dir, 'checkpoint'),
       fingerprint,
       signal,

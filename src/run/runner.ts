@@ -112,7 +112,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   writeAtomic(path.join(runDir, 'run.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   writeResolvedConfig(runDir, config, loaded.files, loaded.sources);
   options.display.start(
-    `run ${path.relative(options.cwd, runDir) || runDir}: ${tasks.length} tasks${options.shard ? `, shard ${options.shard.index}/${options.shard.count} has ${mine.length}` : ''}, ${skipped} already done, ${pending.length} to train`,
+    `run ${path.relative(options.cwd, runDir) || runDir}: ${tasks.length} task${tasks.length === 1 ? '' : 's'}${options.shard ? `, shard ${options.shard.index}/${options.shard.count} has ${mine.length}` : ''}, ${skipped} already done, ${pending.length} to train`,
   );
 
   const results = new Map<string, string>();
@@ -122,7 +122,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     const cores = os.availableParallelism?.() ?? os.cpus().length;
     const planned = defaultWorkers(manifest.backend ?? 'cpu', cores, pending.length);
     const workerCount = Math.max(1, Math.min(options.workers ?? planned.workers, pending.length));
-    const threads = options.workers ? Math.max(1, Math.floor(cores / workerCount)) : planned.threads;
+    const threads = config.engine.threads ?? (options.workers ? Math.max(1, Math.floor(cores / workerCount)) : planned.threads);
     options.display.message(`${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${manifest.backend}${manifest.backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}`);
     failed = await runWorkers({ options, config, runDir, configDigest, pending, fingerprint, workerCount, threads, backendRequest, results });
   }

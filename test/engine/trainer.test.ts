@@ -64,7 +64,15 @@ async function setup(loaded: LoadedConfig) {
   return { dataset, trainRows, validationRows, preprocessor };
 }
 
-async function run(loaded: LoadedConfig, options: { checkpointDir?: string; abortAfterBatches?: number; onEpoch?: (m: EpochMetrics) => void } = {}) {
+interface RunOptions {
+  checkpointDir?: string;
+  abortAfterBatches?: number;
+  onEpoch?: (m: EpochMetrics) => void;
+  /** `test`: the held-out quarter is passed as test rows (a final fit), not as a validation fold. */
+  heldOutAs?: 'validation' | 'test';
+}
+
+async function run(loaded: LoadedConfig, options: RunOptions = {}) {
   const { dataset, trainRows, validationRows, preprocessor } = await setup(loaded);
   const model = compileModel(loaded, 'm', { tf, seed: 11 }).model;
   const controller = new AbortController();
@@ -76,7 +84,7 @@ async function run(loaded: LoadedConfig, options: { checkpointDir?: string; abor
     model,
     training: loaded.config.training,
     train: { dataset, rows: trainRows, preprocessor, batchSize: loaded.config.training.batch_size, shuffle: true, seed: 5, augmenter: createAugmenter(loaded.config.data!.augment), classWeights: weights },
-    validation: { dataset, rows: validationRows, preprocessor, batchSize: 16, shuffle: false, seed: 5 },
+    [options.heldOutAs ?? 'validation']: { dataset, rows: validationRows, preprocessor, batchSize: 16, shuffle: false, seed: 5 },
     ...(options.checkpointDir ? { checkpointDir: options.checkpointDir } : {}),
     fingerprint: 'test',
     signal: controller.signal,
@@ -112,6 +120,18 @@ describe('trainer', () => {
     expect(resumed.result.resumedAfter).toBe(2);
     expect(strip(resumed.result.history)).toEqual(strip(whole.result.history));
     expect(resumed.finalWeights).toEqual(whole.finalWeights);
+  });
+
+  it('records test metrics of a final fit every epoch without changing its training', async () => {
+    const withValidation = await run(config(tiny()));
+    const finalFit = await run(config(tiny()), { heldOutAs: 'test' });
+    // Same batches, dropout masks and updates: evaluating the test rows must not disturb training.
+    expect(finalFit.finalWeights).toEqual(withValidation.finalWeights);
+    finalFit.result.history.forEach((m, i) => {
+      const v = withValidation.result.history[i]!;
+      expect(m.val_loss).toBeUndefined();
+      expect([m.loss, m.accuracy, m.test_loss, m.test_accuracy]).toEqual([v.loss, v.accuracy, v.val_loss, v.val_accuracy]);
+    });
   });
 
   it('keeps memory flat across epochs', async () => {
