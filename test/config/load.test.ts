@@ -43,7 +43,15 @@ describe('loadConfig', () => {
     const dir = folder({ 'my-exp.yaml': 'seed: 3\n' });
     const { config } = loadConfig(path.join(dir, 'my-exp.yaml'));
     expect(config.name).toBe('my-exp');
-    expect(config.training).toEqual({ epochs: 10, batch_size: 32, optimizer: 'adam', loss: 'categorical_crossentropy' });
+    expect(config.training).toEqual({
+      epochs: 10,
+      batch_size: 32,
+      optimizer: 'adam',
+      loss: 'categorical_crossentropy',
+      schedule: null,
+      clip: null,
+      early_stopping: null,
+    });
     expect(config.tracking).toEqual({ uri: null, experiment: null, tags: {} });
   });
 
@@ -90,7 +98,7 @@ describe('loadConfig', () => {
   it('expresses the reference study in ensemble16', () => {
     const { config } = loadConfig(path.join(repoRoot, 'configs', 'ensemble16.yaml'));
     expect(config.training).toMatchObject({ epochs: 40, batch_size: 32, optimizer: { adam: { learning_rate: 1e-4 } } });
-    expect(config.folds).toEqual({ k: 4, strategy: 'contiguous' });
+    expect(config.folds).toEqual({ k: 4, strategy: 'contiguous', final_fit: false });
     expect(config.data!.class_weight).toEqual({ majority_ratio: { noise_sigma: 0.2 } });
     expect(config.ensemble!.members.map((m) => [m.model, m.count])).toEqual([['cnn', 8], ['resnet18', 8]]);
   });

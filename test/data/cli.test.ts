@@ -34,7 +34,8 @@ describe('fer data', () => {
     expect(b.assignmentDigest).toBe(a.assignmentDigest);
     expect(c.assignmentDigest).not.toBe(a.assignmentDigest);
     expect(a.k).toBe(2);
-    expect(a.folds.map((f) => f.validation.rows)).toEqual([140, 140]);
+    // demo.yaml: 80 synthetic training images per class, 7 classes, halved.
+    expect(a.folds.map((f) => f.validation.rows)).toEqual([280, 280]);
   });
 
   it('exits 1 with the path tried and where to get the data when the data is missing', async () => {
