@@ -2,7 +2,7 @@
  * Training speed, each figure against a baseline measured in the same run on this machine:
  * 1. fer's framework cost: the reference CNN compiled from YAML and trained by fer's trainer (data
  *    pipeline included) vs the same model hand-written in tfjs (trainOnBatch), same backend;
- * 2. the native backend vs Keras 3 on TensorFlow (Python, in the bench's own virtualenv) on the
+ * 2. the native backend (fer's compiled model and optimizer) vs Keras 3 on TensorFlow (Python, in the bench's own virtualenv) on the
  *    same model, batch and threads, for the reference CNN, ResNet-18 and a batch-norm VGG-style CNN;
  * 3. wasm with fer's gradient kernels vs the pure-JS cpu backend, one training step.
  *   npm run bench -- engine            (BENCH_KERAS=0 skips the Keras part)
@@ -17,6 +17,7 @@ import { loadConfig } from '../src/config/load.js';
 import { loadDataset } from '../src/data/load.js';
 import { fitPreprocessor } from '../src/data/preprocess.js';
 import { startEngine } from '../src/engine/backend.js';
+import { buildOptimizer } from '../src/engine/optimizer.js';
 import { defaultNativeCache } from '../src/engine/native-setup.js';
 import { trainModel } from '../src/engine/trainer.js';
 import type { Tf } from '../src/registry/layer-definition.js';
@@ -26,11 +27,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const steps = Number(process.env.BENCH_STEPS ?? 20);
 const batch = 32;
 
-/** Images/s of `steps` batches of a train step on fixed random inputs (after two warm-up steps). */
-function stepRate(tf: Tf, model: tfjs.LayersModel, n = steps, size = batch): number {
+/**
+ * Images/s of `steps` batches of a train step on fixed random inputs (after two warm-up steps).
+ * `optimizer` defaults to tfjs's Adam, what a hand-written tfjs model would use.
+ */
+function stepRate(tf: Tf, model: tfjs.LayersModel, n = steps, size = batch, optimizer: tfjs.Optimizer = tf.train.adam(1e-4)): number {
   const x = tf.randomUniform([size, 48, 48, 1]);
   const y = tf.oneHot(tf.randomUniform([size], 0, 7, 'int32'), 7);
-  const optimizer: tfjs.Optimizer = tf.train.adam(1e-4);
   const variables = model.trainableWeights.map((w) => w.read() as tfjs.Variable);
   const step = () => {
     const loss = tf.tidy(() => {
@@ -149,7 +152,8 @@ for (let r = 0; r < repeats; r++) {
   for (const [name, b] of Object.entries(builders)) {
     const s = (samples[name] ??= { fer: [], portable: [], keras: [] });
     const model = b.fer();
-    s.fer.push(stepRate(tf, model, b.steps));
+    // fer's column trains with the optimizer fer's trainer builds (TensorFlow's fused Adam on this backend).
+    s.fer.push(stepRate(tf, model, b.steps, batch, buildOptimizer(tf, synthetic.registry, { adam: { learning_rate: 1e-4 } }).optimizer));
     model.dispose();
     if (b.portable) {
       const baseline = b.portable();
