@@ -9,6 +9,11 @@ import { Type, type SchemaOptions, type Static, type TObject, type TProperties, 
 /** Where shared definitions live in the document schema. */
 export const DEFS = '#/definitions';
 
+/** Experiment, model and member names: they become folder names (and MLflow names), so no spaces or slashes. */
+export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
+/** Template and parameter names: usable as `$name` in expressions. */
+export const IDENTIFIER_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+
 /**
  * An object schema whose properties with a `default` are not required: they are always present
  * after validation (defaults are filled in), so their TypeScript type says so, while users may omit them.

@@ -11,6 +11,7 @@ import {
   TrainingSection,
 } from './sections.js';
 import { isSchemaObject, plainSchema, type JsonSchema, type JsonSchemaObject } from './json-schema.js';
+import { IDENTIFIER_PATTERN, NAME_PATTERN } from '../registry/schema-helpers.js';
 
 /**
  * The JSON Schema of a whole experiment document, assembled from the registry so that a new layer
@@ -217,7 +218,7 @@ export function buildDocumentSchema(registry: FerRegistry): DocumentSchema {
           type: 'object',
           title: 'template parameters',
           additionalProperties: plainSchema(ParamDeclaration),
-          propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+          propertyNames: { pattern: IDENTIFIER_PATTERN },
           description: 'the parameters a use passes in `with:`',
         },
         layers: { $ref: '#/definitions/layer_list' },
@@ -244,7 +245,7 @@ export function buildDocumentSchema(registry: FerRegistry): DocumentSchema {
       },
       name: {
         type: 'string',
-        pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+        pattern: NAME_PATTERN,
         description: 'the experiment name (default: the file name); names the runs folder and the MLflow experiment',
       },
       description: { type: 'string', description: 'what the experiment is about' },
@@ -254,14 +255,14 @@ export function buildDocumentSchema(registry: FerRegistry): DocumentSchema {
         type: 'object',
         title: 'models',
         additionalProperties: { $ref: '#/definitions/model' },
-        propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' },
+        propertyNames: { pattern: NAME_PATTERN },
         description: 'named networks, each a list of layers',
       },
       templates: {
         type: 'object',
         title: 'templates',
         additionalProperties: { $ref: '#/definitions/template' },
-        propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+        propertyNames: { pattern: IDENTIFIER_PATTERN },
         description: 'reusable, parameterised layer lists, inserted with `use:`',
       },
       training: { ...plainSchema(TrainingSection), default: {} },

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { args, choice, DEFS, MONITORS, PositiveInt, ref, type ItemSpec, type Monitor } from '../registry/schema-helpers.js';
+import { args, choice, DEFS, MONITORS, NAME_PATTERN, PositiveInt, ref, type ItemSpec, type Monitor } from '../registry/schema-helpers.js';
 
 /**
  * The fixed parts of the document (everything but what the registry contributes). Defaults and docs
@@ -224,7 +224,7 @@ export const EnsembleMember = args(
     model: Type.String({ minLength: 1, description: 'a key of `models`' }),
     count: PositiveInt({ default: 1, description: 'how many instances (each with its own seed)' }),
     name: Type.Optional(
-      Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'instance name prefix (default: the model name)' }),
+      Type.String({ pattern: NAME_PATTERN, description: 'instance name prefix (default: the model name)' }),
     ),
     weight: Type.Number({ minimum: 0, default: 1, description: 'weight in `weighted_mean`' }),
   },
