@@ -25,27 +25,9 @@ export interface ErrorContext {
   notes?: Diagnostic['notes'];
 }
 
+/** The registry whose entries the schema names `kind` (each registry knows its own kind). */
 function registryForKind(registry: FerRegistry, kind: string | undefined): Registry<Definition> | undefined {
-  switch (kind) {
-    case 'layer':
-      return registry.layers;
-    case 'initializer':
-      return registry.initializers;
-    case 'activation':
-      return registry.activations;
-    case 'optimizer':
-      return registry.optimizers;
-    case 'loss':
-      return registry.losses;
-    case 'preprocessing step':
-      return registry.preprocessing;
-    case 'augmentation':
-      return registry.augmentations;
-    case 'schedule':
-      return registry.schedules;
-    default:
-      return undefined;
-  }
+  return (Object.values(registry) as Registry<Definition>[]).find((table) => table.kind === kind);
 }
 
 /** A value as it would be written in YAML, shortened. */
