@@ -168,7 +168,13 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         return [value, hitCount!];
       });
       const n = batch.rows.length;
-      lossSum += (await lossValue.data())[0]! * n;
+      const batchLoss = (await lossValue.data())[0]!;
+      if (!Number.isFinite(batchLoss)) {
+        // Going on would only train NaNs for the rest of the epochs: stop the task and say why.
+        tf.dispose([lossValue, hits, batch.x, batch.y, ...(batch.weights ? [batch.weights] : [])]);
+        throw new Error(`training diverged: the loss became ${batchLoss} at epoch ${epoch + 1}, batch ${batchIndex + 1} (learning rate ${rate.toPrecision(3)}); lower the learning rate or clip gradients (training.clip)`);
+      }
+      lossSum += batchLoss * n;
       correct += (await hits.data())[0]!;
       seen += n;
       tf.dispose([lossValue, hits, batch.x, batch.y, ...(batch.weights ? [batch.weights] : [])]);
