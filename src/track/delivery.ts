@@ -1,0 +1,260 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { PARENT_RUN, readJournal, type JournalEntry, type TrackEvent } from './journal.js';
+import { MlflowApiError, MlflowUnavailableError, type MlflowClient, type MetricPoint } from './mlflow-client.js';
+
+/**
+ * Delivers a journal to an MLflow server, exactly once as MLflow shows it.
+ *
+ * Everything MLflow does is idempotent except two things: creating a run, and logging a metric
+ * point (points are appended, never overwritten). So:
+ * - a run is created only after searching for it by its identity tags (fer.run_uid + fer.key), and
+ *   if two writers raced to create it, the earliest wins and the other is deleted;
+ * - metric points are sent blind only when the previous request is known to have been answered;
+ *   after a restart, or a failure that may have reached the server (a timeout, a 5xx, a reset),
+ *   the next batch is first compared with the server's history of those keys and only missing
+ *   points are sent;
+ * - the cursor (the last journal entry the server acknowledged) is written after every answer.
+ * Params are write-once with the same value, tags overwrite, artifacts are PUT to fixed paths,
+ * datasets are deduplicated by the server, statuses are set: all safe to resend.
+ */
+export interface DeliveryState {
+  /** The server, without credentials. */
+  uri: string;
+  experimentId?: string;
+  /** Local run key -> MLflow run id. */
+  runs: Record<string, string>;
+  artifactUris: Record<string, string>;
+  /** The last journal entry the server has. */
+  cursor: number;
+  /** Entries the server refused (a 4xx): kept here with its message so nothing disappears silently. */
+  rejected: { seq: number; type: string; run: string; error: string }[];
+}
+
+export interface DeliveryReport {
+  delivered: number;
+  pending: number;
+  rejected: { seq: number; error: string }[];
+}
+
+/** The delivery-state file of one journal for one server. */
+export function deliveryStateFile(journalFile: string, uri: string): string {
+  const server = createHash('sha256').update(uri).digest('hex').slice(0, 12);
+  return path.join(path.dirname(journalFile), `delivered-${server}-${path.basename(journalFile, '.jsonl').replace(/^journal-/, '')}.json`);
+}
+
+export function readDeliveryState(file: string, uri: string): DeliveryState {
+  if (existsSync(file)) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as DeliveryState;
+    } catch {
+      // A damaged state file costs a replay, which reconciliation makes harmless.
+    }
+  }
+  return { uri, runs: {}, artifactUris: {}, cursor: 0, rejected: [] };
+}
+
+function writeDeliveryState(file: string, state: DeliveryState): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(temporary, file);
+}
+
+export interface DeliveryOptions {
+  runDir: string;
+  journalFile: string;
+  client: MlflowClient;
+  /** The experiment to use instead of the one recorded in the journal (fer sync --experiment). */
+  experiment?: string;
+  /** Called for each entry the server refused, so the user hears of it at once. */
+  onRejected?: (entry: JournalEntry, error: MlflowApiError) => void;
+}
+
+/** Errors that stop delivery until someone acts (credentials, permissions, a server without artifact proxying). */
+export function isBlockingError(error: unknown): boolean {
+  return error instanceof MlflowApiError && (error.status === 401 || error.status === 403 || error.errorCode === 'ARTIFACTS_NOT_PROXIED' || error.errorCode === 'ENDPOINT_NOT_FOUND' || error.status === 0);
+}
+
+export class JournalDelivery {
+  private readonly stateFile: string;
+  private state: DeliveryState;
+  /** Whether the last metric request may have been applied without our knowing: true at start. */
+  private uncertain = true;
+  /** Runs found already on the server in this session: their metrics are checked against it. */
+  private readonly adopted = new Set<string>();
+  private readonly present = new Map<string, Set<string>>();
+  private readonly loadedKeys = new Map<string, Set<string>>();
+
+  constructor(private readonly options: DeliveryOptions) {
+    this.stateFile = deliveryStateFile(options.journalFile, options.client.uri);
+    this.state = readDeliveryState(this.stateFile, options.client.uri);
+  }
+
+  get runIds(): Readonly<Record<string, string>> {
+    return this.state.runs;
+  }
+
+  get experimentId(): string | undefined {
+    return this.state.experimentId;
+  }
+
+  pending(): number {
+    return readJournal(this.options.journalFile).filter((e) => e.seq > this.state.cursor).length;
+  }
+
+  /**
+   * Sends every entry after the cursor. Throws MlflowUnavailableError when the server cannot be
+   * reached (the cursor stays at the last acknowledged entry), and blocking errors as they are.
+   */
+  async deliver(): Promise<DeliveryReport> {
+    const entries = readJournal(this.options.journalFile).filter((e) => e.seq > this.state.cursor);
+    const report: DeliveryReport = { delivered: 0, pending: entries.length, rejected: [] };
+    for (const group of groupEntries(entries)) {
+      const last = group[group.length - 1]!;
+      try {
+        await this.apply(group);
+      } catch (error) {
+        if (error instanceof MlflowUnavailableError) {
+          this.uncertain = true;
+          throw error;
+        }
+        if (!(error instanceof MlflowApiError) || isBlockingError(error)) throw error;
+        // The server said no to this entry: keep the reason, tell the user, go on with the rest.
+        for (const entry of group) {
+          this.state.rejected.push({ seq: entry.seq, type: entry.type, run: entry.run, error: error.message });
+          report.rejected.push({ seq: entry.seq, error: error.message });
+          this.options.onRejected?.(entry, error);
+        }
+      }
+      this.uncertain = false;
+      this.state.cursor = last.seq;
+      writeDeliveryState(this.stateFile, this.state);
+      report.delivered += group.length;
+      report.pending -= group.length;
+    }
+    return report;
+  }
+
+  private async apply(group: JournalEntry[]): Promise<void> {
+    const first = group[0]!;
+    if (first.type === 'metrics') {
+      const runId = this.runId(first.run);
+      let points = group.flatMap((e) => (e.type === 'metrics' ? e.points : []));
+      if (this.uncertain || this.adopted.has(first.run)) points = await this.missingPoints(first.run, runId, points, this.uncertain);
+      if (points.length > 0) await this.options.client.logBatch(runId, { metrics: points });
+      const known = this.present.get(first.run);
+      if (known) for (const p of points) known.add(pointKey(p));
+      return;
+    }
+    await this.applyOne(first);
+  }
+
+  private async applyOne(event: TrackEvent): Promise<void> {
+    const client = this.options.client;
+    switch (event.type) {
+      case 'open':
+        await this.openRun(event);
+        return;
+      case 'params':
+        await client.logBatch(this.runId(event.run), { params: Object.entries(event.params).map(([key, value]) => ({ key, value })) });
+        return;
+      case 'tags':
+        await client.logBatch(this.runId(event.run), { tags: Object.entries(event.tags).map(([key, value]) => ({ key, value })) });
+        return;
+      case 'metrics':
+        return;
+      case 'artifact': {
+        const file = path.join(this.options.runDir, event.file);
+        if (!existsSync(file)) throw new MlflowApiError(`artifact ${event.path}: ${event.file} is no longer in the run folder`, 400, 'ARTIFACT_MISSING');
+        await client.uploadArtifact(await this.artifactUri(event.run), event.path, file);
+        return;
+      }
+      case 'dataset':
+        await client.logInputs(this.runId(event.run), [event.input]);
+        return;
+      case 'close':
+        await client.updateRun(this.runId(event.run), { status: event.status, endTime: event.endTime });
+        return;
+    }
+  }
+
+  private runId(key: string): string {
+    const id = this.state.runs[key];
+    if (!id) throw new MlflowApiError(`journal: an event for run ${key} comes before that run was opened`, 400, 'JOURNAL_ORDER');
+    return id;
+  }
+
+  private async artifactUri(key: string): Promise<string> {
+    const known = this.state.artifactUris[key];
+    if (known) return known;
+    const run = await this.options.client.getRun(this.runId(key));
+    this.state.artifactUris[key] = run.info.artifact_uri ?? '';
+    return this.state.artifactUris[key]!;
+  }
+
+  /** Finds the run by its identity tags, or creates it; reopens it if it had ended. */
+  private async openRun(event: Extract<TrackEvent, { type: 'open' }>): Promise<void> {
+    const client = this.options.client;
+    const experimentId = (this.state.experimentId ??= await client.ensureExperiment(this.options.experiment ?? event.experiment));
+    const uid = event.tags['fer.run_uid'] ?? '';
+    const filter = `tags.\`fer.run_uid\` = '${uid.replace(/'/g, '')}' and tags.\`fer.key\` = '${event.run.replace(/'/g, '')}'`;
+    const tags = { ...event.tags, 'mlflow.runName': event.name, ...(event.parent ? { 'mlflow.parentRunId': this.runId(event.parent) } : {}) };
+    let found = await client.searchRuns([experimentId], filter);
+    if (found.length === 0) {
+      await client.createRun({ experimentId, runName: event.name, startTime: event.startTime, tags: Object.entries(tags).map(([key, value]) => ({ key, value })) });
+      // Two writers (shards) may have created it at the same moment: keep the earliest, delete the rest.
+      found = await client.searchRuns([experimentId], filter);
+      for (const extra of found.slice(1)) await client.deleteRun(extra.info.run_id);
+    } else {
+      this.adopted.add(event.run);
+      if (found[0]!.info.status !== 'RUNNING') await client.updateRun(found[0]!.info.run_id, { status: 'RUNNING' });
+      await client.logBatch(found[0]!.info.run_id, { tags: Object.entries(tags).map(([key, value]) => ({ key, value })) });
+    }
+    const run = found[0]!;
+    this.state.runs[event.run] = run.info.run_id;
+    if (run.info.artifact_uri) this.state.artifactUris[event.run] = run.info.artifact_uri;
+    if (event.run === PARENT_RUN) this.state.experimentId = experimentId;
+  }
+
+  /**
+   * The points the server does not have yet (same key, step and timestamp). For a run found on the
+   * server rather than created here (a replay, a resume), the history of each key is fetched once
+   * and kept up to date; after an uncertain failure it is fetched again.
+   */
+  private async missingPoints(runKey: string, runId: string, points: MetricPoint[], refresh: boolean): Promise<MetricPoint[]> {
+    let known = this.present.get(runKey);
+    if (!known) this.present.set(runKey, (known = new Set()));
+    let loaded = this.loadedKeys.get(runKey);
+    if (!loaded) this.loadedKeys.set(runKey, (loaded = new Set()));
+    for (const key of new Set(points.map((p) => p.key))) {
+      if (loaded.has(key) && !refresh) continue;
+      for (const p of await this.options.client.metricHistory(runId, key)) known.add(pointKey(p));
+      loaded.add(key);
+    }
+    return points.filter((p) => !known.has(pointKey(p)));
+  }
+}
+
+function pointKey(p: MetricPoint): string {
+  return `${p.key}\u0000${p.step}\u0000${p.timestamp}`;
+}
+
+/** Consecutive metric entries of one run go in one request (up to the log-batch limit); others alone. */
+function groupEntries(entries: JournalEntry[]): JournalEntry[][] {
+  const groups: JournalEntry[][] = [];
+  let points = 0;
+  for (const entry of entries) {
+    const current = groups[groups.length - 1];
+    const head = current?.[0];
+    if (entry.type === 'metrics' && head?.type === 'metrics' && head.run === entry.run && points + entry.points.length <= 1000) {
+      current!.push(entry);
+      points += entry.points.length;
+    } else {
+      groups.push([entry]);
+      points = entry.type === 'metrics' ? entry.points.length : 0;
+    }
+  }
+  return groups;
+}
