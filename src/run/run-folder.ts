@@ -22,6 +22,8 @@ export type TaskState = 'running' | 'finished' | 'failed' | 'killed';
 
 export interface RunManifest {
   runId: string;
+  /** A random id given at the folder's first run: names the run in MLflow (tag fer.run_uid). */
+  uid?: string;
   experiment: string;
   configFile: string;
   configDigest: string;

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,10 +8,13 @@ import { DataError } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { predictBackend, type BackendRequest } from '../engine/backend.js';
 import { evaluateRun, type EnsembleSummary } from '../ensemble/evaluate-run.js';
+import { resolveTrackingSettings } from '../track/settings.js';
+import { RunTracker } from '../track/tracker.js';
 import { ferVersion } from '../util/package.js';
 import type { Progress } from '../util/progress.js';
 import { formatDuration, type RunDisplay } from './display.js';
 import type { FromWorker, ToWorker } from './protocol.js';
+import { RunTracking } from './run-tracking.js';
 import {
   configDigest as digestOfConfig,
   readJson,
@@ -48,6 +52,8 @@ export interface RunOptions {
   display: RunDisplay;
   dataProgress?: Progress;
   signal?: AbortSignal;
+  /** The MLflow server (--tracking-uri), before the config's tracking.uri and MLFLOW_TRACKING_URI. */
+  trackingUri?: string;
 }
 
 export interface RunResult {
@@ -56,6 +62,7 @@ export interface RunResult {
   tasks: { key: string; state: string }[];
   summary?: EnsembleSummary;
   skipped: number;
+  tracking: { uri: string | null; experiment: string; parentRunId: string | null; pending: number; error?: string };
 }
 
 const workerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.js');
@@ -92,12 +99,16 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   };
   const pending = options.collectOnly ? [] : mine.filter((t) => !isFinished(t));
   const skipped = mine.length - pending.length;
+  let trackingResult: RunResult['tracking'] = { uri: null, experiment: config.name, parentRunId: null, pending: 0 };
 
   const existing = readJson<RunManifest>(path.join(runDir, 'run.json'));
   const now = new Date().toISOString();
   const backendRequest = options.backend ?? config.engine.backend;
-  const manifest: RunManifest = {
+  const manifest: RunManifest & { uid: string } = {
     runId: path.basename(runDir),
+    // Names this run in MLflow across reruns, resumes and shards (the folder name is shared by
+    // anyone running the same config on the same data, this is not).
+    uid: existing?.uid ?? randomUUID(),
     experiment: config.name,
     configFile: loaded.file,
     configDigest,
@@ -111,39 +122,79 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   };
   writeAtomic(path.join(runDir, 'run.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   writeResolvedConfig(runDir, config, loaded.files, loaded.sources);
+
+  const settings = resolveTrackingSettings({ ...(options.trackingUri ? { cliUri: options.trackingUri } : {}), config: config.tracking, configName: config.name });
+  const writer = options.shard ? `shard-${options.shard.index}-of-${options.shard.count}` : 'main';
+  const tracker = new RunTracker(runDir, writer, settings, (text) => options.display.message(text));
+  try {
+    await tracker.preflight(settings.experiment);
+  } catch (error) {
+    await tracker.shutdown();
+    throw error;
+  }
+  const tracking = new RunTracking({ tracker, runDir, config, configFile: loaded.file, configFiles: loaded.files, dataset, manifest, tasks, cwd: options.cwd });
   options.display.start(
     `run ${path.relative(options.cwd, runDir) || runDir}: ${tasks.length} task${tasks.length === 1 ? '' : 's'}${options.shard ? `, shard ${options.shard.index}/${options.shard.count} has ${mine.length}` : ''}, ${skipped} already done, ${pending.length} to train`,
   );
+  options.display.message(settings.uri ? `tracking: MLflow ${settings.uri} (from ${settings.uriSource}), experiment "${settings.experiment}"` : 'tracking: local only (runs/); set MLFLOW_TRACKING_URI or --tracking-uri to log to an MLflow server, or fer sync later');
 
   const results = new Map<string, string>();
-  for (const t of mine) if (isFinished(t)) results.set(t.key, 'finished');
-  let failed = false;
-  if (pending.length > 0) {
-    const cores = os.availableParallelism?.() ?? os.cpus().length;
-    const planned = defaultWorkers(manifest.backend ?? 'cpu', cores, pending.length);
-    const workerCount = Math.max(1, Math.min(options.workers ?? planned.workers, pending.length));
-    const threads = config.engine.threads ?? (options.workers ? Math.max(1, Math.floor(cores / workerCount)) : planned.threads);
-    options.display.message(`${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${manifest.backend}${manifest.backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}`);
-    failed = await runWorkers({ options, config, runDir, configDigest, pending, fingerprint, workerCount, threads, backendRequest, results });
-  }
-
-  const allDone = tasks.every((t) => isFinished(t));
+  const failures: { key: string; error: string }[] = [];
   let summary: EnsembleSummary | undefined;
-  if (allDone) {
-    summary = evaluateRun(runDir, config, tasks);
-    manifest.state = 'finished';
-  } else {
-    manifest.state = options.signal?.aborted ? 'killed' : failed ? 'failed' : 'running';
+  try {
+    tracking.start();
+    for (const t of mine) if (isFinished(t)) results.set(t.key, 'finished');
+    let failed = false;
+    if (pending.length > 0) {
+      const cores = os.availableParallelism?.() ?? os.cpus().length;
+      const planned = defaultWorkers(manifest.backend ?? 'cpu', cores, pending.length);
+      const workerCount = Math.max(1, Math.min(options.workers ?? planned.workers, pending.length));
+      const threads = config.engine.threads ?? (options.workers ? Math.max(1, Math.floor(cores / workerCount)) : planned.threads);
+      options.display.message(`${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${manifest.backend}${manifest.backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}`);
+      failed = await runWorkers({ options, config, runDir, configDigest, pending, fingerprint, workerCount, threads, backendRequest, results, tracking, failures });
+    }
+
+    const allDone = tasks.every((t) => isFinished(t));
+    if (allDone) {
+      summary = evaluateRun(runDir, config, tasks);
+      manifest.state = 'finished';
+    } else {
+      manifest.state = options.signal?.aborted ? 'killed' : failed ? 'failed' : 'running';
+    }
+    tracking.end(manifest.state, summary, failures);
+  } catch (error) {
+    // Whatever broke, the run is not left RUNNING in MLflow: it ends FAILED with the reason.
+    manifest.state = 'failed';
+    tracking.end('failed', undefined, [...failures, { key: 'run', error: error instanceof Error ? error.message : String(error) }]);
+    throw error;
+  } finally {
+    manifest.updated = new Date().toISOString();
+    writeAtomic(path.join(runDir, 'run.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    trackingResult = await finishTracking(tracker, options, runDir, config.tracking.flush_seconds);
   }
-  manifest.updated = new Date().toISOString();
-  writeAtomic(path.join(runDir, 'run.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return {
     runDir,
     state: manifest.state,
     tasks: mine.map((t) => ({ key: t.key, state: results.get(t.key) ?? readTaskStatus(runDir, t.key)?.state ?? 'pending' })),
     ...(summary ? { summary } : {}),
     skipped,
+    tracking: trackingResult,
   };
+}
+
+/** Gives delivery its last chance, says what is left and how to send it, and closes the journal. */
+async function finishTracking(tracker: RunTracker, options: RunOptions, runDir: string, flushSeconds: number): Promise<RunResult['tracking']> {
+  const settings = tracker.settings;
+  const flushed = await tracker.flush(flushSeconds * 1000);
+  const parentRunId = tracker.serverRunIds.parent ?? null;
+  await tracker.shutdown();
+  const where = path.relative(options.cwd, runDir) || runDir;
+  if (settings.uri && flushed.pending > 0) {
+    options.display.message(`${flushed.pending} tracking event${flushed.pending === 1 ? '' : 's'} not yet in MLflow${flushed.error ? ` (${flushed.error})` : ''}; they are kept in ${where}/tracking: send them with fer sync ${where}${settings.uriSource === 'MLFLOW_TRACKING_URI' ? '' : ` --to ${settings.uri}`}`);
+  } else if (settings.uri && parentRunId) {
+    options.display.message(`MLflow: ${settings.uri}/#/experiments/${tracker.experimentId ?? ''}/runs/${parentRunId}`);
+  }
+  return { uri: settings.uri ?? null, experiment: settings.experiment, parentRunId, pending: flushed.pending, ...(flushed.error ? { error: flushed.error } : {}) };
 }
 
 interface WorkerPlan {
@@ -157,6 +208,8 @@ interface WorkerPlan {
   threads: number;
   backendRequest: BackendRequest;
   results: Map<string, string>;
+  tracking: RunTracking;
+  failures: { key: string; error: string }[];
 }
 
 /** Hands tasks to workers as they free up; returns whether any task failed. */
@@ -211,6 +264,7 @@ function runWorkers(plan: WorkerPlan): Promise<boolean> {
       // A worker that went away while a message was on its way: its exit is handled below.
       child.on('error', (error) => display.message(`worker ${w + 1}: ${error.message}`));
       let stderr = '';
+      let current: string | undefined;
       child.stderr?.on('data', (d: Buffer) => {
         stderr += d.toString();
         if (stderr.length > 20_000) stderr = stderr.slice(-10_000);
@@ -223,16 +277,22 @@ function runWorkers(plan: WorkerPlan): Promise<boolean> {
             next(child);
             break;
           case 'task-start':
+            current = message.key;
             display.taskStart(w, message.key);
+            plan.tracking.taskStart(message.key);
             break;
           case 'batch':
             display.batch(w, message.key, message.progress);
             break;
           case 'epoch':
             display.epoch(w, message.key, message.metrics);
+            plan.tracking.epoch(message.key, message.metrics);
             break;
           case 'task-end': {
+            current = undefined;
             const o = message.outcome;
+            if (o.state === 'finished') plan.tracking.taskFinished(message.key, o.bestEpoch);
+            else plan.tracking.taskEnded(message.key, 'KILLED');
             plan.results.set(message.key, o.state);
             if (o.state === 'finished') {
               done++;
@@ -248,7 +308,10 @@ function runWorkers(plan: WorkerPlan): Promise<boolean> {
             break;
           }
           case 'task-error':
+            current = undefined;
             failed = true;
+            plan.failures.push({ key: message.key, error: message.message });
+            plan.tracking.taskEnded(message.key, 'FAILED', message.message);
             plan.results.set(message.key, 'failed');
             display.taskEnd(w, message.key, `FAILED: ${message.message}`);
             next(child);
@@ -261,6 +324,13 @@ function runWorkers(plan: WorkerPlan): Promise<boolean> {
       });
       child.on('exit', (code, signal) => {
         activeWorkers.delete(child);
+        if (current) {
+          // The worker died inside a task (a crash of the native library, a kill): its child run ends too.
+          const reason = options.signal?.aborted ? undefined : `worker exited with ${signal ?? code}${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`;
+          if (reason) plan.failures.push({ key: current, error: reason });
+          plan.tracking.taskEnded(current, reason ? 'FAILED' : 'KILLED', reason);
+          current = undefined;
+        }
         if (code !== 0 && code !== null && !options.signal?.aborted) {
           failed = true;
           display.message(`worker ${w + 1} exited with ${signal ?? code}${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`);

@@ -254,6 +254,11 @@ export const TrackingSection = args(
       description: 'MLflow experiment (default: MLFLOW_EXPERIMENT_NAME, then the config name)',
     }),
     tags: Type.Record(Type.String(), Type.String(), { default: {}, description: 'extra tags on every run' }),
+    flush_seconds: Type.Number({
+      minimum: 0,
+      default: 60,
+      description: 'at the end of a run, how long to wait for an unreachable server before leaving the rest in the journal for `fer sync`',
+    }),
   },
   { title: 'tracking section', description: 'where runs are recorded: an MLflow server, or locally under runs/' },
 );

@@ -21,6 +21,7 @@ interface RunOptions extends GlobalOptions {
   collect: boolean;
   new: boolean;
   runs: string;
+  trackingUri?: string;
 }
 
 const EXIT_STOPPED = 130;
@@ -39,6 +40,7 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
       .option('collect', { type: 'boolean', default: false, describe: 'train nothing: build the ensemble from the finished tasks of all shards' })
       .option('new', { type: 'boolean', default: false, describe: 'start a new run folder even if this config and data already have one' })
       .option('runs', { type: 'string', default: 'runs', describe: 'the runs folder' })
+      .option('tracking-uri', { type: 'string', describe: 'MLflow tracking server (default: tracking.uri of the config, then MLFLOW_TRACKING_URI; none: local only)' })
       .example('$0 run configs/demo.yaml', 'the synthetic demo, in about a minute')
       .example('$0 run configs/ensemble16.yaml --dry-run', 'the 64 tasks of the reference experiment')
       .example('$0 run configs/ensemble16.yaml --shard 3/8', 'one eighth of it (a Slurm array task)') as unknown as Argv<RunOptions>,
@@ -90,10 +92,11 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
           display,
           dataProgress: createProgress(process.stderr),
           signal: controller.signal,
+          ...(argv.trackingUri ? { trackingUri: argv.trackingUri } : {}),
         });
         display.close();
         const where = path.relative(process.cwd(), result.runDir) || result.runDir;
-        if (argv.json) io.stdout(JSON.stringify({ runDir: where, state: result.state, tasks: result.tasks, summary: result.summary ?? null }, null, 2));
+        if (argv.json) io.stdout(JSON.stringify({ runDir: where, state: result.state, tasks: result.tasks, summary: result.summary ?? null, tracking: result.tracking }, null, 2));
         else if (result.summary) {
           io.stdout(formatReport(result.summary));
           io.stdout(`\noutputs: ${where} (ensemble/report.txt, ensemble/confusion-matrix.png, tasks/*/*/metrics.csv)`);

@@ -1,0 +1,254 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FerConfig } from '../config/types.js';
+import { rowsOfSplit, type Dataset } from '../data/dataset.js';
+import type { EpochMetrics } from '../engine/checkpoint.js';
+import type { EnsembleSummary } from '../ensemble/evaluate-run.js';
+import type { Metrics } from '../ensemble/metrics.js';
+import { PARENT_RUN, type TrackStatus } from '../track/journal.js';
+import { flattenParams } from '../track/params.js';
+import { redactUri } from '../track/settings.js';
+import type { RunTracker } from '../track/tracker.js';
+import { readJson, taskDir, writeAtomic, type RunManifest } from './run-folder.js';
+import type { Task } from './tasks.js';
+
+/**
+ * Turns what the runner does into tracking events, laid out the way MLflow users expect: one parent
+ * run per `fer run` (the resolved config as params, config files as artifacts, the dataset as an
+ * input, ensemble metrics and a Markdown description), and one child run per task, nested under
+ * it, with per-epoch metrics (step = epoch), its best weights and metrics CSV.
+ */
+export interface RunTrackingContext {
+  tracker: RunTracker;
+  runDir: string;
+  config: FerConfig;
+  configFile: string;
+  configFiles: readonly string[];
+  dataset: Dataset;
+  manifest: RunManifest & { uid: string };
+  tasks: readonly Task[];
+  cwd: string;
+}
+
+const EPOCH_KEYS: [keyof EpochMetrics, string][] = [
+  ['loss', 'loss'],
+  ['accuracy', 'accuracy'],
+  ['val_loss', 'val_loss'],
+  ['val_accuracy', 'val_accuracy'],
+  ['test_loss', 'test_loss'],
+  ['test_accuracy', 'test_accuracy'],
+  ['learning_rate', 'learning_rate'],
+  ['seconds', 'epoch_seconds'],
+  ['images_per_second', 'images_per_second'],
+];
+
+export class RunTracking {
+  private readonly tracker: RunTracker;
+  private readonly tasks: Map<string, Task>;
+
+  constructor(private readonly context: RunTrackingContext) {
+    this.tracker = context.tracker;
+    this.tasks = new Map(context.tasks.map((t) => [t.key, t]));
+  }
+
+  private identity(key: string): Record<string, string> {
+    return { 'fer.run_uid': this.context.manifest.uid, 'fer.key': key };
+  }
+
+  private sourceTags(): Record<string, string> {
+    const { config, configFile, manifest, cwd } = this.context;
+    const commit = gitCommit(path.dirname(path.resolve(cwd, configFile)));
+    return {
+      'mlflow.user': os.userInfo().username,
+      'mlflow.source.name': path.relative(cwd, configFile) || configFile,
+      'mlflow.source.type': 'LOCAL',
+      ...(commit ? { 'mlflow.source.git.commit': commit } : {}),
+      'fer.version': manifest.ferVersion,
+      'fer.backend': manifest.backend ?? 'unknown',
+      'fer.data_digest': manifest.dataDigest,
+      'fer.config_digest': manifest.configDigest,
+      'fer.run_dir': path.relative(cwd, this.context.runDir) || this.context.runDir,
+      ...config.tracking.tags,
+    };
+  }
+
+  /** The parent run: params, dataset, config files, a first description. Repeated calls add only what is new. */
+  start(): void {
+    const { config, runDir, dataset, tracker } = { ...this.context, tracker: this.tracker };
+    tracker.open({ run: PARENT_RUN, name: config.name, experiment: tracker.settings.experiment, startTime: Date.parse(this.context.manifest.created), tags: { ...this.identity(PARENT_RUN), ...this.sourceTags() } });
+    // The tracking section is where the run is reported, not what it is; a URI may hold credentials.
+    // Templates are definitions, long and full of docs: one digest each shows in a comparison
+    // that a block changed; the definitions themselves are in config/config.resolved.yaml.
+    const { tracking, description: _description, templates, ...rest } = config;
+    const templateDigests = Object.fromEntries(Object.entries(templates ?? {}).map(([name, t]) => [name, `sha256:${createHash('sha256').update(JSON.stringify(t)).digest('hex').slice(0, 12)}`]));
+    const flat = flattenParams({ ...rest, templates: templateDigests, tracking: { ...tracking, uri: tracking.uri ? redactUri(tracking.uri) : null } }, 'config/params.json');
+    const paramsFile = path.join(runDir, 'tracking', 'params.json');
+    writeAtomic(paramsFile, `${JSON.stringify(flat.whole, null, 2)}\n`);
+    tracker.logParams(PARENT_RUN, flat.params);
+    tracker.logArtifact(PARENT_RUN, paramsFile, 'config/params.json');
+    tracker.logArtifact(PARENT_RUN, path.join(runDir, 'config.resolved.yaml'), 'config/config.resolved.yaml');
+    const sources = path.join(runDir, 'sources');
+    if (existsSync(sources)) for (const file of readdirSync(sources).sort()) tracker.logArtifact(PARENT_RUN, path.join(sources, file), `config/sources/${file}`);
+    tracker.logDataset(PARENT_RUN, datasetInput(dataset, config));
+    tracker.setTags(PARENT_RUN, { 'mlflow.note.content': this.describe() });
+  }
+
+  taskStart(key: string): void {
+    const task = this.tasks.get(key);
+    if (!task) return;
+    const { config } = this.context;
+    this.tracker.open({
+      run: key,
+      name: key,
+      parent: PARENT_RUN,
+      experiment: this.tracker.settings.experiment,
+      startTime: Date.now(),
+      tags: { ...this.identity(key), ...this.sourceTags(), 'fer.member': task.member, 'fer.model': task.model, 'fer.fold': task.fold === null ? 'all' : String(task.fold + 1) },
+    });
+    this.tracker.logParams(key, {
+      member: task.member,
+      model: task.model,
+      fold: task.fold === null ? 'all' : String(task.fold + 1),
+      seed: String(task.seed),
+      epochs: String(config.training.epochs),
+      batch_size: String(config.training.batch_size),
+      optimizer: JSON.stringify(config.training.optimizer),
+    });
+  }
+
+  epoch(key: string, metrics: EpochMetrics): void {
+    if (!this.tracker.isOpen(key)) this.taskStart(key);
+    this.tracker.logMetrics(key, Object.fromEntries(EPOCH_KEYS.map(([from, to]) => [to, metrics[from] as number | undefined])), metrics.epoch);
+  }
+
+  /** Epochs in the task's metrics.json the journal lacks (a runner killed between the two): nothing lost. */
+  private catchUpEpochs(key: string): void {
+    const history = readJson<EpochMetrics[]>(path.join(taskDir(this.context.runDir, key), 'metrics.json')) ?? [];
+    for (const m of history) if (!this.tracker.hasStep(key, 'loss', m.epoch)) this.epoch(key, m);
+  }
+
+  taskFinished(key: string, bestEpoch: number): void {
+    if (!this.tracker.isOpen(key)) this.taskStart(key);
+    this.catchUpEpochs(key);
+    const dir = taskDir(this.context.runDir, key);
+    const status = readJson<{ summary?: { val_accuracy?: number; test_accuracy?: number; seconds?: number } }>(path.join(dir, 'status.json'));
+    this.tracker.logMetrics(key, { best_epoch: bestEpoch, final_val_accuracy: status?.summary?.val_accuracy, final_test_accuracy: status?.summary?.test_accuracy, train_seconds: status?.summary?.seconds }, 0);
+    const model = path.join(dir, 'model');
+    if (existsSync(model)) for (const file of readdirSync(model).sort()) this.tracker.logArtifact(key, path.join(model, file), `model/${file}`);
+    this.tracker.logArtifact(key, path.join(dir, 'metrics.csv'), 'metrics.csv');
+    this.tracker.logArtifact(key, path.join(dir, 'preprocess.json'), 'model/preprocess.json');
+    this.tracker.close(key, 'FINISHED');
+  }
+
+  taskEnded(key: string, status: Exclude<TrackStatus, 'FINISHED'>, error?: string): void {
+    if (!this.tracker.isOpen(key)) this.taskStart(key);
+    this.catchUpEpochs(key);
+    const dir = taskDir(this.context.runDir, key);
+    if (existsSync(path.join(dir, 'metrics.csv'))) this.tracker.logArtifact(key, path.join(dir, 'metrics.csv'), 'metrics.csv');
+    if (error) this.tracker.setTags(key, { 'fer.error': error.slice(0, 5000), 'mlflow.note.content': `**${status}**\n\n\`\`\`\n${error.slice(0, 4000)}\n\`\`\`` });
+    this.tracker.close(key, status);
+  }
+
+  /** Ends the parent: ensemble metrics and files when finished, the failures when not. */
+  end(state: RunManifest['state'], summary: EnsembleSummary | undefined, failures: { key: string; error: string }[]): void {
+    const { runDir } = this.context;
+    if (summary) {
+      this.tracker.logMetrics(PARENT_RUN, summaryMetrics(summary), 0);
+      const dir = path.join(runDir, 'ensemble');
+      for (const file of ['confusion-matrix.png', 'confusion-matrix.json', 'summary.json', 'report.txt', 'predictions.test.csv']) {
+        if (existsSync(path.join(dir, file))) this.tracker.logArtifact(PARENT_RUN, path.join(dir, file), `ensemble/${file}`);
+      }
+    }
+    if (failures.length > 0) {
+      this.tracker.setTags(PARENT_RUN, { 'fer.error': failures.map((f) => `${f.key}: ${f.error}`).join('\n').slice(0, 5000) });
+    }
+    this.tracker.setTags(PARENT_RUN, { 'mlflow.note.content': this.describe(summary, failures, state) });
+    if (state === 'finished') this.tracker.close(PARENT_RUN, 'FINISHED');
+    else if (state === 'failed') this.tracker.close(PARENT_RUN, 'FAILED');
+    else if (state === 'killed') this.tracker.close(PARENT_RUN, 'KILLED');
+    // 'running' (a shard done, others not): the parent stays open for the next writer.
+  }
+
+  /** The parent's description in the MLflow UI (Markdown). */
+  describe(summary?: EnsembleSummary, failures: { key: string; error: string }[] = [], state: RunManifest['state'] = 'running'): string {
+    const { config, tasks, dataset } = this.context;
+    const members = [...new Set(tasks.map((t) => t.member))];
+    const folds = config.folds?.k ?? 1;
+    const lines = [`**${config.name}**${config.description ? `: ${config.description}` : ''}`, ''];
+    lines.push(`${members.length} member${members.length === 1 ? '' : 's'} x ${tasks.length / Math.max(1, members.length)} task${tasks.length === members.length ? '' : 's'} each (${folds} fold${folds === 1 ? '' : 's'}), ${tasks.length} child runs; data ${dataset.source}, ${dataset.labels.length} rows, digest \`${dataset.digest.slice(0, 12)}\`.`);
+    lines.push('');
+    if (failures.length > 0) {
+      lines.push(`**FAILED**: ${failures.length} task${failures.length === 1 ? '' : 's'} failed.`, '');
+      for (const f of failures.slice(0, 20)) lines.push(`- \`${f.key}\`: ${f.error.split('\n')[0]}`);
+      lines.push('');
+    } else if (state === 'killed') {
+      lines.push('**KILLED**: stopped before the end; rerunning the same command continues it.', '');
+    }
+    if (summary) {
+      const pct = (m: Metrics | undefined) => (m ? `${(m.accuracy * 100).toFixed(1)}%` : '-');
+      const f1 = (m: Metrics | undefined) => (m ? m.macroF1.toFixed(3) : '-');
+      lines.push('| | out-of-fold accuracy | test accuracy | test macro-F1 |', '|---|---|---|---|');
+      lines.push(`| **ensemble (${summary.method})** | ${pct(summary.ensemble.oof)} | ${pct(summary.ensemble.test)} | ${f1(summary.ensemble.test)} |`);
+      for (const [model, m] of Object.entries(summary.models)) lines.push(`| all ${model} | ${pct(m.oof)} | ${pct(m.test)} | ${f1(m.test)} |`);
+      for (const m of summary.members) lines.push(`| ${m.name} (${m.model}) | ${pct(m.oof)} | ${pct(m.test)} | ${f1(m.test)} |`);
+    } else if (failures.length === 0 && state === 'running') {
+      lines.push('Training: results appear here when every task has finished.');
+    }
+    return lines.join('\n');
+  }
+}
+
+/** Metric names group in the UI by their prefix before `/`. */
+export function summaryMetrics(summary: EnsembleSummary): Record<string, number> {
+  const out: Record<string, number> = {};
+  const put = (prefix: string, part: 'oof' | 'test', m: Metrics | undefined) => {
+    if (!m) return;
+    out[`${prefix}${part}_accuracy`] = m.accuracy;
+    out[`${prefix}${part}_macro_f1`] = m.macroF1;
+    out[`${prefix}${part}_log_loss`] = m.logLoss;
+  };
+  put('', 'oof', summary.ensemble.oof);
+  put('', 'test', summary.ensemble.test);
+  const perClass = summary.ensemble.test ?? summary.ensemble.oof;
+  const split = summary.ensemble.test ? 'test' : 'oof';
+  for (const [name, c] of Object.entries(perClass?.perClass ?? {})) out[`${split}_recall/${name}`] = c.recall;
+  for (const [model, m] of Object.entries(summary.models)) {
+    put(`model/${model}/`, 'oof', m.oof);
+    put(`model/${model}/`, 'test', m.test);
+  }
+  for (const m of summary.members) {
+    put(`member/${m.name}/`, 'oof', m.oof);
+    put(`member/${m.name}/`, 'test', m.test);
+  }
+  return out;
+}
+
+function datasetInput(dataset: Dataset, config: FerConfig) {
+  const rows = Object.fromEntries(dataset.splitNames.map((s) => [s, rowsOfSplit(dataset, s).length]));
+  const [kind, ...where] = dataset.source.split(' ');
+  const location = where.join(' ');
+  const name = location ? path.basename(location).replace(/(\.csv)?(\.gz)?$/, '') : (kind ?? 'data');
+  return {
+    tags: [{ key: 'mlflow.data.context', value: 'training' }],
+    dataset: {
+      name,
+      // MLflow keeps digests up to 36 characters.
+      digest: dataset.digest.slice(0, 32),
+      source_type: kind === 'synthetic' ? 'code' : 'local',
+      source: JSON.stringify({ uri: location || kind, split: config.data?.split ?? {} }),
+      schema: JSON.stringify({ images: `uint8[${dataset.image.height},${dataset.image.width},${dataset.image.channels}]`, classes: dataset.classes }),
+      profile: JSON.stringify({ rows: dataset.labels.length, splits: rows }),
+    },
+  };
+}
+
+function gitCommit(dir: string): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
