@@ -8,6 +8,8 @@ import { doctorCommand } from './commands/doctor.js';
 import { evaluateCommand } from './commands/evaluate.js';
 import { predictCommand } from './commands/predict.js';
 import { runCommandModule } from './commands/run.js';
+import { runsCommand } from './commands/runs.js';
+import { syncCommand } from './commands/sync.js';
 import { setupCommand } from './commands/setup.js';
 import { schemaCommand } from './commands/schema.js';
 import { validateCommand } from './commands/validate.js';
@@ -50,6 +52,8 @@ function parser(argv: string[]) {
     })
     .option('color', { type: 'boolean', global: true, describe: 'colour the output (default: on a terminal, unless NO_COLOR)' })
     .command(runCommandModule)
+    .command(syncCommand)
+    .command(runsCommand)
     .command(evaluateCommand)
     .command(predictCommand)
     .command(validateCommand)
@@ -58,7 +62,7 @@ function parser(argv: string[]) {
     .command(dataCommand)
     .command(doctorCommand)
     .command(setupCommand)
-    .demandCommand(1, 'name a command: run, evaluate, predict, validate, compile, data, doctor, setup, schema (fer --help lists them)')
+    .demandCommand(1, 'name a command: run, sync, runs, evaluate, predict, validate, compile, data, doctor, setup, schema (fer --help lists them)')
     .recommendCommands()
     .strict()
     .help()

@@ -1,0 +1,73 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { listRuns } from '../../run/run-folder.js';
+import { JournalDelivery } from '../../track/delivery.js';
+import { journalFiles } from '../../track/journal.js';
+import { MlflowClient } from '../../track/mlflow-client.js';
+import { resolveTrackingSettings } from '../../track/settings.js';
+import { defaultIo, EXIT_FAILURE, EXIT_OK, runCommand } from '../output.js';
+import type { GlobalOptions } from '../options.js';
+
+interface SyncOptions extends GlobalOptions {
+  run?: string;
+  to?: string;
+  experiment?: string;
+  runs: string;
+  json: boolean;
+}
+
+export const syncCommand: CommandModule<GlobalOptions, SyncOptions> = {
+  command: 'sync [run]',
+  describe: "Deliver runs' tracking journals to an MLflow server (runs recorded offline, or while it was down)",
+  builder: (yargs: Argv<GlobalOptions>) =>
+    yargs
+      .positional('run', { type: 'string', describe: 'a run folder (default: every run under --runs)' })
+      .option('to', { type: 'string', describe: 'the MLflow server (default: MLFLOW_TRACKING_URI)' })
+      .option('experiment', { type: 'string', describe: 'the MLflow experiment (default: the one recorded with the run)' })
+      .option('runs', { type: 'string', default: 'runs', describe: 'the runs folder, when no run is named' })
+      .option('json', { type: 'boolean', default: false, describe: 'print {"uri", "runs": [{"runDir", "journals": [{"journal", "delivered", "pending", "rejected"}]}]}' })
+      .example('$0 sync runs/demo/run-3f2a9c1b7e40 --to http://127.0.0.1:5000', 'one run')
+      .example('MLFLOW_TRACKING_URI=http://mlflow:5000 $0 sync', 'everything under runs/') as Argv<SyncOptions>,
+  handler: async (argv: ArgumentsCamelCase<SyncOptions>) => {
+    const io = defaultIo(argv);
+    await runCommand(io, async () => {
+      const settings = resolveTrackingSettings({ ...(argv.to ? { cliUri: argv.to } : {}), configName: '' });
+      if (!settings.uri) {
+        throw Object.assign(new Error('fer sync needs a server: none given'), { hint: 'pass --to http://<host>:<port> or set MLFLOW_TRACKING_URI' });
+      }
+      const dirs = argv.run ? [path.resolve(argv.run)] : listRuns(path.resolve(argv.runs)).map((r) => r.dir);
+      for (const dir of dirs) if (!existsSync(dir)) throw new Error(`${dir}: no such run folder`);
+      const client = new MlflowClient({ uri: settings.uri, credentials: settings.credentials });
+      const report: { uri: string; runs: { runDir: string; journals: { journal: string; delivered: number; pending: number; rejected: { seq: number; error: string }[] }[] }[] } = { uri: settings.uri, runs: [] };
+      let incomplete = false;
+      try {
+        for (const dir of dirs) {
+          const journals = journalFiles(dir);
+          const entry: (typeof report.runs)[number] = { runDir: path.relative(process.cwd(), dir) || dir, journals: [] };
+          if (journals.length === 0) io.stderr(`${entry.runDir}: no tracking journal (nothing recorded to send)`);
+          for (const journal of journals) {
+            const delivery = new JournalDelivery({ runDir: dir, journalFile: journal, client, ...(argv.experiment ? { experiment: argv.experiment } : {}) });
+            try {
+              const result = await delivery.deliver();
+              entry.journals.push({ journal: path.basename(journal), ...result });
+              if (!argv.json) io.stderr(`${entry.runDir} ${path.basename(journal)}: ${result.delivered} sent, ${result.rejected.length} refused, ${result.pending} left`);
+              for (const r of result.rejected) io.stderr(`  refused entry ${r.seq}: ${r.error}`);
+            } catch (error) {
+              incomplete = true;
+              const pending = delivery.pending();
+              entry.journals.push({ journal: path.basename(journal), delivered: 0, pending, rejected: [] });
+              if ((error as { hint?: string }).hint) throw error;
+              io.stderr(`${entry.runDir} ${path.basename(journal)}: ${(error as Error).message}; ${pending} entries left for the next sync`);
+            }
+          }
+          report.runs.push(entry);
+        }
+      } finally {
+        await client.close();
+      }
+      if (argv.json) io.stdout(JSON.stringify(report, null, 2));
+      return incomplete ? EXIT_FAILURE : EXIT_OK;
+    });
+  },
+};
