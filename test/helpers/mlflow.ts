@@ -1,0 +1,164 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { MlflowClient, type Run } from '../../src/track/mlflow-client.js';
+
+/**
+ * A real MLflow tracking server for integration tests: `mlflow server` from the virtualenv that
+ * .ci/run builds (scripts/mlflow-venv.sh), on 127.0.0.1 at a free port, with a SQLite store and
+ * proxied artifacts in a temporary folder. It can be stopped and started again on the same port
+ * and database, as a real outage would.
+ */
+export const mlflowVenv = process.env.FER_MLFLOW_VENV ?? path.join(os.homedir(), '.cache', 'fer', 'mlflow-venv');
+export const mlflowBin = path.join(mlflowVenv, 'bin', 'mlflow');
+export const mlflowAvailable = existsSync(mlflowBin);
+/** CI sets this: there, a missing server is a failure, not a skip. */
+export const mlflowRequired = process.env.FER_REQUIRE_MLFLOW === '1';
+
+export interface MlflowServer {
+  uri: string;
+  dir: string;
+  auth?: { username: string; password: string };
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** A client for checking what landed (with the admin credentials when auth is on). */
+  client(): MlflowClient;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export async function startMlflow(options: { basicAuth?: boolean } = {}): Promise<MlflowServer> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fer-mlflow-'));
+  const port = await freePort();
+  const uri = `http://127.0.0.1:${port}`;
+  const auth = options.basicAuth ? { username: 'admin', password: 'fer-test-admin-password' } : undefined;
+  const env: NodeJS.ProcessEnv = { ...process.env, MLFLOW_TRACKING_URI: undefined, PYTHONUNBUFFERED: '1' };
+  if (auth) {
+    const ini = path.join(dir, 'basic_auth.ini');
+    writeFileSync(
+      ini,
+      [
+        '[mlflow]',
+        'default_permission = READ',
+        `database_uri = sqlite:///${path.join(dir, 'basic_auth.db')}`,
+        `admin_username = ${auth.username}`,
+        `admin_password = ${auth.password}`,
+        'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',
+        '',
+      ].join('\n'),
+    );
+    env.MLFLOW_AUTH_CONFIG_PATH = ini;
+    env.MLFLOW_FLASK_SERVER_SECRET_KEY = 'fer-tests';
+  }
+  const args = [
+    'server',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--workers',
+    '1',
+    '--backend-store-uri',
+    `sqlite:///${path.join(dir, 'mlflow.db')}`,
+    '--artifacts-destination',
+    path.join(dir, 'artifacts'),
+    ...(auth ? ['--app-name', 'basic-auth'] : []),
+  ];
+  let child: ChildProcess | undefined;
+  let log = '';
+
+  const server: MlflowServer = {
+    uri,
+    dir,
+    ...(auth ? { auth } : {}),
+    async start() {
+      log = '';
+      // Its own process group, so stopping it ends the server's worker processes too.
+      child = spawn(mlflowBin, args, { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
+      child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
+      const deadline = Date.now() + 120_000;
+      while (Date.now() < deadline) {
+        if (child.exitCode !== null) throw new Error(`mlflow server exited with ${child.exitCode}:\n${log}`);
+        try {
+          const response = await fetch(`${uri}/health`);
+          if (response.ok) return;
+        } catch {
+          // not up yet
+        }
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      throw new Error(`mlflow server did not answer /health within 120 s:\n${log}`);
+    },
+    async stop() {
+      const c = child;
+      if (!c || c.exitCode !== null) return;
+      const exited = new Promise((r) => c.once('exit', r));
+      try {
+        process.kill(-c.pid!, 'SIGTERM');
+      } catch {
+        return;
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-c.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 10_000);
+      await exited;
+      clearTimeout(timer);
+      // The port must be free before a restart binds it again.
+      for (let i = 0; i < 50; i++) {
+        try {
+          await fetch(`${uri}/health`);
+          await new Promise((r) => setTimeout(r, 200));
+        } catch {
+          break;
+        }
+      }
+    },
+    client() {
+      return new MlflowClient({ uri, ...(auth ? { credentials: auth } : {}), attempts: 2 });
+    },
+  };
+  await server.start();
+  return server;
+}
+
+export function tagsOf(run: Run): Record<string, string> {
+  return Object.fromEntries((run.data.tags ?? []).map((t) => [t.key, t.value]));
+}
+
+export function paramsOf(run: Run): Record<string, string> {
+  return Object.fromEntries((run.data.params ?? []).map((t) => [t.key, t.value]));
+}
+
+/** Everything of an experiment's runs that a comparison should see, keyed by run name. */
+export async function experimentContent(client: MlflowClient, experimentName: string): Promise<Record<string, { status: string; parent: string | undefined; params: Record<string, string>; points: Record<string, number[]> }>> {
+  const experiment = await client.getExperimentByName(experimentName);
+  if (!experiment) throw new Error(`no experiment ${experimentName}`);
+  const runs = await client.searchRuns([experiment.experiment_id], '');
+  const names = new Map(runs.map((r) => [r.info.run_id, r.info.run_name ?? '']));
+  const out: Record<string, { status: string; parent: string | undefined; params: Record<string, string>; points: Record<string, number[]> }> = {};
+  for (const run of runs) {
+    const points: Record<string, number[]> = {};
+    for (const m of run.data.metrics ?? []) {
+      points[m.key] = (await client.metricHistory(run.info.run_id, m.key)).map((p) => p.step).sort((a, b) => a - b);
+    }
+    const parentId = tagsOf(run)['mlflow.parentRunId'];
+    out[run.info.run_name ?? run.info.run_id] = { status: run.info.status, parent: parentId ? names.get(parentId) : undefined, params: paramsOf(run), points };
+  }
+  return out;
+}

@@ -1,0 +1,256 @@
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deliveryStateFile, JournalDelivery } from '../../src/track/delivery.js';
+import { journalFiles, readJournal } from '../../src/track/journal.js';
+import type { MlflowClient, Run } from '../../src/track/mlflow-client.js';
+import { ferBin, repoRoot, runFer, STACK_TRACE } from '../helpers/cli.js';
+import { experimentContent, mlflowAvailable, mlflowRequired, startMlflow, tagsOf, paramsOf, type MlflowServer } from '../helpers/mlflow.js';
+
+/**
+ * fer against a real MLflow server (installed from PyPI by .ci/run, started here on 127.0.0.1):
+ * everything is checked through MLflow's REST API, as the UI would read it.
+ */
+const tempDir = (prefix: string) => mkdtempSync(path.join(os.tmpdir(), prefix));
+const onlyRunDir = (runs: string) => {
+  const experiment = path.join(runs, 'demo');
+  return path.join(experiment, readdirSync(experiment)[0]!);
+};
+
+describe('an MLflow server is there to test against', () => {
+  it.runIf(mlflowRequired)('the mlflow virtualenv exists (scripts/mlflow-venv.sh)', () => {
+    expect(mlflowAvailable).toBe(true);
+  });
+});
+
+async function runsOf(client: MlflowClient, experiment: string): Promise<{ parent: Run; children: Run[] }> {
+  const found = await client.getExperimentByName(experiment);
+  expect(found, `experiment ${experiment}`).toBeDefined();
+  const runs = await client.searchRuns([found!.experiment_id], '');
+  const parents = runs.filter((r) => !tagsOf(r)['mlflow.parentRunId']);
+  expect(parents).toHaveLength(1);
+  return { parent: parents[0]!, children: runs.filter((r) => tagsOf(r)['mlflow.parentRunId']) };
+}
+
+describe.skipIf(!mlflowAvailable)('fer run with MLFLOW_TRACKING_URI', () => {
+  let server: MlflowServer;
+  let client: MlflowClient;
+  let runsA: string;
+  let firstRun: Awaited<ReturnType<typeof runFer>>;
+  const env = (experiment: string) => ({ MLFLOW_TRACKING_URI: server.uri, MLFLOW_EXPERIMENT_NAME: experiment });
+
+  beforeAll(async () => {
+    server = await startMlflow();
+    client = server.client();
+    runsA = tempDir('fer-mlflow-a-');
+    firstRun = await runFer(['run', 'configs/demo.yaml', '--runs', runsA], { env: env('demo-a') });
+  }, 240_000);
+  afterAll(async () => {
+    await client?.close();
+    await server?.stop();
+  });
+
+  it('lands a parent with every task nested under it, each epoch point exactly once', async () => {
+    expect(firstRun.code, firstRun.stderr).toBe(0);
+    expect(firstRun.stderr).toContain(`tracking: MLflow ${server.uri} (from MLFLOW_TRACKING_URI), experiment "demo-a"`);
+    const { parent, children } = await runsOf(client, 'demo-a');
+    expect(parent.info.run_name).toBe('demo');
+    expect(parent.info.status).toBe('FINISHED');
+    expect(children.map((c) => c.info.run_name).sort()).toEqual(['tiny-1/fold-0', 'tiny-1/fold-1', 'tiny-2/fold-0', 'tiny-2/fold-1']);
+    for (const child of children) {
+      expect(tagsOf(child)['mlflow.parentRunId']).toBe(parent.info.run_id);
+      expect(child.info.status).toBe('FINISHED');
+      expect(paramsOf(child)).toMatchObject({ model: 'tiny', epochs: '10', batch_size: '32' });
+      expect(paramsOf(child).seed).toMatch(/^\d+$/);
+      for (const key of ['loss', 'accuracy', 'val_loss', 'val_accuracy', 'learning_rate', 'images_per_second']) {
+        const steps = (await client.metricHistory(child.info.run_id, key)).map((p) => p.step).sort((a, b) => a - b);
+        expect(steps, `${child.info.run_name} ${key}`).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      }
+    }
+    // The resolved config as dotted params, the run's identity and provenance as tags.
+    const params = paramsOf(parent);
+    expect(params['training.epochs']).toBe('10');
+    expect(params['training.optimizer.adam.learning_rate']).toBe('0.003');
+    expect(params['folds.k']).toBe('2');
+    const tags = tagsOf(parent);
+    expect(tags['mlflow.source.name']).toBe(path.join('configs', 'demo.yaml'));
+    expect(tags['fer.backend']).toMatch(/^(tensorflow|wasm|cpu)$/);
+    expect(tags['fer.version']).toBeTruthy();
+    expect(tags['fer.data_digest']).toMatch(/^[0-9a-f]{64}$/);
+    expect(tags['mlflow.note.content']).toContain('| **ensemble (mean)** |');
+    // Ensemble metrics on the parent, and the dataset as an input.
+    const metrics = Object.fromEntries((parent.data.metrics ?? []).map((m) => [m.key, m.value]));
+    const summary = JSON.parse(readFileSync(path.join(onlyRunDir(runsA), 'ensemble', 'summary.json'), 'utf8')) as { ensemble: { test: { accuracy: number; macroF1: number } } };
+    expect(metrics.test_accuracy).toBeCloseTo(summary.ensemble.test.accuracy, 10);
+    expect(metrics.test_macro_f1).toBeCloseTo(summary.ensemble.test.macroF1, 10);
+    expect(Object.keys(metrics).filter((k) => k.startsWith('test_recall/'))).toHaveLength(7);
+    expect(metrics.oof_accuracy).toBeGreaterThan(0);
+    const input = parent.inputs?.dataset_inputs?.[0]?.dataset;
+    expect(input?.digest).toBe(tags['fer.data_digest']!.slice(0, 32));
+    expect(JSON.parse(input!.profile!)).toMatchObject({ rows: 1120, splits: { train: 560, test: 560 } });
+  });
+
+  it('uploads artifacts that download byte-identical to the run folder', async () => {
+    const { parent, children } = await runsOf(client, 'demo-a');
+    const runDir = onlyRunDir(runsA);
+    const png = await client.downloadArtifact(parent.info.artifact_uri!, 'ensemble/confusion-matrix.png');
+    expect(png.equals(readFileSync(path.join(runDir, 'ensemble', 'confusion-matrix.png')))).toBe(true);
+    const resolved = await client.downloadArtifact(parent.info.artifact_uri!, 'config/config.resolved.yaml');
+    expect(resolved.equals(readFileSync(path.join(runDir, 'config.resolved.yaml')))).toBe(true);
+    const child = children.find((c) => c.info.run_name === 'tiny-2/fold-1')!;
+    const listed = (await client.listArtifacts(child.info.artifact_uri!, 'model')).map((f) => f.path).sort();
+    expect(listed).toEqual(['model/model.json', 'model/preprocess.json', 'model/weights.bin']);
+    const weights = await client.downloadArtifact(child.info.artifact_uri!, 'model/weights.bin');
+    expect(weights.equals(readFileSync(path.join(runDir, 'tasks', 'tiny-2', 'fold-1', 'model', 'weights.bin')))).toBe(true);
+    const csv = await client.downloadArtifact(child.info.artifact_uri!, 'metrics.csv');
+    expect(csv.toString()).toBe(readFileSync(path.join(runDir, 'tasks', 'tiny-2', 'fold-1', 'metrics.csv'), 'utf8'));
+  });
+
+  it('running the same command again continues the same runs and duplicates nothing', async () => {
+    const before = await experimentContent(client, 'demo-a');
+    const again = await runFer(['run', 'configs/demo.yaml', '--runs', runsA], { env: env('demo-a') });
+    expect(again.code, again.stderr).toBe(0);
+    expect(await experimentContent(client, 'demo-a')).toEqual(before);
+  });
+
+  it('replaying a journal whose acknowledgements were lost adds no point twice', async () => {
+    // A copy of the run folder, delivered to a new experiment from scratch, then again with its
+    // delivery state gone (as after a crash that lost it), then with the last acknowledgement lost.
+    const copy = tempDir('fer-replay-');
+    cpSync(onlyRunDir(runsA), copy, { recursive: true });
+    for (const f of readdirSync(path.join(copy, 'tracking'))) if (f.startsWith('delivered-')) rmSync(path.join(copy, 'tracking', f));
+    const journal = journalFiles(copy)[0]!;
+    const deliver = () => new JournalDelivery({ runDir: copy, journalFile: journal, client, experiment: 'demo-replay' }).deliver();
+    const first = await deliver();
+    expect(first.rejected).toEqual([]);
+    const reference = await experimentContent(client, 'demo-replay');
+    expect(reference).toEqual(await experimentContent(client, 'demo-a'));
+
+    rmSync(deliveryStateFile(journal, client.uri));
+    await deliver();
+    expect(await experimentContent(client, 'demo-replay')).toEqual(reference);
+
+    const stateFile = deliveryStateFile(journal, client.uri);
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { cursor: number };
+    const lastMetrics = readJournal(journal).filter((e) => e.type === 'metrics').at(-1)!;
+    writeFileSync(stateFile, JSON.stringify({ ...state, cursor: lastMetrics.seq - 1 }));
+    const replay = await deliver();
+    expect(replay.delivered).toBeGreaterThan(0);
+    expect(await experimentContent(client, 'demo-replay')).toEqual(reference);
+  });
+
+  it('a server stopped mid-run and started again ends with the content of an undisturbed run', async () => {
+    const runsB = tempDir('fer-mlflow-b-');
+    const child = spawn(process.execPath, [ferBin, 'run', 'configs/demo.yaml', '--runs', runsB], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1', ...env('demo-b') } });
+    let stderr = '';
+    let stopped: Promise<void> | undefined;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!stopped && /epoch 2\/10/.test(stderr)) stopped = server.stop();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // Wait until the outage began, let the run go on without the server a while, then bring it back.
+    while (!stopped) await new Promise((r) => setTimeout(r, 100));
+    await stopped;
+    await new Promise((r) => setTimeout(r, 4000));
+    await server.start();
+    const code = await exited;
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/unavailable/);
+    expect(stderr).toMatch(/is back: journal delivered/);
+    const undisturbed = await experimentContent(client, 'demo-a');
+    expect(await experimentContent(client, 'demo-b')).toEqual(undisturbed);
+  }, 240_000);
+
+  it('a task that fails ends FAILED with its error, and the parent says so', async () => {
+    const runs = tempDir('fer-mlflow-fail-');
+    const result = await runFer(['run', 'configs/demo.yaml', '--runs', runs, '--set', 'training.optimizer.adam.learning_rate=1e12', '--set', 'training.epochs=2'], { env: env('demo-fail') });
+    expect(result.code).toBe(1);
+    const { parent, children } = await runsOf(client, 'demo-fail');
+    expect(parent.info.status).toBe('FAILED');
+    expect(tagsOf(parent)['fer.error']).toContain('training diverged');
+    expect(tagsOf(parent)['mlflow.note.content']).toContain('**FAILED**: 4 tasks failed.');
+    expect(children).toHaveLength(4);
+    for (const c of children) {
+      expect(c.info.status).toBe('FAILED');
+      expect(tagsOf(c)['fer.error']).toMatch(/^training diverged: the loss became (NaN|Infinity|-Infinity) at epoch 1/);
+    }
+  });
+
+  it('fer sync replays a run recorded without a server', async () => {
+    const runs = tempDir('fer-mlflow-local-');
+    const local = await runFer(['run', 'configs/demo.yaml', '--runs', runs, '--set', 'training.epochs=3'], { env: { MLFLOW_TRACKING_URI: '' } });
+    expect(local.code, local.stderr).toBe(0);
+    expect(local.stderr).toContain('tracking: local only');
+    const runDir = onlyRunDir(runs);
+    expect(journalFiles(runDir)).toHaveLength(1);
+    const sync = await runFer(['sync', runDir, '--to', server.uri, '--experiment', 'demo-synced', '--json'], { env: { MLFLOW_TRACKING_URI: '' } });
+    expect(sync.code, sync.stderr).toBe(0);
+    const report = JSON.parse(sync.stdout) as { runs: { journals: { pending: number; delivered: number }[] }[] };
+    expect(report.runs[0]!.journals[0]!.pending).toBe(0);
+    const content = await experimentContent(client, 'demo-synced');
+    expect(Object.keys(content).sort()).toEqual(['demo', 'tiny-1/fold-0', 'tiny-1/fold-1', 'tiny-2/fold-0', 'tiny-2/fold-1']);
+    expect(content['tiny-1/fold-0']!.points.loss).toEqual([1, 2, 3]);
+    // Twice is the same as once.
+    const again = await runFer(['sync', runDir, '--to', server.uri, '--experiment', 'demo-synced'], { env: { MLFLOW_TRACKING_URI: '' } });
+    expect(again.code, again.stderr).toBe(0);
+    expect(await experimentContent(client, 'demo-synced')).toEqual(content);
+  });
+
+  it('fer runs list and show read the server', async () => {
+    const list = await runFer(['runs', 'list', '--tracking-uri', server.uri, '--experiment', 'demo-a', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    const runs = JSON.parse(list.stdout) as { runs: { runId: string; name: string; status: string; children: number }[] };
+    expect(runs.runs).toHaveLength(1);
+    expect(runs.runs[0]).toMatchObject({ name: 'demo', status: 'FINISHED', children: 4 });
+    const show = await runFer(['runs', 'show', runs.runs[0]!.runId, '--tracking-uri', server.uri]);
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toContain('tiny-2/fold-1');
+    expect(show.stdout).toMatch(/test_accuracy\s+0\.\d+/);
+  });
+});
+
+describe.skipIf(!mlflowAvailable)('an MLflow server with basic auth', () => {
+  let server: MlflowServer;
+  beforeAll(async () => {
+    server = await startMlflow({ basicAuth: true });
+  }, 240_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('wrong credentials stop the run at once with the variables to set', async () => {
+    const runs = tempDir('fer-mlflow-auth-');
+    const result = await runFer(['run', 'configs/demo.yaml', '--runs', runs, '--set', 'training.epochs=1'], {
+      env: { MLFLOW_TRACKING_URI: server.uri, MLFLOW_TRACKING_USERNAME: 'admin', MLFLOW_TRACKING_PASSWORD: 'not-the-password' },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/refused the credentials \(HTTP 401/);
+    expect(result.stderr).toContain('MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD');
+    expect(result.stderr).not.toContain('not-the-password');
+    expect(result.stderr).not.toMatch(STACK_TRACE);
+    // Nothing was trained for a run that could not be recorded.
+    expect(existsSync(path.join(runs, 'demo')) ? readdirSync(path.join(runs, 'demo')).flatMap((d) => (existsSync(path.join(runs, 'demo', d, 'tasks')) ? [d] : [])) : []).toEqual([]);
+
+    const none = await runFer(['run', 'configs/demo.yaml', '--runs', runs, '--set', 'training.epochs=1'], { env: { MLFLOW_TRACKING_URI: server.uri } });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('this server asks for credentials: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD');
+  });
+
+  it('the right credentials work, and never appear in params or tags', async () => {
+    const runs = tempDir('fer-mlflow-auth-ok-');
+    const result = await runFer(['run', 'configs/demo.yaml', '--runs', runs, '--set', 'training.epochs=2'], {
+      env: { MLFLOW_TRACKING_URI: server.uri, MLFLOW_TRACKING_USERNAME: server.auth!.username, MLFLOW_TRACKING_PASSWORD: server.auth!.password, MLFLOW_EXPERIMENT_NAME: 'auth-ok' },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const client = server.client();
+    const { parent, children } = await runsOf(client, 'auth-ok');
+    expect(parent.info.status).toBe('FINISHED');
+    expect(children).toHaveLength(4);
+    const everything = JSON.stringify([parent, ...children]) + result.stderr + result.stdout + readFileSync(journalFiles(onlyRunDir(runs))[0]!, 'utf8');
+    expect(everything).not.toContain(server.auth!.password);
+    await client.close();
+  });
+});
