@@ -52,7 +52,7 @@ describe('loadConfig', () => {
       clip: null,
       early_stopping: null,
     });
-    expect(config.tracking).toEqual({ uri: null, experiment: null, tags: {} });
+    expect(config.tracking).toEqual({ uri: null, experiment: null, tags: {}, flush_seconds: 60 });
   });
 
   it('resolves relative paths against the file that wrote them', () => {
