@@ -45,7 +45,7 @@ shot() {
     --window-size=1600,1000 --virtual-time-budget=25000 --screenshot="$out/$1" "$2" 2>/dev/null
   echo "$out/$1  <-  $2"
 }
-shot experiment.png "$uri/#/experiments/$experiment"
+shot experiment.png "$uri/#/experiments/$experiment/runs"
 shot parent.png "$uri/#/experiments/$experiment/runs/$parent"
 shot child-metrics.png "$uri/#/experiments/$experiment/runs/$child/model-metrics"
 shot confusion.png "$uri/#/experiments/$experiment/runs/$parent/artifacts/ensemble/confusion-matrix.png"

@@ -32,6 +32,9 @@ export interface DeliveryState {
   rejected: { seq: number; type: string; run: string; error: string }[];
 }
 
+/** Tags of experiments fer creates: the kind makes MLflow 3's UI open them on the runs table (model training), not the GenAI overview. */
+export const EXPERIMENT_TAGS = [{ key: 'mlflow.experimentKind', value: 'custom_model_development' }];
+
 export interface DeliveryReport {
   delivered: number;
   pending: number;
@@ -197,7 +200,7 @@ export class JournalDelivery {
   /** Finds the run by its identity tags, or creates it; reopens it if it had ended. */
   private async openRun(event: Extract<TrackEvent, { type: 'open' }>): Promise<void> {
     const client = this.options.client;
-    const experimentId = (this.state.experimentId ??= await client.ensureExperiment(this.options.experiment ?? event.experiment));
+        const experimentId = (this.state.experimentId ??= await client.ensureExperiment(this.options.experiment ?? event.experiment, EXPERIMENT_TAGS));
     const uid = event.tags['fer.run_uid'] ?? '';
     const filter = `tags.\`fer.run_uid\` = '${uid.replace(/'/g, '')}' and tags.\`fer.key\` = '${event.run.replace(/'/g, '')}'`;
     const tags = { ...event.tags, 'mlflow.runName': event.name, ...(event.parent ? { 'mlflow.parentRunId': this.runId(event.parent) } : {}) };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isBlockingError, JournalDelivery } from './delivery.js';
+import { EXPERIMENT_TAGS, isBlockingError, JournalDelivery } from './delivery.js';
 import { JournalWriter, readJournal, trackingDir, type JournalEntry, type TrackEvent, type TrackStatus } from './journal.js';
 import { MlflowApiError, MlflowClient, MlflowUnavailableError, type MetricPoint } from './mlflow-client.js';
 import type { TrackingSettings } from './settings.js';
@@ -77,7 +77,7 @@ export class RunTracker {
   async preflight(experiment: string): Promise<void> {
     if (!this.client) return;
     try {
-      await this.client.ensureExperiment(experiment);
+      await this.client.ensureExperiment(experiment, EXPERIMENT_TAGS);
     } catch (error) {
       if (error instanceof MlflowUnavailableError) {
         this.log(`MLflow ${this.client.uri} is not reachable now (${error.message.replace(/^MLflow server \S+ unavailable /, '')}); training goes on, events wait in ${path.relative(process.cwd(), this.journalFile)}`);
