@@ -2,7 +2,7 @@ import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { closestMatches, didYouMean, listChoices } from '../diagnostics/suggest.js';
 import { displayPath, fromPointer, type DocumentPath } from '../config/document-path.js';
 import type { FerRegistry } from '../registry/index.js';
-import type { Registry, Definition } from '../registry/registry.js';
+import { Registry, type Definition } from '../registry/registry.js';
 import { ENTRY_KEYS } from './document.js';
 import { isSchemaObject, type JsonSchemaObject } from './json-schema.js';
 import type { SchemaError } from './validator.js';
@@ -27,7 +27,8 @@ export interface ErrorContext {
 
 /** The registry whose entries the schema names `kind` (each registry knows its own kind). */
 function registryForKind(registry: FerRegistry, kind: string | undefined): Registry<Definition> | undefined {
-  return (Object.values(registry) as Registry<Definition>[]).find((table) => table.kind === kind);
+  if (kind === undefined) return undefined;
+  return Object.values(registry).find((table): table is Registry<Definition> => table instanceof Registry && table.kind === kind);
 }
 
 /** A value as it would be written in YAML, shortened. */
