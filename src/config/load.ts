@@ -20,6 +20,8 @@ export interface LoadOptions {
   env?: Environment;
   cwd?: string;
   registry?: FerRegistry;
+  /** Files merged under the config before everything else (plugins' template libraries). */
+  prelude?: readonly string[];
 }
 
 export interface LoadedConfig {
@@ -193,6 +195,10 @@ export function readConfig(file: string, options: LoadOptions = {}): ReadResult 
   });
 
   let tree = readTree(absolute, [], undefined, state);
+  for (const file of [...(options.prelude ?? [])].reverse()) {
+    const base = readTree(file, [], undefined, state);
+    if (base !== undefined && tree !== undefined) tree = mergeLocated(base, tree);
+  }
   // Syntax and file errors first: what follows from a half-read file would only mislead.
   if (tree === undefined || state.diagnostics.some((d) => d.severity === 'error')) return done();
   tree = applyOverrides(tree, overrides, state.diagnostics);

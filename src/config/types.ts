@@ -59,6 +59,8 @@ export interface FerConfig {
   data?: DataConfig;
   models: Record<string, ModelConfig>;
   templates: Record<string, TemplateConfig>;
+  /** Plugin specs as written (paths or package names). */
+  plugins: string[];
   training: TrainingConfig;
   folds?: FoldsConfig;
   ensemble?: EnsembleConfig;

@@ -13,6 +13,8 @@ export const DEFS = '#/definitions';
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
 /** Template and parameter names: usable as `$name` in expressions. */
 export const IDENTIFIER_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+/** Template names: identifiers, namespaced `plugin/name` for templates a plugin contributes. */
+export const TEMPLATE_NAME_PATTERN = '^([a-z][a-z0-9_]*/)?[A-Za-z_][A-Za-z0-9_]*$';
 
 /**
  * An object schema whose properties with a `default` are not required: they are always present

@@ -11,7 +11,7 @@ import {
   TrainingSection,
 } from './sections.js';
 import { isSchemaObject, plainSchema, type JsonSchema, type JsonSchemaObject } from './json-schema.js';
-import { IDENTIFIER_PATTERN, NAME_PATTERN } from '../registry/schema-helpers.js';
+import { IDENTIFIER_PATTERN, NAME_PATTERN, TEMPLATE_NAME_PATTERN } from '../registry/schema-helpers.js';
 
 /**
  * The JSON Schema of a whole experiment document, assembled from the registry so that a new layer
@@ -262,8 +262,15 @@ export function buildDocumentSchema(registry: FerRegistry): DocumentSchema {
         type: 'object',
         title: 'templates',
         additionalProperties: { $ref: '#/definitions/template' },
-        propertyNames: { pattern: IDENTIFIER_PATTERN },
+        propertyNames: { pattern: TEMPLATE_NAME_PATTERN },
         description: 'reusable, parameterised layer lists, inserted with `use:`',
+      },
+      plugins: {
+        type: 'array',
+        title: 'plugins',
+        items: { type: 'string', minLength: 1 },
+        default: [],
+        description: 'plugins to load: a path relative to this file (./my-layer.ts), plugins/<name> (the project\'s or fer\'s), or an npm package; their layers are written <plugin>/<layer>',
       },
       training: { ...plainSchema(TrainingSection), default: {} },
       folds: plainSchema(FoldsSection),
