@@ -1,6 +1,7 @@
 import { templatesUsedBy } from '../config/check.js';
 import { displayPath } from '../config/document-path.js';
-import { readConfig, type LoadedConfig, type LoadOptions } from '../config/load.js';
+import type { LoadedConfig, LoadOptions } from '../config/load.js';
+import { readConfigWithPlugins } from '../plugins/config.js';
 import { ConfigError, isConfigError, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { didYouMean, listChoices } from '../diagnostics/suggest.js';
 import { loadTf } from '../engine/tf.js';
@@ -23,7 +24,7 @@ export async function loadAndCompile(
   file: string,
   options: LoadOptions & { models?: readonly string[]; initialize?: boolean } = {},
 ): Promise<{ loaded: LoadedConfig; models: CompiledModel[] }> {
-  const { loaded, diagnostics, sources } = readConfig(file, options);
+  const { loaded, diagnostics, sources } = await readConfigWithPlugins(file, options);
   const errors = diagnostics.filter((d) => d.severity === 'error');
   const fail = (extra: readonly Diagnostic[] = []): never => {
     throw new ConfigError(sortDiagnostics([...diagnostics, ...extra]), sources);

@@ -14,8 +14,21 @@ import { preprocessingDefinitions, type PreprocessingDefinition } from './prepro
 import { Registry } from './registry.js';
 import { scheduleDefinitions, type ScheduleDefinition } from './schedules.js';
 
+/** A plugin whose contributions are in a registry (the loader in src/plugins makes these). */
+export interface RegisteredPlugin {
+  plugin: { name: string; version: string; description?: string; layers?: readonly { type: string; summary: string }[] };
+  /** As written in the config. */
+  spec: string;
+  /** The file imported. */
+  source: string;
+  /** Its template library, merged under the config. */
+  templates?: string;
+}
+
 /** The one table of everything a config can name. The schema, the docs, the compiler and plugins all read it. */
 export interface FerRegistry {
+  /** Plugins loaded into this registry, in load order. */
+  readonly plugins: RegisteredPlugin[];
   readonly layers: Registry<LayerDefinition>;
   readonly initializers: Registry<InitializerDefinition>;
   readonly activations: Registry<ActivationDefinition>;
@@ -65,7 +78,7 @@ export function createRegistry(): FerRegistry {
   for (const d of augmentationDefinitions) augmentations.register(d);
   const schedules = new Registry<ScheduleDefinition>('schedule');
   for (const d of scheduleDefinitions) schedules.register(d);
-  return { layers, initializers, activations, optimizers, losses, preprocessing, augmentations, schedules };
+  return { plugins: [], layers, initializers, activations, optimizers, losses, preprocessing, augmentations, schedules };
 }
 
 export type { LayerDefinition, InitializerDefinition, ActivationDefinition, OptimizerDefinition, LossDefinition, PreprocessingDefinition, AugmentationDefinition, ScheduleDefinition };

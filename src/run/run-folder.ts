@@ -34,6 +34,7 @@ export interface RunManifest {
   ferVersion: string;
   backend?: string;
   tasks: number;
+  plugins?: { name: string; version: string; spec: string; source: string }[];
 }
 
 export interface TaskStatus {

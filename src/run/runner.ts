@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/load.js';
+import { loadConfigWithPlugins } from '../plugins/config.js';
 import { DataError } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { predictBackend, type BackendRequest } from '../engine/backend.js';
@@ -74,7 +75,7 @@ export function defaultWorkers(backend: string, cores: number, tasks: number): {
 }
 
 export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overrides' | 'cwd' | 'runsDir' | 'fresh' | 'dataProgress'>) {
-  const loaded = loadConfig(options.configFile, { overrides: options.overrides, cwd: options.cwd });
+  const loaded = await loadConfigWithPlugins(options.configFile, { overrides: options.overrides, cwd: options.cwd });
   if (!loaded.config.data) throw new DataError(`${options.configFile} has no data section: fer run needs data to train on`);
   const { dataset } = await loadDataset({ data: loaded.config.data, seed: loaded.config.seed, ...(options.dataProgress ? { progress: options.dataProgress } : {}) });
   const configDigest = digestOfConfig(loaded.config);
@@ -119,6 +120,8 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     ferVersion: ferVersion(),
     backend: predictBackend(backendRequest),
     tasks: tasks.length,
+    // Where each plugin was loaded from, so evaluate and predict load the same code for saved models.
+    plugins: loaded.registry.plugins.map((p) => ({ name: p.plugin.name, version: p.plugin.version, spec: p.spec, source: p.source })),
   };
   writeAtomic(path.join(runDir, 'run.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   writeResolvedConfig(runDir, config, loaded.files, loaded.sources);

@@ -5,6 +5,9 @@ import type { FerConfig } from '../config/types.js';
 import type { ImageShape } from '../data/dataset.js';
 import { preprocessorFromSteps, type FittedStep, type Preprocessor } from '../data/preprocess.js';
 import type { EnsembleSummary } from '../ensemble/evaluate-run.js';
+import { activatePlugins } from '../plugins/loader.js';
+import { pluginRegistry } from '../plugins/config.js';
+import type { Tf } from '../registry/layer-definition.js';
 import { readJson, taskDir, type RunManifest } from './run-folder.js';
 import { expandTasks, type Task } from './tasks.js';
 
@@ -42,4 +45,17 @@ export function taskPreprocessor(run: SavedRun, task: Task): Preprocessor {
   const saved = readJson<{ inputShape: ImageShape; steps: FittedStep[] }>(path.join(taskDir(run.dir, task.key), 'preprocess.json'));
   if (!saved) throw new Error(`${task.key} has no preprocess.json`);
   return preprocessorFromSteps(saved.steps, saved.inputShape);
+}
+
+/**
+ * Loads the plugins a run was trained with (from where the run recorded them, else as its config
+ * names them) and registers their layer classes with this tfjs, so its saved models load.
+ */
+export async function activateRunPlugins(run: SavedRun, tf: Tf): Promise<void> {
+  const recorded = run.manifest.plugins?.map((p) => p.source);
+  const specs = recorded ?? run.config.plugins ?? [];
+  if (specs.length === 0) return;
+  const { registry, diagnostics } = await pluginRegistry(specs, path.dirname(run.manifest.configFile));
+  if (diagnostics.length > 0) throw new Error(`the plugins this run was trained with do not load: ${diagnostics.map((d) => d.message).join('; ')}`);
+  activatePlugins(tf, registry);
 }

@@ -1,4 +1,4 @@
-import { loadConfig } from '../config/load.js';
+import { loadConfigWithPlugins } from '../plugins/config.js';
 import { loadDataset } from '../data/load.js';
 import { startEngine } from '../engine/backend.js';
 import { createRunContext, executeTask, type RunContext } from './execute-task.js';
@@ -27,7 +27,7 @@ process.on('message', (raw) => {
     try {
       if (message.type === 'init') {
         const engine = await startEngine(message.backend, { deterministic: message.deterministic });
-        const loaded = loadConfig(message.configFile, { overrides: message.overrides, cwd: message.cwd });
+        const loaded = await loadConfigWithPlugins(message.configFile, { overrides: message.overrides, cwd: message.cwd });
         const { dataset } = await loadDataset({ data: loaded.config.data!, seed: loaded.config.seed });
         context = createRunContext(engine.tf, loaded, dataset, message.runDir, message.configDigest);
         send({ type: 'ready', backend: engine.backend, reason: engine.reason });

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { loadConfig } from '../../config/load.js';
+import { loadConfigWithPlugins } from '../../plugins/config.js';
 import type { DataConfig, FerConfig } from '../../config/types.js';
 import { ConfigError } from '../../diagnostics/diagnostic.js';
 import { assignFolds, foldRows } from '../../data/folds.js';
@@ -73,7 +73,7 @@ const inspectCommand: CommandModule<GlobalOptions, DataOptions> = {
       let data: DataConfig;
       let seed = 0;
       if (isConfigFile(argv.target)) {
-        const { config } = loadConfig(argv.target, { overrides: argv.set ?? [] });
+        const { config } = await loadConfigWithPlugins(argv.target, { overrides: argv.set ?? [] });
         data = requireSection(config, argv.target, 'data');
         seed = config.seed;
       } else data = dataForPath(argv.target);
@@ -120,7 +120,7 @@ const foldsCommand: CommandModule<GlobalOptions, DataOptions> = {
   handler: async (argv: ArgumentsCamelCase<DataOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {
-      const { config } = loadConfig(argv.target, { overrides: argv.set ?? [] });
+      const { config } = await loadConfigWithPlugins(argv.target, { overrides: argv.set ?? [] });
       const data = requireSection(config, argv.target, 'data');
       const folds = requireSection(config, argv.target, 'folds');
       const { dataset } = await load(data, config.seed, argv.json);

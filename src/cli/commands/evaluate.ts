@@ -10,7 +10,7 @@ import { evaluateRun } from '../../ensemble/evaluate-run.js';
 import { computeMetrics } from '../../ensemble/metrics.js';
 import { formatReport } from '../../ensemble/report.js';
 import { loadModel } from '../../run/model-io.js';
-import { memberModels, openRun, taskPreprocessor } from '../../run/saved-run.js';
+import { activateRunPlugins, memberModels, openRun, taskPreprocessor } from '../../run/saved-run.js';
 import { taskDir } from '../../run/run-folder.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
@@ -48,6 +48,7 @@ export const evaluateCommand: CommandModule<GlobalOptions, EvaluateOptions> = {
       // Another split: predict it with every saved model.
       const engine = await startEngine(run.config.engine.backend);
       const { tf } = engine;
+      await activateRunPlugins(run, tf);
       const { dataset } = await loadDataset({ data: run.config.data!, seed: run.config.seed });
       const rows = rowsOfSplit(dataset, argv.split);
       if (rows.length === 0) throw new Error(`the data has no split \`${argv.split}\`; its splits are ${dataset.splitNames.join(', ')}`);

@@ -11,7 +11,7 @@ import { startEngine } from '../../engine/backend.js';
 import { combine } from '../../ensemble/combine.js';
 import { argmax } from '../../ensemble/metrics.js';
 import { loadModel } from '../../run/model-io.js';
-import { memberModels, openRun, taskPreprocessor } from '../../run/saved-run.js';
+import { activateRunPlugins, memberModels, openRun, taskPreprocessor } from '../../run/saved-run.js';
 import { taskDir } from '../../run/run-folder.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
@@ -82,6 +82,7 @@ export const predictCommand: CommandModule<GlobalOptions, PredictOptions> = {
       }
       const engine = await startEngine(config.engine.backend);
       const { tf } = engine;
+      await activateRunPlugins(run, tf);
       const size = imageSize(shape);
       const batch = new Float32Array(images.length * size);
       images.forEach((image, i) => batch.set(image, i * size));

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { loadConfig } from '../../config/load.js';
+import { loadConfigWithPlugins } from '../../plugins/config.js';
 import { ConfigError } from '../../diagnostics/diagnostic.js';
 import { BACKEND_NAMES, predictBackend, type BackendRequest } from '../../engine/backend.js';
 import { formatReport } from '../../ensemble/report.js';
@@ -52,7 +52,7 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
         throw new ConfigError([{ severity: 'error', code: 'override-syntax', message: `--shard ${argv.shard}: expected i/n with 1 <= i <= n, e.g. --shard 2/4` }]);
       }
       if (argv.dryRun) {
-        const loaded = loadConfig(argv.config, { overrides: argv.set ?? [] });
+        const loaded = await loadConfigWithPlugins(argv.config, { overrides: argv.set ?? [] });
         const all = expandTasks(loaded.config);
         const tasks = shard ? shardTasks(all, shard) : all;
         const backend = predictBackend(argv.backend ?? loaded.config.engine.backend);
@@ -77,7 +77,7 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
       process.on('SIGINT', onInterrupt);
       process.on('SIGTERM', onInterrupt);
       try {
-        const loaded = loadConfig(argv.config, { overrides: argv.set ?? [] });
+        const loaded = await loadConfigWithPlugins(argv.config, { overrides: argv.set ?? [] });
         const display = createDisplay(process.stderr, loaded.config.training.epochs, loaded.config.training.batch_size);
         const result = await runExperiment({
           configFile: argv.config,
