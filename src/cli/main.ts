@@ -9,6 +9,7 @@ import { evaluateCommand } from './commands/evaluate.js';
 import { predictCommand } from './commands/predict.js';
 import { runCommandModule } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
+import { pluginsCommand } from './commands/plugins.js';
 import { syncCommand } from './commands/sync.js';
 import { setupCommand } from './commands/setup.js';
 import { schemaCommand } from './commands/schema.js';
@@ -59,10 +60,11 @@ function parser(argv: string[]) {
     .command(validateCommand)
     .command(compileCommand)
     .command(schemaCommand)
+    .command(pluginsCommand)
     .command(dataCommand)
     .command(doctorCommand)
     .command(setupCommand)
-    .demandCommand(1, 'name a command: run, sync, runs, evaluate, predict, validate, compile, data, doctor, setup, schema (fer --help lists them)')
+    .demandCommand(1, 'name a command: run, sync, runs, evaluate, predict, validate, compile, data, doctor, setup, schema, plugins (fer --help lists them)')
     .recommendCommands()
     .strict()
     .help()

@@ -1,16 +1,27 @@
-import type { ArgumentsCamelCase, CommandModule } from 'yargs';
-import { createRegistry } from '../../registry/index.js';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { ConfigError } from '../../diagnostics/diagnostic.js';
+import { pluginRegistry } from '../../plugins/config.js';
 import { documentSchema } from '../../schema/index.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 
-export const schemaCommand: CommandModule<GlobalOptions, GlobalOptions> = {
+interface SchemaOptions extends GlobalOptions {
+  plugin?: string[];
+}
+
+export const schemaCommand: CommandModule<GlobalOptions, SchemaOptions> = {
   command: 'schema',
   describe: 'Print the JSON Schema of fer configs (for editors: the YAML language server, VS Code...)',
-  handler: async (argv: ArgumentsCamelCase<GlobalOptions>) => {
+  builder: (yargs: Argv<GlobalOptions>) =>
+    yargs
+      .option('plugin', { type: 'string', array: true, describe: 'include these plugins\' layers and arguments (as written in `plugins:`), so editors complete them' })
+      .example('$0 schema --plugin plugins/se --plugin ./my-layer.ts > fer.schema.json', 'a schema knowing two plugins') as Argv<SchemaOptions>,
+  handler: async (argv: ArgumentsCamelCase<SchemaOptions>) => {
     const io = defaultIo({ ...argv, json: true });
     await runCommand(io, async () => {
-      io.stdout(JSON.stringify(documentSchema(createRegistry()), null, 2));
+      const { registry, diagnostics } = await pluginRegistry(argv.plugin ?? [], process.cwd());
+      if (diagnostics.length > 0) throw new ConfigError(diagnostics);
+      io.stdout(JSON.stringify(documentSchema(registry), null, 2));
     });
   },
 };

@@ -1,0 +1,63 @@
+import path from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { ConfigError } from '../../diagnostics/diagnostic.js';
+import { pluginRegistry, readConfigWithPlugins } from '../../plugins/config.js';
+import { shippedPlugins } from '../../plugins/loader.js';
+import type { FerRegistry } from '../../registry/index.js';
+import { defaultIo, runCommand } from '../output.js';
+import type { GlobalOptions } from '../options.js';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+
+interface PluginsOptions extends GlobalOptions {
+  action: 'list';
+  config?: string;
+  json: boolean;
+}
+
+export const pluginsCommand: CommandModule<GlobalOptions, PluginsOptions> = {
+  command: 'plugins <action> [config]',
+  describe: 'What plugins are loaded, from where, and what each contributes',
+  builder: (yargs: Argv<GlobalOptions>) =>
+    yargs
+      .positional('action', { choices: ['list'] as const, demandOption: true })
+      .positional('config', { type: 'string', describe: "a config: its plugins (default: the plugins shipped with fer and in ./plugins)" })
+      .option('json', { type: 'boolean', default: false, describe: 'print {"plugins": [{"name", "version", "description", "spec", "source", "layers": [{"type", "summary"}], "templates": [...]}]}' })
+      .example('$0 plugins list', 'the shipped plugins')
+      .example('$0 plugins list configs/plugins/se-demo.yaml', 'the plugins of a config') as unknown as Argv<PluginsOptions>,
+  handler: async (argv: ArgumentsCamelCase<PluginsOptions>) => {
+    const io = defaultIo(argv);
+    await runCommand(io, async () => {
+      let registry: FerRegistry;
+      if (argv.config) {
+        const read = await readConfigWithPlugins(argv.config, { overrides: argv.set ?? [] });
+        const pluginProblems = read.diagnostics.filter((d) => d.code === 'plugin' || !read.loaded);
+        if (!read.loaded) throw new ConfigError(pluginProblems, read.sources);
+        registry = read.loaded.registry;
+      } else {
+        const found = await pluginRegistry(shippedPlugins(), process.cwd());
+        if (found.diagnostics.length > 0) throw new ConfigError(found.diagnostics);
+        registry = found.registry;
+      }
+      const plugins = registry.plugins.map((p) => ({
+        name: p.plugin.name,
+        version: p.plugin.version,
+        description: p.plugin.description ?? '',
+        spec: p.spec,
+        source: path.relative(process.cwd(), p.source) || p.source,
+        layers: (p.plugin.layers ?? []).map((l) => ({ type: `${p.plugin.name}/${l.type}`, summary: l.summary })),
+        templates: p.templates ? Object.keys((parse(readFileSync(p.templates, 'utf8')) as { templates?: object } | null)?.templates ?? {}) : [],
+      }));
+      if (argv.json) {
+        io.stdout(JSON.stringify({ plugins }, null, 2));
+        return;
+      }
+      if (plugins.length === 0) io.stdout('no plugins');
+      for (const p of plugins) {
+        io.stdout(`${p.name} ${p.version}  ${p.source}${p.description ? `\n  ${p.description}` : ''}`);
+        for (const l of p.layers) io.stdout(`  layer    ${l.type.padEnd(24)} ${l.summary}`);
+        for (const t of p.templates) io.stdout(`  template ${t}`);
+      }
+    });
+  },
+};
