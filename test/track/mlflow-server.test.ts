@@ -164,7 +164,7 @@ describe.skipIf(!mlflowAvailable)('fer run with MLFLOW_TRACKING_URI', () => {
     expect(await experimentContent(client, 'demo-b')).toEqual(undisturbed);
   }, 240_000);
 
-  it('a task that fails ends FAILED with its error, and the parent says so', async () => {
+  it('a task whose training diverges ends FAILED with its error, and the parent says so', async () => {
     const runs = tempDir('fer-mlflow-fail-');
     const result = await runFer(['run', 'configs/demo.yaml', '--runs', runs, '--set', 'training.optimizer.adam.learning_rate=1e12', '--set', 'training.epochs=2'], { env: env('demo-fail') });
     expect(result.code).toBe(1);
@@ -177,6 +177,18 @@ describe.skipIf(!mlflowAvailable)('fer run with MLFLOW_TRACKING_URI', () => {
       expect(c.info.status).toBe('FAILED');
       expect(tagsOf(c)['fer.error']).toMatch(/^training diverged: the loss became (NaN|Infinity|-Infinity) at epoch 1/);
     }
+  });
+
+  it('a plugin layer that throws fails its tasks; they and the parent end FAILED with the error', async () => {
+    const runs = tempDir('fer-mlflow-explode-');
+    const result = await runFer(['run', 'test/fixtures/plugins/explode.yaml', '--runs', runs], { env: env('demo-explode') });
+    expect(result.code).toBe(1);
+    const { parent, children } = await runsOf(client, 'demo-explode');
+    expect(parent.info.status).toBe('FAILED');
+    expect(tagsOf(parent)['fer.error']).toContain('explode/layer: out of cheese');
+    expect(tagsOf(parent)['mlflow.note.content']).toContain('**FAILED**: 4 tasks failed.');
+    expect(children.map((c) => c.info.status)).toEqual(['FAILED', 'FAILED', 'FAILED', 'FAILED']);
+    for (const c of children) expect(tagsOf(c)['fer.error']).toBe('explode/layer: out of cheese');
   });
 
   it('fer sync replays a run recorded without a server', async () => {
