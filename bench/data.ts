@@ -28,6 +28,7 @@ const cache = mkdtempSync(path.join(tmpdir(), 'fer-bench-cache-'));
 const data = {
   source: { csv: file },
   classes: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'],
+  merge_classes: null,
   image: { height: 48, width: 48, channels: 1 as const },
   split: { train: 'Training', test: 'PublicTest', test_fraction: null },
   preprocess: [],

@@ -4,7 +4,7 @@ import type { FerRegistry } from '../registry/index.js';
 import { schemaErrorsToDiagnostics, type Locator } from '../schema/errors.js';
 import { schemaValidator } from '../schema/index.js';
 import { normalizeParam, RESERVED_PARAM_NAMES } from '../schema/template-params.js';
-import type { ParamDeclarationConfig } from '../schema/sections.js';
+import { FER2013_CLASSES, type ParamDeclarationConfig } from '../schema/sections.js';
 import { displayPath, type DocumentPath } from './document-path.js';
 
 /**
@@ -79,6 +79,7 @@ export function checkSemantics(config: Plain, registry: FerRegistry, locate: Loc
   checkEnsemble(config, models, error);
   const data = isMap(config.data) ? config.data : undefined;
   const split = data && isMap(data.split) ? data.split : undefined;
+  if (data && isMap(data.merge_classes)) checkMergeClasses(data, error);
   if (split && typeof split.test_fraction === 'number' && typeof split.test === 'string') {
     error(
       {
@@ -344,3 +345,29 @@ function checkEnsemble(config: Plain, models: Plain, error: Report): void {
   }
 }
 
+
+/** merge_classes takes every class of `classes` exactly once, by its name. */
+function checkMergeClasses(data: Plain, error: (d: Omit<Diagnostic, 'severity' | 'span' | 'path'>, path: DocumentPath, onKey?: boolean) => void): void {
+  const source = Array.isArray(data.classes) ? data.classes.filter((c): c is string => typeof c === 'string') : FER2013_CLASSES;
+  const seen = new Map<string, string>();
+  for (const [target, members] of Object.entries(data.merge_classes as Plain)) {
+    if (!Array.isArray(members)) continue;
+    members.forEach((member, i) => {
+      if (typeof member !== 'string') return;
+      if (!source.includes(member)) {
+        const hint = didYouMean(member, source);
+        error({ code: 'reference', message: `\`${member}\` is not one of data.classes`, expected: `one of ${listChoices(source)}`, ...(hint ? { hint } : {}) }, ['data', 'merge_classes', target, i]);
+      } else if (seen.has(member)) {
+        error({ code: 'duplicate-name', message: `\`${member}\` is merged into both \`${seen.get(member)}\` and \`${target}\``, hint: 'each class goes to one merged class' }, ['data', 'merge_classes', target, i]);
+      } else seen.set(member, target);
+    });
+  }
+  const missing = source.filter((c) => !seen.has(c));
+  if (missing.length > 0) {
+    error(
+      { code: 'missing-key', message: `merge_classes leaves out ${listChoices(missing)}`, hint: 'put every class of data.classes in one merged class (rows of a left-out class would have no label)' },
+      ['data', 'merge_classes'],
+      true,
+    );
+  }
+}

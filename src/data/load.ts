@@ -1,3 +1,4 @@
+import { mergeClasses } from './merge-classes.js';
 import path from 'node:path';
 import type { DataConfig } from '../config/types.js';
 import { FER2013_CLASSES } from '../schema/sections.js';
@@ -52,6 +53,13 @@ function finish(rows: SourceRows, classes: string[], image: ImageShape, source: 
  * (it is small and its only input is the seed).
  */
 export async function loadDataset(options: LoadDataOptions): Promise<LoadedData> {
+  const loaded = await loadSource(options);
+  const merge = options.data.merge_classes;
+  // The cache holds the source's labels; merging is cheap and done on every load.
+  return merge ? { ...loaded, dataset: mergeClasses(loaded.dataset, merge) } : loaded;
+}
+
+async function loadSource(options: LoadDataOptions): Promise<LoadedData> {
   const started = performance.now();
   const { data } = options;
   const progress = options.progress ?? silentProgress;

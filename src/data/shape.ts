@@ -17,6 +17,8 @@ export function modelInputShape(config: FerConfig): [number, number, number] {
   return [height, width, channels];
 }
 
+/** The classes models predict: the merged ones when data.merge_classes is set, else data.classes. */
 export function classNames(config: FerConfig): string[] {
-  return config.data?.classes ?? FER2013_CLASSES;
+  const merged = config.data?.merge_classes;
+  return merged ? Object.keys(merged) : (config.data?.classes ?? FER2013_CLASSES);
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { FerConfig } from '../config/types.js';
+import { classNames as modelClasses } from '../data/shape.js';
 import { readPredictions, taskDir, writeAtomic, writePredictions } from '../run/run-folder.js';
 import type { Task } from '../run/tasks.js';
 import { combine, fitWeights, type CombineMethod } from './combine.js';
@@ -67,7 +68,7 @@ function gatherMember(runDir: string, tasks: readonly Task[], classes: number): 
 }
 
 export function evaluateRun(runDir: string, config: FerConfig, tasks: readonly Task[], write = true): EnsembleSummary {
-  const classNames = config.data?.classes ?? [];
+  const classNames = modelClasses(config);
   const classes = classNames.length;
   const byMember = new Map<string, Task[]>();
   for (const task of tasks) byMember.set(task.member, [...(byMember.get(task.member) ?? []), task]);

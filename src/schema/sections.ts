@@ -108,6 +108,17 @@ export const DataSection = args(
       default: FER2013_CLASSES,
       description: 'class names, in label order (label 0 first)',
     }),
+    merge_classes: Type.Union(
+      [
+        Type.Record(Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1, uniqueItems: true }), { minProperties: 2 }),
+        Type.Null(),
+      ],
+      {
+        default: null,
+        description:
+          'train on merged classes: new class -> the classes of `classes` it takes, every one used once, in the order models predict them (e.g. positive: [happy, surprise]); class weights and metrics follow the new classes',
+      },
+    ),
     image: Type.Unsafe<Static<typeof ImageShape>>({ ...ImageShape, default: {} }),
     split: args(
       {

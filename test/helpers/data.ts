@@ -24,6 +24,7 @@ export function dataConfig(source: DataConfig['source'], overrides: Partial<Data
   return {
     source,
     classes: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'],
+    merge_classes: null,
     image: { height: 48, width: 48, channels: 1 },
     split: { train: 'Training', test: 'PublicTest', test_fraction: null },
     preprocess: [],

@@ -34,6 +34,7 @@ function dataForPath(target: string): DataConfig {
   return {
     source: folder ? { folder: { path: absolute } } : { csv: absolute },
     classes: FER2013_CLASSES,
+    merge_classes: null,
     image: { height: 48, width: 48, channels: 1 },
     split: { train: 'Training', test: 'PublicTest', test_fraction: null },
     preprocess: [],

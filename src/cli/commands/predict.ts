@@ -1,3 +1,4 @@
+import { classNames } from '../../data/shape.js';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
@@ -50,7 +51,9 @@ export const predictCommand: CommandModule<GlobalOptions, PredictOptions> = {
       const run = openRun(path.resolve(argv.run));
       const config = run.config;
       const shape = config.data!.image as ImageShape;
+      // The CSV reader takes the source's classes; the models predict the (possibly merged) ones.
       const classes = config.data!.classes;
+      const predicted = classNames(config);
       const names: string[] = [];
       const images: Float32Array[] = [];
       for (const input of argv.inputs) {
@@ -100,22 +103,22 @@ export const predictCommand: CommandModule<GlobalOptions, PredictOptions> = {
           p.dispose();
           model.dispose();
         }
-        perMember.push(combine(outputs, classes.length, 'mean'));
+        perMember.push(combine(outputs, predicted.length, 'mean'));
       }
-      const probabilities = combine(perMember, classes.length, config.ensemble?.combine ?? 'mean', members.map((m) => m.weight));
+      const probabilities = combine(perMember, predicted.length, config.ensemble?.combine ?? 'mean', members.map((m) => m.weight));
       const results = names.map((input, i) => ({
         input,
-        emotion: classes[argmax(probabilities, i, classes.length)]!,
-        probabilities: Object.fromEntries(classes.map((c, k) => [c, Number(probabilities[i * classes.length + k]!.toFixed(4))])),
+        emotion: predicted[argmax(probabilities, i, predicted.length)]!,
+        probabilities: Object.fromEntries(predicted.map((c, k) => [c, Number(probabilities[i * predicted.length + k]!.toFixed(4))])),
       }));
       if (argv.json) {
         io.stdout(JSON.stringify(results, null, 2));
         return;
       }
       const width = Math.max(...names.map((n) => n.length), 5);
-      io.stdout(`${'input'.padEnd(width)}  ${'emotion'.padEnd(10)}  ${classes.map((c) => c.slice(0, 8).padStart(8)).join(' ')}`);
+      io.stdout(`${'input'.padEnd(width)}  ${'emotion'.padEnd(10)}  ${predicted.map((c) => c.slice(0, 8).padStart(8)).join(' ')}`);
       for (const r of results) {
-        io.stdout(`${r.input.padEnd(width)}  ${r.emotion.padEnd(10)}  ${classes.map((c) => `${(r.probabilities[c]! * 100).toFixed(1)}%`.padStart(8)).join(' ')}`);
+        io.stdout(`${r.input.padEnd(width)}  ${r.emotion.padEnd(10)}  ${predicted.map((c) => `${(r.probabilities[c]! * 100).toFixed(1)}%`.padStart(8)).join(' ')}`);
       }
     });
   },
