@@ -156,8 +156,9 @@ describe('plugins from the command line', () => {
       path.join(dir, 'scale.ts'),
       [
         "import type * as tfjs from '@tensorflow/tfjs';",
+        "import type { FerPlugin } from 'fer/plugin';",
         '',
-        'export default {',
+        'const plugin: FerPlugin = {',
         "  name: 'mine',",
         "  version: '0.1.0',",
         '  layers: [',
@@ -187,6 +188,8 @@ describe('plugins from the command line', () => {
         '    },',
         '  ],',
         '};',
+        '',
+        'export default plugin;',
         '',
       ].join('\n'),
     );
