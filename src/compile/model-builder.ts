@@ -1,7 +1,9 @@
+import path from 'node:path';
+import { applySourceWeights, matchesAny, readSourceWeights, type InitReport, type SourceWeights } from './initial-weights.js';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { LoadedConfig } from '../config/load.js';
 import { displayPath, type DocumentPath } from '../config/document-path.js';
-import type { LayerEntry, LayerEntryMap } from '../config/types.js';
+import type { LayerEntry, LayerEntryMap, ModelConfig } from '../config/types.js';
 import { modelInputShape, classNames } from '../data/shape.js';
 import { ConfigError, type Diagnostic, type DiagnosticNote, type SourceSpan } from '../diagnostics/diagnostic.js';
 import { closestMatches, didYouMean, listChoices } from '../diagnostics/suggest.js';
@@ -39,6 +41,8 @@ export interface CompiledModel {
   inputShape: number[];
   params: number;
   trainableParams: number;
+  /** Where the initial weights came from (models.<name>.init), and what was loaded. */
+  init?: InitReport;
 }
 
 export interface CompileOptions {
@@ -172,6 +176,11 @@ class ModelBuilder {
       this.report({ code: 'shape', message: `tfjs could not assemble model \`${this.modelName}\`: ${(error as Error).message}` }, listPath, []);
       return undefined;
     }
+    const init = this.applyInitAndFreeze(tfModel, model);
+    if (this.diagnostics.length > 0) {
+      tfModel.dispose();
+      return undefined;
+    }
     const trainableParams = tfModel.trainableWeights.reduce((sum, w) => sum + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
     return {
       name: this.modelName,
@@ -180,7 +189,46 @@ class ModelBuilder {
       inputShape: shape,
       params: tfModel.countParams(),
       trainableParams,
+      ...(init ? { init } : {}),
     };
+  }
+
+  /** Loads models.<name>.init weights and freezes models.<name>.frozen layers; problems at their YAML lines. */
+  private applyInitAndFreeze(tfModel: tfjs.LayersModel, model: ModelConfig): InitReport | undefined {
+    const modelPath: DocumentPath = ['models', this.modelName];
+    const spanOf = (layer: string) => this.records.find((r) => r.name === layer)?.span;
+    let report: InitReport | undefined;
+    if (model.init) {
+      const where = this.loaded.locate([...modelPath, 'init']).span.file;
+      const baseDir = path.isAbsolute(where) ? path.dirname(where) : process.cwd();
+      let source: SourceWeights | undefined;
+      try {
+        source = readSourceWeights(this.tf, model.init, baseDir);
+      } catch (error) {
+        this.report({ code: 'reference', message: (error as Error).message }, [...modelPath, 'init'], [], true);
+      }
+      if (source) {
+        const { report: applied, problems } = applySourceWeights(tfModel, source, model.init);
+        this.tf.dispose([...source.weights.values()]);
+        for (const problem of problems) {
+          const span = spanOf(problem.layer);
+          this.diagnostics.push({ severity: 'error', code: 'shape', message: problem.message, ...(span ? { span } : {}), path: displayPath([...modelPath, 'init']), ...(problem.hint ? { hint: problem.hint } : {}) });
+        }
+        report = applied;
+      }
+    }
+    if (model.frozen && model.frozen.length > 0) {
+      const frozen = tfModel.layers.filter((l) => matchesAny(model.frozen!, l.name));
+      if (frozen.length === 0) {
+        this.report({ code: 'reference', message: `frozen: no layer of \`${this.modelName}\` matches ${model.frozen.map((p) => `\`${p}\``).join(', ')}`, hint: 'fer compile --summary lists the layer names' }, [...modelPath, 'frozen'], [], true);
+      }
+      for (const layer of frozen) {
+        layer.trainable = false;
+        const record = this.records.find((r) => r.name === layer.name);
+        if (record) record.trainable = false;
+      }
+    }
+    return report;
   }
 
   private runList(frame: Frame, entries: readonly LayerEntry[], input: SymbolicTensor | undefined): SymbolicTensor | undefined {

@@ -152,7 +152,10 @@ function readTree(file: string, chain: readonly string[], via: SourceSpan | unde
 }
 
 function resolvePaths(config: Record<string, unknown>, tree: LocatedNode, cwd: string): void {
-  for (const fieldPath of PATH_FIELDS) {
+  // models.<name>.init.run and .model too: where a model's initial weights come from.
+  const models = config.models !== null && typeof config.models === 'object' ? Object.keys(config.models) : [];
+  const fields: DocumentPath[] = [...PATH_FIELDS, ...models.flatMap((m) => [['models', m, 'init', 'run'] as DocumentPath, ['models', m, 'init', 'model'] as DocumentPath])];
+  for (const fieldPath of fields) {
     let parent: unknown = config;
     for (const segment of fieldPath.slice(0, -1)) {
       parent = typeof parent === 'object' && parent !== null ? (parent as Record<string, unknown>)[String(segment)] : undefined;
@@ -160,7 +163,7 @@ function resolvePaths(config: Record<string, unknown>, tree: LocatedNode, cwd: s
     if (typeof parent !== 'object' || parent === null) continue;
     const key = String(fieldPath[fieldPath.length - 1]);
     const value = (parent as Record<string, unknown>)[key];
-    if (typeof value !== 'string' || value === '') continue;
+    if (typeof value !== 'string' || value === '' || /^https?:\/\//.test(value)) continue;
     const node = nodeAt(tree, fieldPath);
     const baseDir = node?.kind === 'scalar' ? node.baseDir : cwd;
     (parent as Record<string, unknown>)[key] = path.resolve(baseDir, value);

@@ -1,3 +1,4 @@
+import type { InitConfig } from '../compile/initial-weights.js';
 import type { Static } from '@sinclair/typebox';
 import type { ItemSpec } from '../registry/schema-helpers.js';
 import type {
@@ -37,6 +38,9 @@ export interface ModelConfig {
   doc?: string;
   input?: number[];
   layers: LayerEntry[];
+  init?: InitConfig;
+  /** Layer names (or `*` patterns) whose weights are not trained. */
+  frozen?: string[];
 }
 
 export interface TemplateConfig {

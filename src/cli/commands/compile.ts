@@ -1,3 +1,4 @@
+import type { InitReport } from '../../compile/initial-weights.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadAndCompile } from '../../compile/check.js';
 import { formatSummary } from '../../compile/summary.js';
@@ -44,6 +45,7 @@ export const compileCommand: CommandModule<GlobalOptions, CompileOptions> = {
                 layers: m.model.layers.length,
                 inputShape: m.inputShape,
                 outputShape: m.model.outputs[0]!.shape.slice(1),
+                ...(m.init ? { init: m.init } : {}),
               },
             ]),
           ),
@@ -52,6 +54,7 @@ export const compileCommand: CommandModule<GlobalOptions, CompileOptions> = {
         io.stdout(JSON.stringify(report, null, 2));
       } else if (argv.summary) {
         io.stdout(models.map((m) => formatSummary(m)).join('\n\n'));
+        for (const m of models) if (m.init) io.stdout(`\n${describeInit(m.name, m.init)}`);
         io.stdout(`\nMembers: ${members.length} (${members.map((m) => m.name).join(', ')})`);
       } else {
         for (const m of models) {
@@ -61,8 +64,15 @@ export const compileCommand: CommandModule<GlobalOptions, CompileOptions> = {
           );
         }
         io.stdout(`members: ${members.length} (${members.map((m) => m.name).join(', ')})`);
+        for (const m of models) if (m.init) io.stdout(describeInit(m.name, m.init));
       }
       for (const m of models) m.model.dispose();
     });
   },
 };
+
+/** What `init` did for a model: its source, the layers loaded and those that start fresh. */
+function describeInit(model: string, init: InitReport): string {
+  const list = (names: string[]) => (names.length === 0 ? 'none' : names.join(', '));
+  return `${model}: initial weights from ${init.source} (sha256 ${init.digest.slice(0, 12)})\n  loaded (${init.loaded.length}): ${list(init.loaded)}\n  new (${init.initialized.length}): ${list(init.initialized)}`;
+}
