@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { describeInitSource } from '../compile/initial-weights.js';
 import type { FerConfig } from '../config/types.js';
 import { rowsOfSplit, type Dataset } from '../data/dataset.js';
 import type { EpochMetrics } from '../engine/checkpoint.js';
@@ -94,6 +95,23 @@ export class RunTracking {
     if (existsSync(sources)) for (const file of readdirSync(sources).sort()) tracker.logArtifact(PARENT_RUN, path.join(sources, file), `config/sources/${file}`);
     tracker.logDataset(PARENT_RUN, datasetInput(dataset, config));
     tracker.setTags(PARENT_RUN, { 'mlflow.note.content': this.describe() });
+    tracker.setTags(PARENT_RUN, this.initTags());
+  }
+
+  /** fer.init.<model>: where a model's initial weights came from, and their digest. */
+  private initTags(): Record<string, string> {
+    const tags: Record<string, string> = {};
+    const baseDir = path.dirname(this.context.configFile);
+    for (const [name, model] of Object.entries(this.context.config.models)) {
+      if (!model.init) continue;
+      try {
+        const source = describeInitSource(model.init, baseDir);
+        tags[`fer.init.${name}`] = `${source.description} sha256:${source.digest}`;
+      } catch (error) {
+        tags[`fer.init.${name}`] = `unreadable: ${(error as Error).message}`;
+      }
+    }
+    return tags;
   }
 
   taskStart(key: string): void {
