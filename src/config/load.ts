@@ -215,6 +215,11 @@ export function readConfig(file: string, options: LoadOptions = {}): ReadResult 
 
   if (typeof plain.name !== 'string') plain.name = path.basename(absolute).replace(/\.(ya?ml)$/i, '').replace(/[^A-Za-z0-9_.-]/g, '-');
   plain.models ??= {};
+  // With stages, the epochs are theirs: everything that counts epochs (progress, schedules) reads one number.
+  const training = plain.training as { epochs?: number; stages?: { epochs?: unknown }[] | null } | undefined;
+  if (training && Array.isArray(training.stages) && training.stages.length > 0 && training.stages.every((s) => typeof s?.epochs === 'number')) {
+    training.epochs = training.stages.reduce((sum, s) => sum + (s.epochs as number), 0);
+  }
   plain.templates ??= {};
   resolvePaths(plain, tree, cwd);
   return done({

@@ -31,6 +31,8 @@ export interface EpochMetrics {
   learning_rate: number;
   seconds: number;
   images_per_second: number;
+  /** The training stage (from 1) when training.stages is set. */
+  stage?: number;
 }
 
 interface TensorEntry {
@@ -109,6 +111,19 @@ export async function saveCheckpoint(
  * returns its state and best weights, or undefined to start afresh. A checkpoint left behind by a
  * kill during the rename (only `.old` present) is used too.
  */
+/** The trainer state of a checkpoint, without loading its tensors (to pick the stage before loading). */
+export function readCheckpointState(dir: string, fingerprint: string): TrainerState | undefined {
+  for (const folder of [dir, `${dir}.old`]) {
+    try {
+      const manifest = JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')) as Manifest;
+      if (manifest.format === 1 && manifest.state.fingerprint === fingerprint) return manifest.state;
+    } catch {
+      // not there, or being replaced: try the other
+    }
+  }
+  return undefined;
+}
+
 export async function loadCheckpoint(
   tf: Tf,
   dir: string,

@@ -93,6 +93,9 @@ export function batchNormLayerClass(tf: Tf): BatchNormClass {
     static className = 'FerBatchNormalization';
 
     override call(inputs: tfjs.Tensor | tfjs.Tensor[], kwargs: Record<string, unknown>): tfjs.Tensor | tfjs.Tensor[] {
+      // A frozen batch norm normalises with its moving statistics and leaves them alone, as in
+      // Keras: fine-tuning with a frozen body must not shift the body's statistics.
+      if (!this.trainable && kwargs.training === true) return super.call(inputs, { ...kwargs, training: false });
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
       const self = this as unknown as BatchNormInternals;
       const fused = kwargs.training === true && tf.getBackend() === 'tensorflow' && x.rank === 4 && (self.axis === -1 || self.axis === 3) && x.dtype === 'float32';

@@ -1,9 +1,10 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import type { TrainingConfig } from '../config/types.js';
+import { matchesAny } from '../compile/initial-weights.js';
+import type { ItemSpec, TrainingConfig } from '../config/types.js';
 import { batchCount, batches, type Batch, type BatchPlan } from '../data/batches.js';
 import type { FerRegistry } from '../registry/index.js';
 import type { Tf } from '../registry/layer-definition.js';
-import { loadCheckpoint, saveCheckpoint, type EpochMetrics, type TrainerState } from './checkpoint.js';
+import { loadCheckpoint, readCheckpointState, saveCheckpoint, type EpochMetrics, type TrainerState } from './checkpoint.js';
 import { buildLoss, type LossFunction } from './loss.js';
 import { buildOptimizer, setLearningRate } from './optimizer.js';
 import { setRandomStep } from './random-layers.js';
@@ -110,12 +111,35 @@ function monitorValue(metrics: EpochMetrics, monitor: string): number | undefine
  */
 export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const { tf, model, training } = options;
-  const { optimizer, baseRate } = buildOptimizer(tf, options.registry, training.optimizer);
   const loss = buildLoss(tf, training.loss);
-  const schedule = buildSchedule(training.schedule, baseRate, training.epochs);
   const early = training.early_stopping;
-  const variables = model.trainableWeights.map((w) => w.read() as tfjs.Variable);
   const fingerprint = options.fingerprint ?? 'unnamed';
+
+  // Stages (training.stages): each freezes its layers on top of the model's own and starts a fresh
+  // optimizer at its own rate, as recompiling does in Keras; without stages there is one.
+  const staged = (training.stages ?? []).length > 0;
+  const stages = staged ? training.stages : [{ epochs: training.epochs, frozen: [], learning_rate: null }];
+  const firstEpoch = stages.map((_, i) => stages.slice(0, i).reduce((sum, s) => sum + s.epochs, 0));
+  const stageOf = (epoch: number) => Math.max(0, firstEpoch.findLastIndex((start) => epoch >= start));
+  const alwaysFrozen = new Set(model.layers.filter((l) => !l.trainable));
+  let stageIndex = -1;
+  let optimizer!: ReturnType<typeof buildOptimizer>['optimizer'];
+  let baseRate = 0;
+  let schedule!: ReturnType<typeof buildSchedule>;
+  let variables: tfjs.Variable[] = [];
+  const enterStage = (index: number) => {
+    const stage = stages[index]!;
+    stageIndex = index;
+    for (const layer of model.layers) layer.trainable = !alwaysFrozen.has(layer) && !matchesAny(stage.frozen ?? [], layer.name);
+    optimizer?.dispose();
+    const spec = stage.learning_rate ? withLearningRate(training.optimizer, stage.learning_rate) : training.optimizer;
+    ({ optimizer, baseRate } = buildOptimizer(tf, options.registry, spec));
+    schedule = buildSchedule(training.schedule, baseRate, stage.epochs);
+    variables = model.trainableWeights.map((w) => w.read() as tfjs.Variable);
+  };
+  // A checkpoint's optimizer state belongs to the stage of its last epoch: enter that one to load it.
+  const saved = options.checkpointDir ? readCheckpointState(options.checkpointDir, fingerprint) : undefined;
+  enterStage(stageOf(Math.max(0, saved?.epoch ?? 0)));
 
   let state: TrainerState = {
     epoch: -1,
@@ -140,6 +164,11 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const stepsPerEpoch = batchCount(options.train.rows.length, options.train.batchSize);
   let interrupted = false;
   for (let epoch = state.epoch + 1; epoch < training.epochs && !state.stopped; epoch++) {
+    if (stageOf(epoch) !== stageIndex) {
+      enterStage(stageOf(epoch));
+      state.schedule = initialScheduleState();
+    }
+    const stageEpoch = epoch - firstEpoch[stageIndex]!;
     const started = performance.now();
     let lossSum = 0;
     let correct = 0;
@@ -153,7 +182,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         break;
       }
       setRandomStep(state.step);
-      rate = schedule.rate(epoch, batchIndex, stepsPerEpoch, state.schedule);
+      rate = schedule.rate(stageEpoch, batchIndex, stepsPerEpoch, state.schedule);
       setLearningRate(optimizer, rate);
       const [lossValue, hits] = tf.tidy(() => {
         let hitCount: tfjs.Scalar | undefined;
@@ -201,6 +230,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       learning_rate: rate,
       seconds: 0,
       images_per_second: seen / trainSeconds,
+      ...(staged ? { stage: stageIndex + 1 } : {}),
     };
     if (options.validation && options.validation.rows.length > 0) {
       const result = await evaluate(tf, model, options.validation, loss);
@@ -250,4 +280,11 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     interrupted,
     ...(resumedAfter !== undefined ? { resumedAfter } : {}),
   };
+}
+
+/** The optimizer spec with another learning rate (`{adam: {...}}` or a bare name). */
+function withLearningRate(spec: ItemSpec, learningRate: number): ItemSpec {
+  if (typeof spec === 'string') return { [spec]: { learning_rate: learningRate } } as ItemSpec;
+  const [type, args] = Object.entries(spec)[0]!;
+  return { [type]: { ...((args as Record<string, unknown> | null) ?? {}), learning_rate: learningRate } } as ItemSpec;
 }

@@ -112,7 +112,7 @@ export function writeTaskStatus(runDir: string, status: TaskStatus): void {
   writeAtomic(path.join(taskDir(runDir, status.key), 'status.json'), `${JSON.stringify(status, null, 2)}\n`);
 }
 
-const METRIC_COLUMNS: (keyof EpochMetrics)[] = ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'test_loss', 'test_accuracy', 'learning_rate', 'seconds', 'images_per_second'];
+const METRIC_COLUMNS: (keyof EpochMetrics)[] = ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'test_loss', 'test_accuracy', 'learning_rate', 'seconds', 'images_per_second', 'stage'];
 
 /** metrics.json and metrics.csv of a task, rewritten after every epoch (so a crash keeps the epochs done). */
 export function writeTaskMetrics(dir: string, history: readonly EpochMetrics[]): void {

@@ -44,6 +44,7 @@ const EPOCH_KEYS: [keyof EpochMetrics, string][] = [
   ['learning_rate', 'learning_rate'],
   ['seconds', 'epoch_seconds'],
   ['images_per_second', 'images_per_second'],
+  ['stage', 'stage'],
 ];
 
 export class RunTracking {

@@ -150,7 +150,21 @@ export const DataSection = args(
 
 export const TrainingSection = args(
   {
-    epochs: PositiveInt({ default: 10, description: 'passes over the training rows' }),
+    epochs: PositiveInt({ default: 10, description: 'passes over the training rows (with `stages`: their sum, whatever is written here)' }),
+    stages: Type.Array(
+      Type.Object(
+        {
+          epochs: PositiveInt({ description: 'epochs of this stage' }),
+          frozen: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'layers not trained in this stage (names, `*` matches within a name), besides the model\'s own frozen ones' }),
+          learning_rate: Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()], { default: null, description: 'the optimizer\'s learning rate in this stage (null: the optimizer\'s own); the schedule runs within the stage' }),
+        },
+        { additionalProperties: false },
+      ),
+      {
+        default: [],
+        description: 'staged fine-tuning (empty: one stage): e.g. train a new head with the body frozen, then everything at a lower rate. Each stage starts a fresh optimizer; metrics carry the stage number',
+      },
+    ),
     batch_size: PositiveInt({ default: 32, description: 'images per gradient step' }),
     optimizer: ref<ItemSpec>('optimizer', { default: 'adam', description: 'e.g. `adam` or `{adam: {learning_rate: 1e-4}}`' }),
     loss: ref<ItemSpec>('loss', { default: 'categorical_crossentropy', description: 'the training objective' }),

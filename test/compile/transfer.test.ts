@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -99,5 +99,36 @@ describe('initial weights from a finished run', () => {
     for (const frozen of BODY.slice(0, 2)) expect(weights(tuned, frozen), frozen).toEqual(weights(source, frozen));
     expect(weights(tuned, BODY[2]!)).not.toEqual(weights(source, BODY[2]!));
     expect(tuned.getLayer(HEAD).getWeights()[0]!.shape).toEqual([32, 3]);
+  });
+});
+
+describe('staged fine-tuning', () => {
+  it('trains the head with the body frozen, then everything at its own rate; metrics carry the stage', async () => {
+    const file = writeConfig('t-staged', `    init: {run: ${sourceRun}, member: tiny-1, exclude: ['${HEAD}']}`);
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8') +
+        ['training:', '  optimizer: {adam: {learning_rate: 0.003}}', '  stages:', "    - {epochs: 2, frozen: ['conv_stack_*', 'classifier_head_1/dense_unit_*']}", '    - {epochs: 1, learning_rate: 0.0005}', ''].join('\n'),
+    );
+    const runs = path.join(dir, 'staged-runs');
+    const result = await runFer(['run', file, '--runs', runs, '--set', 'ensemble.members=[{model: tiny, count: 1}]', '--json'], noTracking);
+    expect(result.code, result.stderr).toBe(0);
+    const out = JSON.parse(result.stdout) as { runDir: string };
+    const task = path.join(out.runDir, 'tasks', 'tiny-1', 'fold-0');
+    const history = JSON.parse(readFileSync(path.join(task, 'metrics.json'), 'utf8')) as { epoch: number; stage: number; learning_rate: number }[];
+    expect(history.map((m) => [m.epoch, m.stage, m.learning_rate])).toEqual([
+      [1, 1, 0.003],
+      [2, 1, 0.003],
+      [3, 2, 0.0005],
+    ]);
+    expect(readFileSync(path.join(task, 'metrics.csv'), 'utf8').split('\n')[0]).toMatch(/,stage$/);
+    // After stage 2 every layer has moved away from the source, the body included.
+    await tf.setBackend('cpu');
+    const compiled = JSON.parse((await runFer(['compile', file, '--json'])).stdout) as { models: { tiny: { init: { source: string } } } };
+    const sourceTask = /member (\S+) \((\S+)\)$/.exec(compiled.models.tiny.init.source)!;
+    const source = await loadModel(tf, path.join(sourceRun, 'tasks', sourceTask[1]!, sourceTask[2]!, 'model'));
+    const tuned = await loadModel(tf, path.join(task, 'model'));
+    const weights = (model: tf.LayersModel, name: string) => model.getLayer(name).getWeights().map((w) => Array.from(w.dataSync()));
+    for (const layer of BODY) expect(weights(tuned, layer), layer).not.toEqual(weights(source, layer));
   });
 });
