@@ -11,7 +11,7 @@ import type { Tf } from '../registry/layer-definition.js';
  * of the config and these files.
  */
 export interface InitConfig {
-  /** A fer run folder. */
+  /** A fer run folder, or an experiment's folder of runs (its best finished run). */
   run?: string;
   /** With `run`: a member name (`cnn-3`), or `best` (highest out-of-fold accuracy). */
   member?: string;
@@ -55,11 +55,28 @@ export function memberModelDir(runDir: string, member: string): { dir: string; m
   return { dir: path.join(memberDir, best, 'model'), member: chosen, task: best };
 }
 
+/**
+ * A run folder, or an experiment's folder (runs/<experiment>) meaning its finished run with the
+ * best ensemble accuracy: a config can then name "my best quick run" without its digest.
+ */
+function chooseRun(folder: string): string {
+  if (existsSync(path.join(folder, 'run.json'))) return folder;
+  const candidates = readdirSafe(folder)
+    .map((name) => path.join(folder, name))
+    .filter((dir) => readJsonSafe<{ state?: string }>(path.join(dir, 'run.json'))?.state === 'finished')
+    .map((dir) => {
+      const summary = readJsonSafe<{ ensemble?: { test?: { accuracy: number }; oof?: { accuracy: number } } }>(path.join(dir, 'ensemble', 'summary.json'));
+      return { dir, accuracy: summary?.ensemble?.oof?.accuracy ?? summary?.ensemble?.test?.accuracy ?? 0 };
+    })
+    .sort((a, b) => b.accuracy - a.accuracy || a.dir.localeCompare(b.dir));
+  if (candidates.length === 0) throw new Error(`init.run: ${folder} is neither a fer run folder (no run.json) nor a folder of finished runs`);
+  return candidates[0]!.dir;
+}
+
 /** The model.json an init names, and how to describe it. */
 function locateSource(init: InitConfig, baseDir: string): { modelJson: string; description: string } {
   if (init.run) {
-    const runDir = path.resolve(baseDir, init.run);
-    if (!existsSync(path.join(runDir, 'run.json'))) throw new Error(`init.run: ${runDir} is not a fer run folder (no run.json)`);
+    const runDir = chooseRun(path.resolve(baseDir, init.run));
     const found = memberModelDir(runDir, init.member ?? 'best');
     return { modelJson: path.join(found.dir, 'model.json'), description: `${path.relative(process.cwd(), runDir) || runDir} member ${found.member} (${found.task})` };
   }

@@ -210,7 +210,7 @@ export function buildDocumentSchema(registry: FerRegistry): DocumentSchema {
           title: 'initial weights',
           description: 'start from saved weights, matched by layer name: a member of a finished fer run, or a tfjs model.json',
           properties: {
-            run: { type: 'string', minLength: 1, description: 'a fer run folder (relative to this file)' },
+            run: { type: 'string', minLength: 1, description: 'a fer run folder, or an experiment folder (runs/quick) for its finished run with the best accuracy; relative to this file' },
             member: { type: 'string', minLength: 1, default: 'best', description: 'with run: a member name, or best (highest out-of-fold accuracy)' },
             model: { type: 'string', minLength: 1, description: 'a TensorFlow.js model.json (e.g. from tensorflowjs_converter), relative to this file' },
             map: { type: 'object', additionalProperties: { type: 'string' }, description: 'layer name here -> layer name in the source, where they differ' },
