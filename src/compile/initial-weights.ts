@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../registry/layer-definition.js';
+import { readJson } from '../util/json.js';
 
 /**
  * Where a model's starting weights come from (`models.<name>.init`): a member of a finished fer
@@ -35,7 +36,7 @@ export interface SourceWeights {
 
 /** The model folder of a run's member: its final fit, else its fold with the best validation accuracy. */
 export function memberModelDir(runDir: string, member: string): { dir: string; member: string; task: string } {
-  const summary = readJsonSafe<{ members?: { name: string; oof?: { accuracy: number }; test?: { accuracy: number } }[] }>(path.join(runDir, 'ensemble', 'summary.json'));
+  const summary = readJson<{ members?: { name: string; oof?: { accuracy: number }; test?: { accuracy: number } }[] }>(path.join(runDir, 'ensemble', 'summary.json'));
   let chosen = member;
   if (member === 'best') {
     const ranked = [...(summary?.members ?? [])].sort((a, b) => (b.oof?.accuracy ?? b.test?.accuracy ?? 0) - (a.oof?.accuracy ?? a.test?.accuracy ?? 0));
@@ -50,7 +51,7 @@ export function memberModelDir(runDir: string, member: string): { dir: string; m
   if (existsSync(path.join(memberDir, 'all', 'model', 'model.json'))) return { dir: path.join(memberDir, 'all', 'model'), member: chosen, task: 'all' };
   const folds = readdirSafe(memberDir).filter((f) => existsSync(path.join(memberDir, f, 'model', 'model.json')));
   if (folds.length === 0) throw new Error(`member \`${chosen}\` of ${runDir} has no saved model yet (has the run finished?)`);
-  const accuracy = (f: string) => readJsonSafe<{ summary?: { val_accuracy?: number } }>(path.join(memberDir, f, 'status.json'))?.summary?.val_accuracy ?? 0;
+  const accuracy = (f: string) => readJson<{ summary?: { val_accuracy?: number } }>(path.join(memberDir, f, 'status.json'))?.summary?.val_accuracy ?? 0;
   const best = [...folds].sort((a, b) => accuracy(b) - accuracy(a))[0]!;
   return { dir: path.join(memberDir, best, 'model'), member: chosen, task: best };
 }
@@ -63,9 +64,9 @@ function chooseRun(folder: string): string {
   if (existsSync(path.join(folder, 'run.json'))) return folder;
   const candidates = readdirSafe(folder)
     .map((name) => path.join(folder, name))
-    .filter((dir) => readJsonSafe<{ state?: string }>(path.join(dir, 'run.json'))?.state === 'finished')
+    .filter((dir) => readJson<{ state?: string }>(path.join(dir, 'run.json'))?.state === 'finished')
     .map((dir) => {
-      const summary = readJsonSafe<{ ensemble?: { test?: { accuracy: number }; oof?: { accuracy: number } } }>(path.join(dir, 'ensemble', 'summary.json'));
+      const summary = readJson<{ ensemble?: { test?: { accuracy: number }; oof?: { accuracy: number } } }>(path.join(dir, 'ensemble', 'summary.json'));
       return { dir, accuracy: summary?.ensemble?.oof?.accuracy ?? summary?.ensemble?.test?.accuracy ?? 0 };
     })
     .sort((a, b) => b.accuracy - a.accuracy || a.dir.localeCompare(b.dir));
@@ -172,13 +173,6 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-function readJsonSafe<T>(file: string): T | undefined {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}
 
 function readdirSafe(dir: string): string[] {
   try {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import type { FerConfig } from '../config/types.js';
 import type { EpochMetrics } from '../engine/checkpoint.js';
+import { readJson } from '../util/json.js';
 
 /**
  * The run folder, runs/<experiment>/run-<digest>/. Its name is a digest of the resolved config
@@ -88,13 +89,7 @@ export function writeAtomic(file: string, content: string | Buffer): void {
   renameSync(temporary, file);
 }
 
-export function readJson<T>(file: string): T | undefined {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}
+export { readJson };
 
 export function taskDir(runDir: string, key: string): string {
   return path.join(runDir, 'tasks', ...key.split('/'));
