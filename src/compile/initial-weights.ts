@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../registry/layer-definition.js';
@@ -16,7 +17,7 @@ export interface InitConfig {
   run?: string;
   /** With `run`: a member name (`cnn-3`), or `best` (highest out-of-fold accuracy). */
   member?: string;
-  /** A tfjs model.json. */
+  /** A tfjs model.json on disk, or at an http(s) URL (downloaded once into fer's cache). */
   model?: string;
   /** New layer name -> layer name in the source, where they differ. */
   map?: Record<string, string>;
@@ -74,6 +75,45 @@ function chooseRun(folder: string): string {
   return candidates[0]!.dir;
 }
 
+const isUrl = (text: string) => /^https?:\/\//.test(text);
+
+/** Where a model at a URL is kept once downloaded: a folder per URL in fer's cache. */
+export function downloadedModelDir(url: string): string {
+  const cache = process.env.FER_CACHE ?? path.join(os.homedir(), '.cache', 'fer');
+  return path.join(cache, 'models', createHash('sha256').update(url).digest('hex').slice(0, 16));
+}
+
+/**
+ * Downloads a tfjs model (model.json and the weight files its manifest lists) from a URL into the
+ * cache, once: later compiles read it from disk, synchronously, like any other source.
+ */
+export async function downloadModel(url: string): Promise<string> {
+  const dir = downloadedModelDir(url);
+  if (existsSync(path.join(dir, 'model.json'))) return dir;
+  const get = async (target: string): Promise<Buffer> => {
+    const response = await fetch(target);
+    if (!response.ok) throw new Error(`init.model: ${target} answered HTTP ${response.status}`);
+    return Buffer.from(await response.arrayBuffer());
+  };
+  const manifestBytes = await get(url);
+  let manifest: { weightsManifest?: { paths: string[] }[] };
+  try {
+    manifest = JSON.parse(manifestBytes.toString('utf8')) as typeof manifest;
+  } catch {
+    throw new Error(`init.model: ${url} is not a tfjs model.json`);
+  }
+  const staging = `${dir}.partial-${process.pid}`;
+  mkdirSync(staging, { recursive: true });
+  for (const file of (manifest.weightsManifest ?? []).flatMap((g) => g.paths)) {
+    if (file.includes('..') || path.isAbsolute(file)) throw new Error(`init.model: ${url} lists a weight file outside its folder: ${file}`);
+    writeFileSync(path.join(staging, file), await get(new URL(file, url).href));
+  }
+  writeFileSync(path.join(staging, 'model.json'), manifestBytes);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(staging, dir);
+  return dir;
+}
+
 /** The model.json an init names, and how to describe it. */
 function locateSource(init: InitConfig, baseDir: string): { modelJson: string; description: string } {
   if (init.run) {
@@ -82,7 +122,11 @@ function locateSource(init: InitConfig, baseDir: string): { modelJson: string; d
     return { modelJson: path.join(found.dir, 'model.json'), description: `${path.relative(process.cwd(), runDir) || runDir} member ${found.member} (${found.task})` };
   }
   if (init.model) {
-    if (/^https?:\/\//.test(init.model)) throw new Error('init.model: models at a URL are not supported yet; download the model.json and its weight files and give the path');
+    if (isUrl(init.model)) {
+      const modelJson = path.join(downloadedModelDir(init.model), 'model.json');
+      if (!existsSync(modelJson)) throw new Error(`init.model: ${init.model} has not been downloaded (fer run, compile and validate fetch it first)`);
+      return { modelJson, description: init.model };
+    }
     const modelJson = path.resolve(baseDir, init.model);
     if (!existsSync(modelJson)) throw new Error(`init.model: ${modelJson} not found`);
     return { modelJson, description: path.relative(process.cwd(), modelJson) || modelJson };

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { readConfig, type LoadedConfig, type LoadOptions, type ReadResult } from '../config/load.js';
 import { ConfigError, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { downloadModel } from '../compile/initial-weights.js';
 import { createRegistry, type FerRegistry } from '../registry/index.js';
 import { importPlugin, PluginError, registerPlugin } from './loader.js';
 
@@ -12,6 +13,32 @@ import { importPlugin, PluginError, registerPlugin } from './loader.js';
  * with a plugin is reported at its line in `plugins:`.
  */
 export async function readConfigWithPlugins(file: string, options: LoadOptions = {}): Promise<ReadResult> {
+  const result = await readWithPlugins(file, options);
+  await fetchRemoteModels(result);
+  return result;
+}
+
+/** Models whose initial weights are at a URL are downloaded before compiling, which reads files only. */
+async function fetchRemoteModels(result: ReadResult): Promise<void> {
+  for (const [name, model] of Object.entries(result.loaded?.config.models ?? {})) {
+    const url = model?.init?.model;
+    if (typeof url !== 'string' || !/^https?:\/\//.test(url)) continue;
+    try {
+      await downloadModel(url);
+    } catch (error) {
+      result.diagnostics.push({
+        severity: 'error',
+        code: 'reference',
+        message: `models.${name}.init.model: ${(error as Error).message.replace(/^init\.model: /, '')}`,
+        span: result.loaded!.locate(['models', name, 'init', 'model']).span,
+        path: `models.${name}.init.model`,
+        hint: 'check the URL (it must serve model.json and the weight files beside it), or download them and give the path',
+      });
+    }
+  }
+}
+
+async function readWithPlugins(file: string, options: LoadOptions): Promise<ReadResult> {
   const first = readConfig(file, { ...options, registry: createRegistry() });
   const specs = first.loaded?.config.plugins;
   if (!first.loaded || !Array.isArray(specs) || specs.length === 0 || !specs.every((s) => typeof s === 'string')) return first;

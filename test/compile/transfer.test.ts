@@ -1,4 +1,6 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -130,5 +132,41 @@ describe('staged fine-tuning', () => {
     const tuned = await loadModel(tf, path.join(task, 'model'));
     const weights = (model: tf.LayersModel, name: string) => model.getLayer(name).getWeights().map((w) => Array.from(w.dataSync()));
     for (const layer of BODY) expect(weights(tuned, layer), layer).not.toEqual(weights(source, layer));
+  });
+});
+
+describe('initial weights from a tfjs model at a URL', () => {
+  it('downloads model.json and its weights once into the cache, then loads them by layer name', async () => {
+    const modelDir = path.join(sourceRun, 'tasks', 'tiny-1', 'fold-0', 'model');
+    let requests = 0;
+    const server = http.createServer((req, res) => {
+      requests++;
+      try {
+        res.end(readFileSync(path.join(modelDir, path.basename(req.url ?? ''))));
+      } catch {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/models/model.json`;
+    try {
+      const file = writeConfig('t-url', `    init: {model: '${url}', exclude: ['${HEAD}']}`);
+      const env = { FER_CACHE: path.join(dir, 'cache') };
+      const first = await runFer(['compile', file, '--json'], { env });
+      expect(first.code, first.stderr).toBe(0);
+      const init = (JSON.parse(first.stdout) as { models: { tiny: { init: { loaded: string[]; source: string } } } }).models.tiny.init;
+      expect(init.source).toBe(url);
+      expect(init.loaded).toEqual(BODY);
+      expect(requests).toBe(2);
+      const again = await runFer(['compile', file, '--json'], { env });
+      expect(again.code, again.stderr).toBe(0);
+      expect(requests).toBe(2);
+      const missing = writeConfig('t-url-missing', `    init: {model: '${url.replace('model.json', 'nothing.json')}'}`);
+      const failed = await runFer(['validate', missing], { env });
+      expect(failed.code).toBe(2);
+      expect(failed.stderr).toMatch(/t-url-missing\.yaml:10:\d+: error: models\.tiny\.init\.model: .*nothing\.json answered HTTP 404/);
+    } finally {
+      server.close();
+    }
   });
 });
