@@ -212,7 +212,7 @@ export function buildDocumentSchema(registry: FerRegistry): DocumentSchema {
           properties: {
             run: { type: 'string', minLength: 1, description: 'a fer run folder, or an experiment folder (runs/quick) for its finished run with the best accuracy; relative to this file' },
             member: { type: 'string', minLength: 1, default: 'best', description: 'with run: a member name, or best (highest out-of-fold accuracy)' },
-            model: { type: 'string', minLength: 1, description: 'a TensorFlow.js model.json (e.g. from tensorflowjs_converter), relative to this file' },
+            model: { type: 'string', minLength: 1, description: 'a TensorFlow.js model.json (e.g. from tensorflowjs_converter): a path relative to this file, or an http(s) URL (downloaded once)' },
             map: { type: 'object', additionalProperties: { type: 'string' }, description: 'layer name here -> layer name in the source, where they differ' },
             exclude: { type: 'array', items: { type: 'string' }, description: 'layers not to load (`*` matches within a name), e.g. a replaced head' },
             partial: { type: 'boolean', default: false, description: 'allow layers with no counterpart in the source (they start fresh)' },
