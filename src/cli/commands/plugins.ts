@@ -1,13 +1,13 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { parse } from 'yaml';
 import { ConfigError } from '../../diagnostics/diagnostic.js';
 import { pluginRegistry, readConfigWithPlugins } from '../../plugins/config.js';
 import { shippedPlugins } from '../../plugins/loader.js';
 import type { FerRegistry } from '../../registry/index.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 
 interface PluginsOptions extends GlobalOptions {
   action: 'list';
@@ -30,9 +30,9 @@ export const pluginsCommand: CommandModule<GlobalOptions, PluginsOptions> = {
     await runCommand(io, async () => {
       let registry: FerRegistry;
       if (argv.config) {
+        // Other problems of the config do not stop a listing of its plugins; a plugin that failed does.
         const read = await readConfigWithPlugins(argv.config, { overrides: argv.set ?? [] });
-        const pluginProblems = read.diagnostics.filter((d) => d.code === 'plugin' || !read.loaded);
-        if (!read.loaded) throw new ConfigError(pluginProblems, read.sources);
+        if (!read.loaded) throw new ConfigError(read.diagnostics, read.sources);
         registry = read.loaded.registry;
       } else {
         const found = await pluginRegistry(shippedPlugins(), process.cwd());
