@@ -43,8 +43,10 @@ describe('loadConfig', () => {
     const dir = folder({ 'my-exp.yaml': 'seed: 3\n' });
     const { config } = loadConfig(path.join(dir, 'my-exp.yaml'));
     expect(config.name).toBe('my-exp');
+    expect(config.plugins).toEqual([]);
     expect(config.training).toEqual({
       epochs: 10,
+      stages: [],
       batch_size: 32,
       optimizer: 'adam',
       loss: 'categorical_crossentropy',
