@@ -204,11 +204,14 @@ export class JournalDelivery {
     const uid = event.tags['fer.run_uid'] ?? '';
     const filter = `tags.\`fer.run_uid\` = '${uid.replace(/'/g, '')}' and tags.\`fer.key\` = '${event.run.replace(/'/g, '')}'`;
     const tags = { ...event.tags, 'mlflow.runName': event.name, ...(event.parent ? { 'mlflow.parentRunId': this.runId(event.parent) } : {}) };
-    let found = await client.searchRuns([experimentId], filter);
+    // Writers share the start time of a run, so ties are broken by run id: every writer that sees
+    // the same runs keeps the same one.
+    const search = async () => (await client.searchRuns([experimentId], filter)).sort((a, b) => Number(a.info.start_time ?? 0) - Number(b.info.start_time ?? 0) || a.info.run_id.localeCompare(b.info.run_id));
+    let found = await search();
     if (found.length === 0) {
       await client.createRun({ experimentId, runName: event.name, startTime: event.startTime, tags: Object.entries(tags).map(([key, value]) => ({ key, value })) });
-      // Two writers (shards) may have created it at the same moment: keep the earliest, delete the rest.
-      found = await client.searchRuns([experimentId], filter);
+      // Two writers (shards) may have created it at the same moment: keep one, delete the rest.
+      found = await search();
       for (const extra of found.slice(1)) await client.deleteRun(extra.info.run_id);
     } else {
       this.adopted.add(event.run);
