@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -6,7 +7,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/run/model-io.js';
-import { repoRoot, runFer } from '../helpers/cli.js';
+import { ferBin, repoRoot, runFer } from '../helpers/cli.js';
 
 /**
  * Starting from saved weights (models.<name>.init), freezing (models.<name>.frozen) and merged
@@ -133,6 +134,59 @@ describe('staged fine-tuning', () => {
     const weights = (model: tf.LayersModel, name: string) => model.getLayer(name).getWeights().map((w) => Array.from(w.dataSync()));
     for (const layer of BODY) expect(weights(tuned, layer), layer).not.toEqual(weights(source, layer));
   });
+});
+
+describe('staged training cut by SIGKILL', () => {
+  it('resumes across the stage boundary and ends with the metrics of an uninterrupted run', async () => {
+    const staged = [
+      ...oneMember,
+      '--workers',
+      '1',
+      '--set',
+      'data.source.synthetic.rows_per_class=200',
+      '--set',
+      'training.stages=[{epochs: 2, frozen: [conv_stack_*]}, {epochs: 2, learning_rate: 0.001}]',
+    ];
+    const whole = path.join(dir, 'staged-whole');
+    const uninterrupted = await runFer(['run', demo, '--runs', whole, ...staged], noTracking);
+    expect(uninterrupted.code, uninterrupted.stderr).toBe(0);
+    const cut = path.join(dir, 'staged-cut');
+    const child = spawn(process.execPath, [ferBin, 'run', demo, '--runs', cut, ...staged], { cwd: repoRoot, detached: true, stdio: 'ignore', env: { ...process.env, MLFLOW_TRACKING_URI: '' } });
+    // Kill everything once the first task has finished stage 1 (two epochs).
+    await new Promise<void>((resolve, reject) => {
+      const started = Date.now();
+      const timer = setInterval(() => {
+        try {
+          const run = readdirSync(path.join(cut, 'demo')).find((d) => d.startsWith('run-'));
+          const file = run && path.join(cut, 'demo', run, 'tasks', 'tiny-1', 'fold-0', 'metrics.json');
+          if (file && existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as unknown[]).length >= 2) {
+            clearInterval(timer);
+            process.kill(-child.pid!, 'SIGKILL');
+            resolve();
+          }
+        } catch {
+          // not there yet
+        }
+        if (Date.now() - started > 120_000) {
+          clearInterval(timer);
+          reject(new Error('the run never reached epoch 2'));
+        }
+      }, 50);
+    });
+    await new Promise((r) => child.on('exit', r));
+    const resumed = await runFer(['run', demo, '--runs', cut, ...staged], noTracking);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resumed after epoch [2-3]/);
+    const history = (root: string, task: string) => {
+      const run = readdirSync(path.join(root, 'demo')).find((d) => d.startsWith('run-'))!;
+      const rows = JSON.parse(readFileSync(path.join(root, 'demo', run, 'tasks', 'tiny-1', task, 'metrics.json'), 'utf8')) as Record<string, number>[];
+      return rows.map(({ seconds: _s, images_per_second: _i, ...rest }) => rest);
+    };
+    for (const task of ['fold-0', 'fold-1']) {
+      expect(history(cut, task).map((m) => m.stage)).toEqual([1, 1, 2, 2]);
+      expect(history(cut, task), task).toEqual(history(whole, task));
+    }
+  }, 300_000);
 });
 
 describe('initial weights from a tfjs model at a URL', () => {
