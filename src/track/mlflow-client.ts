@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
@@ -462,8 +463,4 @@ function describeNetworkError(error: unknown, sent: boolean): string {
   const e = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e.code ?? e.cause?.code;
   return code ? `${code}${e.message ? ` (${e.message})` : ''}` : (e.message ?? String(error));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
