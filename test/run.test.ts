@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ferBin, repoRoot, runFer, STACK_TRACE } from './helpers/cli.js';
+import { ferBin, killAtEpoch, repoRoot, runFer, STACK_TRACE } from './helpers/cli.js';
 import { tempDir } from './helpers/data.js';
 
 /** The demo config, made a little slower where a test needs to catch a run mid-epoch. */
@@ -136,28 +136,7 @@ describe('interruptions and shards', () => {
       stdio: 'ignore',
     });
     // Wait until the first task has two epochs done, then kill everything without warning.
-    const metrics = path.join(cut, 'demo');
-    await new Promise<void>((resolve, reject) => {
-      const started = Date.now();
-      const timer = setInterval(() => {
-        try {
-          const run = readdirSync(metrics).find((d) => d.startsWith('run-'));
-          const file = run && path.join(metrics, run, 'tasks', 'tiny-1', 'fold-0', 'metrics.json');
-          if (file && existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as unknown[]).length >= 2) {
-            clearInterval(timer);
-            process.kill(-child.pid!, 'SIGKILL');
-            resolve();
-          }
-        } catch {
-          // not there yet
-        }
-        if (Date.now() - started > 120_000) {
-          clearInterval(timer);
-          reject(new Error('the run never reached epoch 2'));
-        }
-      }, 50);
-    });
-    await new Promise((r) => child.on('exit', r));
+    await killAtEpoch(child, cut, 'demo', 'tiny-1/fold-0', 2);
     const resumed = await runFer(['run', 'configs/demo.yaml', '--runs', cut, '--workers', '1', ...slowDemo]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resumed after epoch [2-4]/);

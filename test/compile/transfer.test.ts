@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -7,7 +7,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/run/model-io.js';
-import { ferBin, repoRoot, runFer } from '../helpers/cli.js';
+import { ferBin, killAtEpoch, repoRoot, runFer } from '../helpers/cli.js';
 
 /**
  * Starting from saved weights (models.<name>.init), freezing (models.<name>.frozen) and merged
@@ -153,27 +153,7 @@ describe('staged training cut by SIGKILL', () => {
     const cut = path.join(dir, 'staged-cut');
     const child = spawn(process.execPath, [ferBin, 'run', demo, '--runs', cut, ...staged], { cwd: repoRoot, detached: true, stdio: 'ignore', env: { ...process.env, MLFLOW_TRACKING_URI: '' } });
     // Kill everything once the first task has finished stage 1 (two epochs).
-    await new Promise<void>((resolve, reject) => {
-      const started = Date.now();
-      const timer = setInterval(() => {
-        try {
-          const run = readdirSync(path.join(cut, 'demo')).find((d) => d.startsWith('run-'));
-          const file = run && path.join(cut, 'demo', run, 'tasks', 'tiny-1', 'fold-0', 'metrics.json');
-          if (file && existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as unknown[]).length >= 2) {
-            clearInterval(timer);
-            process.kill(-child.pid!, 'SIGKILL');
-            resolve();
-          }
-        } catch {
-          // not there yet
-        }
-        if (Date.now() - started > 120_000) {
-          clearInterval(timer);
-          reject(new Error('the run never reached epoch 2'));
-        }
-      }, 50);
-    });
-    await new Promise((r) => child.on('exit', r));
+    await killAtEpoch(child, cut, 'demo', 'tiny-1/fold-0', 2);
     const resumed = await runFer(['run', demo, '--runs', cut, ...staged], noTracking);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resumed after epoch [2-3]/);

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -43,3 +44,31 @@ export async function inPool<T, R>(items: readonly T[], limit: number, task: (it
 
 /** A stack trace line, which must never reach a user for a config problem. */
 export const STACK_TRACE = /^\s+at .+:\d+:\d+\)?$/m;
+
+/**
+ * Kills a detached `fer run` (its whole process group, workers included) without warning once the
+ * task `taskKey` of experiment `experiment` under `runsDir` has `epochs` epochs in its metrics.json.
+ */
+export async function killAtEpoch(child: ChildProcess, runsDir: string, experiment: string, taskKey: string, epochs: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const started = Date.now();
+    const timer = setInterval(() => {
+      try {
+        const run = readdirSync(path.join(runsDir, experiment)).find((d) => d.startsWith('run-'));
+        const file = run && path.join(runsDir, experiment, run, 'tasks', ...taskKey.split('/'), 'metrics.json');
+        if (file && existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as unknown[]).length >= epochs) {
+          clearInterval(timer);
+          process.kill(-child.pid!, 'SIGKILL');
+          resolve();
+        }
+      } catch {
+        // not there yet
+      }
+      if (Date.now() - started > 120_000) {
+        clearInterval(timer);
+        reject(new Error(`the run never reached epoch ${epochs}`));
+      }
+    }, 50);
+  });
+  await new Promise((r) => child.on('exit', r));
+}
