@@ -1,0 +1,80 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startEngine } from '../../src/engine/backend.js';
+import { im2colFilterGradientStats } from '../../src/engine/native-filter-gradient.js';
+import type { Tf } from '../../src/registry/layer-definition.js';
+import { relativeError } from '../helpers/numeric.js';
+
+let tf: Tf;
+beforeAll(async () => {
+  tf = (await startEngine('tensorflow')).tf;
+});
+
+interface Case {
+  size: number;
+  inChannels: number;
+  outChannels: number;
+  kernel: number;
+  strides: number;
+  padding: 'same' | 'valid';
+  im2col: boolean;
+}
+
+/** The filter gradient of sum(conv2d(x, w) * r) on the current backend. */
+function filterGradient(c: Case, x: Float32Array, w: Float32Array, r: Float32Array, outShape: number[]): Float32Array {
+  const xs = tf.tensor4d(x, [3, c.size, c.size, c.inChannels]);
+  const ws = tf.tensor4d(w, [c.kernel, c.kernel, c.inChannels, c.outChannels]);
+  const rs = tf.tensor(r, outShape);
+  const grad = tf.grad((filter: tfjs.Tensor) => tf.sum(tf.mul(tf.conv2d(xs, filter as tfjs.Tensor4D, c.strides, c.padding), rs)))(ws);
+  const values = grad.dataSync() as Float32Array;
+  tf.dispose([xs, ws, rs, grad]);
+  return values;
+}
+
+describe('im2col filter gradient on the native backend', () => {
+  it.each<Case>([
+    // Small outputs (at most 3x3) take the im2col path: ResNet-18's later stages and their projections.
+    { size: 2, inChannels: 24, outChannels: 16, kernel: 3, strides: 1, padding: 'same', im2col: true },
+    { size: 3, inChannels: 8, outChannels: 12, kernel: 3, strides: 2, padding: 'same', im2col: true },
+    { size: 3, inChannels: 16, outChannels: 8, kernel: 1, strides: 2, padding: 'valid', im2col: true },
+    { size: 5, inChannels: 4, outChannels: 6, kernel: 3, strides: 1, padding: 'valid', im2col: true },
+    { size: 6, inChannels: 5, outChannels: 7, kernel: 3, strides: 2, padding: 'same', im2col: true },
+    { size: 3, inChannels: 6, outChannels: 5, kernel: 1, strides: 1, padding: 'same', im2col: true },
+    { size: 7, inChannels: 3, outChannels: 4, kernel: 7, strides: 2, padding: 'same', im2col: false },
+    // Larger outputs keep TensorFlow's own kernel.
+    { size: 12, inChannels: 6, outChannels: 8, kernel: 3, strides: 1, padding: 'same', im2col: false },
+  ])('$size x $size, $inChannels -> $outChannels, kernel $kernel, stride $strides, $padding: equals the cpu backend (relative error < 1e-4)', async (c) => {
+    const outSize = c.padding === 'same' ? Math.ceil(c.size / c.strides) : Math.ceil((c.size - c.kernel + 1) / c.strides);
+    const outShape = [3, outSize, outSize, c.outChannels];
+    const x = tf.randomNormal([3, c.size, c.size, c.inChannels], 0, 1, 'float32', 1).dataSync() as Float32Array;
+    const w = tf.randomNormal([c.kernel, c.kernel, c.inChannels, c.outChannels], 0, 1, 'float32', 2).dataSync() as Float32Array;
+    const r = tf.randomNormal(outShape, 0, 1, 'float32', 3).dataSync() as Float32Array;
+    const before = im2colFilterGradientStats.calls;
+    const native = filterGradient(c, x, w, r, outShape);
+    expect(im2colFilterGradientStats.calls - before).toBe(c.im2col ? 1 : 0);
+    await tf.setBackend('cpu');
+    try {
+      const portable = filterGradient(c, x, w, r, outShape);
+      expect(relativeError(native, portable)).toBeLessThan(1e-4);
+    } finally {
+      await tf.setBackend('tensorflow');
+    }
+  });
+
+  it("runs inside a model's training step without leaking tensors", () => {
+    const model = tf.sequential({
+      layers: [tf.layers.conv2d({ inputShape: [4, 4, 8], filters: 8, kernelSize: 3, strides: 2, padding: 'same' }), tf.layers.flatten(), tf.layers.dense({ units: 2 })],
+    });
+    const variables = model.trainableWeights.map((v) => v.read() as tfjs.Variable);
+    const x = tf.randomNormal([2, 4, 4, 8], 0, 1, 'float32', 4);
+    const step = () => tf.tidy(() => tf.variableGrads(() => tf.sum(model.apply(x) as tfjs.Tensor) as tfjs.Scalar, variables).grads[variables[0]!.name]!.dataSync());
+    step();
+    const tensors = tf.memory().numTensors;
+    const before = im2colFilterGradientStats.calls;
+    step();
+    expect(im2colFilterGradientStats.calls).toBe(before + 1);
+    expect(tf.memory().numTensors).toBe(tensors);
+    tf.dispose([x]);
+    model.dispose();
+  });
+});
