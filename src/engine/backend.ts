@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Tf } from '../registry/layer-definition.js';
 import { packageRoot } from '../util/package.js';
-import { registerNativeFilterGradient } from './native-filter-gradient.js';
+import { registerNativeGradientKernels } from './native-gradient-kernels.js';
 import { registerNativeGradients } from './native-gradients.js';
 
 /**
@@ -100,7 +100,7 @@ function loadNative(options: EngineOptions): { tf: Tf; pkg: string; version: str
     try {
       const tf = requireFromFer(pkg) as Tf;
       registerNativeGradients(tf);
-      registerNativeFilterGradient(tf);
+      registerNativeGradientKernels(tf);
       // The native backend object carries its binding, which knows the TensorFlow version.
       const version = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding?.TF_Version ?? 'unknown';
       loadedNative = { tf, pkg, version };

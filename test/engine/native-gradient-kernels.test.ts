@@ -1,7 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startEngine } from '../../src/engine/backend.js';
-import { im2colFilterGradientStats } from '../../src/engine/native-filter-gradient.js';
+import { im2colFilterGradientStats, oneDnnMaxPoolGradientStats } from '../../src/engine/native-gradient-kernels.js';
 import type { Tf } from '../../src/registry/layer-definition.js';
 import { relativeError } from '../helpers/numeric.js';
 
@@ -76,5 +76,37 @@ describe('im2col filter gradient on the native backend', () => {
     expect(tf.memory().numTensors).toBe(tensors);
     tf.dispose([x]);
     model.dispose();
+  });
+});
+
+describe("max-pooling gradient by oneDNN's kernels on the native backend", () => {
+  it.each([
+    { shape: [4, 12, 12, 5], size: 2, strides: 2, padding: 'valid' as const },
+    { shape: [3, 11, 9, 4], size: 3, strides: 2, padding: 'same' as const },
+    { shape: [2, 15, 15, 3], size: 2, strides: 2, padding: 'valid' as const },
+    { shape: [2, 8, 8, 3], size: 3, strides: 1, padding: 'same' as const },
+  ])('$shape, window $size, stride $strides, $padding: equals the cpu backend, ties included (relative error < 1e-6)', async ({ shape, size, strides, padding }) => {
+    // ReLU'd and rounded values: many windows hold equal maxima (all zeros, or repeated integers),
+    // where the gradient must go to the same element as tfjs's and TensorFlow's own kernels send it.
+    const values = tf.tidy(() => tf.round(tf.relu(tf.randomNormal(shape, 0, 2, 'float32', 5)))).dataSync() as Float32Array;
+    const dy = (x: tfjs.Tensor4D) => tf.randomNormal(tf.maxPool(x, size, strides, padding).shape, 0, 1, 'float32', 6);
+    const gradient = () =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(values, shape as [number, number, number, number]);
+        const r = dy(x);
+        return tf.grad((input: tfjs.Tensor) => tf.sum(tf.mul(tf.maxPool(input as tfjs.Tensor4D, size, strides, padding), r)))(x).dataSync();
+      });
+    const before = oneDnnMaxPoolGradientStats.calls;
+    const native = gradient();
+    expect(oneDnnMaxPoolGradientStats.calls).toBe(before + 1);
+    await tf.setBackend('cpu');
+    try {
+      // Where windows overlap, an element sums the gradients of several windows, in an order that
+      // differs between kernels (TensorFlow's eager kernel too differs from the cpu backend by ~2e-7);
+      // a gradient sent to the wrong element of a tie would be off by O(1).
+      expect(relativeError(native, gradient())).toBeLessThan(1e-6);
+    } finally {
+      await tf.setBackend('tensorflow');
+    }
   });
 });

@@ -1,0 +1,182 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import type { Tf } from '../registry/layer-definition.js';
+
+/**
+ * Faster gradient kernels on the native backend, each replacing tfjs-node's kernel of the same name
+ * where measurements showed TensorFlow's eager kernel to be slow, and falling back to it elsewhere.
+ * Equality with the portable gradients is tested; `FER_TFJS_GRADIENTS=1` turns them off.
+ *
+ * Conv2DBackpropFilter: TensorFlow's kernel is slow when the output map is tiny and the channels
+ * wide: ResNet-18's last stage (2x2 maps, 512 -> 512 channels, 3x3) takes ~31-42 ms a layer here,
+ * 15-20 GFLOP/s, a quarter of a ResNet-18 training step for its three such layers. There the
+ * gradient is cheaper as im2col: ExtractImagePatches lays out the input windows as the rows of a
+ * matrix (tiny, since the map is), and one MatMul with the output gradient gives the filter
+ * gradient: 3.6x faster for that layer, 2.8x for the 1x1 stride-2 projection before it, 1.0-1.25x
+ * on 3x3 maps. On larger maps the patch matrix grows with kh*kw and the native kernel wins, so
+ * only outputs of at most SMALL_OUTPUT_AREA positions take this path (measured crossover).
+ *
+ * MaxPoolGrad: the eager kernel is plain Eigen code that searches every window again; oneDNN's
+ * max-pooling backward (what a TensorFlow graph runs when oneDNN is on) reads the argmax from a
+ * workspace its forward pass writes. Recomputing that forward pass and running the backward is
+ * still 1.2-1.9x faster (32x48x48x16 2x2: 8.3 -> 6.8 ms; 32x24x24x64 3x3/2: 12.5 -> 6.6 ms). The
+ * oneDNN kernels are registered under internal op names with a kernel label, so their presence is
+ * probed once (and the result checked against the eager kernel) before they are used.
+ */
+interface Binding {
+  TF_ATTR_TYPE: number;
+  TF_ATTR_INT: number;
+  TF_ATTR_STRING: number;
+  TF_ATTR_BOOL: number;
+  TF_FLOAT: number;
+}
+interface NativeBackend {
+  binding: Binding;
+  executeSingleOutput(name: string, attrs: unknown[], inputs: tfjs.Tensor[]): tfjs.Tensor;
+  executeMultipleOutputs(name: string, attrs: unknown[], inputs: tfjs.Tensor[], outputs: number): tfjs.Tensor[];
+}
+
+/** Output maps up to this many positions (3x3) take the im2col path. */
+export const SMALL_OUTPUT_AREA = 9;
+
+/** Counts filter gradients computed by the im2col path: tests check it is really taken. */
+export const im2colFilterGradientStats = { calls: 0 };
+
+interface FilterGradientAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tfjs.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+}
+
+/** Counts max-pooling gradients computed by oneDNN's kernels. */
+export const oneDnnMaxPoolGradientStats = { calls: 0 };
+
+interface MaxPoolGradientAttrs {
+  filterSize: [number, number] | number;
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+const registered = new WeakSet<object>();
+
+export function registerNativeGradientKernels(tf: Tf): void {
+  if (registered.has(tf) || process.env.FER_TFJS_GRADIENTS === '1') return;
+  registered.add(tf);
+  replaceKernel(tf, 'Conv2DBackpropFilter', (args, backend) => {
+    const { x, dy } = args.inputs as { x: tfjs.Tensor4D; dy: tfjs.Tensor4D };
+    return im2colFilterGradient(tf, backend, x, dy, args.attrs as unknown as FilterGradientAttrs);
+  });
+  let oneDnnPooling: boolean | undefined;
+  replaceKernel(tf, 'MaxPoolGrad', (args, backend) => {
+    const { dy, input } = args.inputs as { dy: tfjs.Tensor4D; input: tfjs.Tensor4D };
+    oneDnnPooling ??= probeOneDnnMaxPool(tf, backend);
+    return oneDnnPooling ? oneDnnMaxPoolGradient(tf, backend, input, dy, args.attrs as unknown as MaxPoolGradientAttrs) : undefined;
+  });
+}
+
+type KernelArgs = Parameters<tfjs.KernelFunc>[0];
+
+/** Registers `faster` for the native backend's kernel `name`; where it returns undefined, tfjs-node's kernel runs. */
+function replaceKernel(tf: Tf, name: string, faster: (args: KernelArgs, backend: NativeBackend) => tfjs.Tensor | undefined): void {
+  const original = tf.getKernel(name, 'tensorflow');
+  if (!original) return;
+  tf.unregisterKernel(name, 'tensorflow');
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'tensorflow',
+    kernelFunc: (args) => faster(args, args.backend as unknown as NativeBackend) ?? original.kernelFunc(args),
+  });
+}
+
+/** The filter gradient by im2col, or undefined where the native kernel is faster or the case is not covered. */
+function im2colFilterGradient(tf: Tf, backend: NativeBackend, x: tfjs.Tensor4D, dy: tfjs.Tensor4D, attrs: FilterGradientAttrs): tfjs.Tensor | undefined {
+  if (attrs.dataFormat !== 'NHWC' || x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
+  const info = tf.backend_util.computeConv2DInfo(x.shape, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const padding = info.padInfo.type;
+  if (padding !== 'SAME' && padding !== 'VALID') return undefined;
+  if (info.outHeight * info.outWidth > SMALL_OUTPUT_AREA) return undefined;
+  const [kh, kw, inChannels, outChannels] = attrs.filterShape;
+  const b = backend.binding;
+  const floatType = { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
+  const unitWindow = kh === 1 && kw === 1 && info.strideHeight === 1 && info.strideWidth === 1;
+  // [N, Ho, Wo, kh*kw*Cin], each row a window in (kh, kw, Cin) order: the filter's own layout.
+  const patches = unitWindow
+    ? x
+    : backend.executeSingleOutput(
+        'ExtractImagePatches',
+        [
+          floatType,
+          { name: 'ksizes', type: b.TF_ATTR_INT, value: [1, kh, kw, 1] },
+          { name: 'strides', type: b.TF_ATTR_INT, value: [1, info.strideHeight, info.strideWidth, 1] },
+          { name: 'rates', type: b.TF_ATTR_INT, value: [1, 1, 1, 1] },
+          { name: 'padding', type: b.TF_ATTR_STRING, value: padding },
+        ],
+        [x],
+      );
+  const rows = dy.shape[0] * dy.shape[1] * dy.shape[2];
+  const patchMatrix = tf.reshape(patches, [rows, kh * kw * inChannels]);
+  const gradientMatrix = tf.reshape(dy, [rows, outChannels]);
+  // patches^T @ dy: [kh*kw*Cin, Cout].
+  const product = backend.executeSingleOutput(
+    'MatMul',
+    [floatType, { name: 'transpose_a', type: b.TF_ATTR_BOOL, value: true }, { name: 'transpose_b', type: b.TF_ATTR_BOOL, value: false }],
+    [patchMatrix, gradientMatrix],
+  );
+  const filterGradient = tf.reshape(product, attrs.filterShape);
+  tf.dispose([patchMatrix, gradientMatrix, product]);
+  if (patches !== x) patches.dispose();
+  im2colFilterGradientStats.calls++;
+  return filterGradient;
+}
+
+/** oneDNN's pooling kernels are registered under these internal names, selected by a kernel label. */
+function oneDnnPoolAttrs(b: Binding, ksize: number[], strides: number[], padding: string): unknown[] {
+  return [
+    { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+    { name: 'ksize', type: b.TF_ATTR_INT, value: ksize },
+    { name: 'strides', type: b.TF_ATTR_INT, value: strides },
+    { name: 'padding', type: b.TF_ATTR_STRING, value: padding },
+    { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NHWC' },
+    { name: 'workspace_enabled', type: b.TF_ATTR_BOOL, value: true },
+    { name: '_kernel', type: b.TF_ATTR_STRING, value: 'MklNameChangeOp' },
+  ];
+}
+
+/** The max-pooling gradient by oneDNN: its forward pass again for the argmax workspace, then its backward. */
+function oneDnnMaxPoolGradient(tf: Tf, backend: NativeBackend, input: tfjs.Tensor4D, dy: tfjs.Tensor4D, attrs: MaxPoolGradientAttrs): tfjs.Tensor | undefined {
+  if (input.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
+  const info = tf.backend_util.computePool2DInfo(input.shape, attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const padding = info.padInfo.type;
+  if (padding !== 'SAME' && padding !== 'VALID') return undefined;
+  const poolAttrs = oneDnnPoolAttrs(backend.binding, [1, info.filterHeight, info.filterWidth, 1], [1, info.strideHeight, info.strideWidth, 1], padding);
+  const [output, workspace] = backend.executeMultipleOutputs('_MklNativeMaxPool', poolAttrs, [input], 2);
+  const gradient = backend.executeSingleOutput('_MklNativeMaxPoolGrad', poolAttrs, [input, output!, dy, workspace!]);
+  tf.dispose([output!, workspace!]);
+  oneDnnMaxPoolGradientStats.calls++;
+  return gradient;
+}
+
+/**
+ * Whether oneDNN's pooling kernels can be run here (they are absent from builds without oneDNN and
+ * unused with TF_ENABLE_ONEDNN_OPTS=0) and agree with the eager kernel on a small case with ties.
+ */
+function probeOneDnnMaxPool(tf: Tf, backend: NativeBackend): boolean {
+  if (process.env.TF_ENABLE_ONEDNN_OPTS === '0') return false;
+  try {
+    return tf.tidy(() => {
+      const input = tf.tensor4d([3, 1, 2, 3, 0, 5, 5, 1, -1, 4, 2, 2, 7, 0, 7, 6, 1, 1], [1, 3, 3, 2]);
+      const dy = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2]);
+      const b = backend.binding;
+      const poolAttrs = oneDnnPoolAttrs(b, [1, 2, 2, 1], [1, 2, 2, 1], 'SAME');
+      const [output, workspace] = backend.executeMultipleOutputs('_MklNativeMaxPool', poolAttrs, [input], 2);
+      const fast = backend.executeSingleOutput('_MklNativeMaxPoolGrad', poolAttrs, [input, output!, dy, workspace!]).dataSync();
+      const eagerAttrs = [poolAttrs[0], poolAttrs[1], poolAttrs[2], poolAttrs[3], poolAttrs[4]];
+      const eager = backend.executeSingleOutput('MaxPoolGrad', eagerAttrs, [input, output!, dy]).dataSync();
+      return fast.length === eager.length && fast.every((v, i) => v === eager[i]);
+    });
+  } catch {
+    return false;
+  }
+}
