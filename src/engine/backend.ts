@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Tf } from '../registry/layer-definition.js';
 import { packageRoot } from '../util/package.js';
+import { registerNativeConvolution } from './native-convolution.js';
 import { registerNativeGradientKernels } from './native-gradient-kernels.js';
 import { registerNativeGradients } from './native-gradients.js';
 
@@ -101,6 +102,7 @@ function loadNative(options: EngineOptions): { tf: Tf; pkg: string; version: str
       const tf = requireFromFer(pkg) as Tf;
       registerNativeGradients(tf);
       registerNativeGradientKernels(tf);
+      registerNativeConvolution(tf);
       // The native backend object carries its binding, which knows the TensorFlow version.
       const version = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding?.TF_Version ?? 'unknown';
       loadedNative = { tf, pkg, version };

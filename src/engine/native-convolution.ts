@@ -1,0 +1,106 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import type { Tf } from '../registry/layer-definition.js';
+
+/**
+ * Convolutions whose gradient is computed input by input on the native backend.
+ * tfjs-layers runs every convolution through `tf.fused.conv2d`, whose gradient, for a linear
+ * activation (every convolution followed by batch norm), is one custom gradient that computes the
+ * input, filter and bias gradients together, whether the tape needs them or not. The network's first
+ * convolution has the image as input, whose gradient nobody uses: ResNet-18's stem spends 11 ms a step
+ * (3%) on it, the batch-norm VGG 3 ms. fer routes these convolutions through a kernel of its own
+ * (FerConv2D: tfjs-node's convolution + bias + activation) with a registered gradient, whose parts
+ * tfjs's tape calls only for inputs that lead to a trained weight, as it does for plain conv2d.
+ * Covered: channels-last 4D inputs, linear or relu activation, no dilation; anything else, and
+ * every other backend, takes tfjs's own path. Equality of outputs and gradients is tested.
+ */
+interface Binding {
+  TF_ATTR_TYPE: number;
+  TF_FLOAT: number;
+}
+interface NativeBackend {
+  binding: Binding;
+  executeSingleOutput(name: string, attrs: unknown[], inputs: tfjs.Tensor[]): tfjs.Tensor;
+}
+
+type FusedConv2dArgs = Parameters<Tf['fused']['conv2d']>[0];
+
+interface FerConv2DAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same';
+  activation: 'linear' | 'relu';
+}
+
+const KERNEL = 'FerConv2D';
+
+/** Counts convolutions that took fer's kernel: tests check the path is really taken. */
+export const ferConv2dStats = { calls: 0 };
+
+const registered = new WeakSet<object>();
+
+export function registerNativeConvolution(tf: Tf): void {
+  if (registered.has(tf) || process.env.FER_TFJS_GRADIENTS === '1') return;
+  const fusedKernel = tf.getKernel('FusedConv2D', 'tensorflow');
+  if (!fusedKernel) return;
+  registered.add(tf);
+  const engine = tf.engine();
+
+  tf.registerKernel({
+    kernelName: KERNEL,
+    backendName: 'tensorflow',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const a = attrs as unknown as FerConv2DAttrs;
+      return fusedKernel.kernelFunc({
+        inputs,
+        backend,
+        attrs: { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dilations: 1, activation: a.activation },
+      });
+    },
+  });
+
+  tf.registerGradient({
+    kernelName: KERNEL,
+    inputsToSave: ['x', 'filter'],
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter, y] = saved as [tfjs.Tensor4D, tfjs.Tensor4D, tfjs.Tensor4D];
+      const a = attrs as unknown as FerConv2DAttrs;
+      const backend = tf.backend() as unknown as NativeBackend;
+      // The relu's gradient from its output: y > 0 exactly where the pre-activation was.
+      const preActivation =
+        a.activation === 'relu' ? backend.executeSingleOutput('ReluGrad', [{ name: 'T', type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT }], [dy as tfjs.Tensor, y]) : (dy as tfjs.Tensor);
+      // Rounding modes only apply to numeric padding, which this kernel does not take.
+      const common = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC' };
+      return {
+        x: () => engine.runKernel('Conv2DBackpropInput', { dy: preActivation, filter }, { ...common, inputShape: x.shape }) as tfjs.Tensor,
+        filter: () => engine.runKernel('Conv2DBackpropFilter', { x, dy: preActivation }, { ...common, filterShape: filter.shape }) as tfjs.Tensor,
+        bias: () => tf.sum(preActivation, [0, 1, 2]),
+      };
+    },
+  });
+
+  // tfjs-layers calls tf.fused.conv2d through the shared namespace object, so replacing it there
+  // reaches every convolution layer. (The generic signature is restated loosely: T is the input's rank.)
+  const fused = tf.fused as unknown as { conv2d: (args: FusedConv2dArgs) => tfjs.Tensor };
+  const original = fused.conv2d;
+  fused.conv2d = (args: FusedConv2dArgs) => {
+    const activation = args.activation ?? 'linear';
+    const covered =
+      tf.getBackend() === 'tensorflow' &&
+      args.x instanceof tf.Tensor &&
+      args.filter instanceof tf.Tensor &&
+      (args.bias === undefined || args.bias === null || (args.bias instanceof tf.Tensor && args.bias.rank === 1 && args.bias.shape[0] === args.filter.shape[3])) &&
+      args.x.rank === 4 &&
+      args.x.dtype === 'float32' &&
+      (args.dataFormat ?? 'NHWC') === 'NHWC' &&
+      (args.dilations === undefined || args.dilations === 1 || (Array.isArray(args.dilations) && args.dilations.every((d) => d === 1))) &&
+      (activation === 'linear' || activation === 'relu') &&
+      (args.pad === 'same' || args.pad === 'valid') &&
+      !args.preluActivationWeights;
+    if (!covered) return original(args);
+    ferConv2dStats.calls++;
+    const inputs: Record<string, tfjs.Tensor> = { x: args.x as tfjs.Tensor, filter: args.filter as tfjs.Tensor };
+    if (args.bias) inputs.bias = args.bias as tfjs.Tensor;
+    const attrs: FerConv2DAttrs = { strides: args.strides, pad: args.pad as 'same' | 'valid', activation };
+    return engine.runKernel(KERNEL, inputs, attrs as unknown as tfjs.NamedAttrMap) as tfjs.Tensor;
+  };
+}
