@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf, TfLayer } from '../registry/layer-definition.js';
+import { floatTypeAttr, type NativeBackend } from './native-backend.js';
 
 /**
  * Batch normalization that trains through TensorFlow's fused kernels on the native backend.
@@ -11,11 +12,6 @@ import type { Tf, TfLayer } from '../registry/layer-definition.js';
  * other case (inference, other backends, other ranks) takes the portable path unchanged.
  * Equality of outputs, gradients and moving statistics with the portable path is tested.
  */
-interface NativeBackend {
-  binding: { TF_ATTR_TYPE: number; TF_ATTR_FLOAT: number; TF_ATTR_STRING: number; TF_ATTR_BOOL: number; TF_FLOAT: number };
-  executeMultipleOutputs(name: string, attrs: unknown[], inputs: tfjs.Tensor[], outputs: number): tfjs.Tensor[];
-}
-
 /** The BatchNormalization internals the fused path reads (they are private in tfjs's typings). */
 interface BatchNormInternals {
   axis: number;
@@ -45,7 +41,7 @@ export function fusedBatchNormTraining(
 ): { y: tfjs.Tensor4D; mean: tfjs.Tensor1D; variance: tfjs.Tensor1D } {
   const b = backend.binding;
   const common = [
-    { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+    floatTypeAttr(b),
     { name: 'U', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
     { name: 'epsilon', type: b.TF_ATTR_FLOAT, value: epsilon },
     { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NHWC' },

@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../registry/layer-definition.js';
+import { floatTypeAttr, type NativeBackend } from './native-backend.js';
 
 /**
  * Convolutions whose gradient is computed input by input on the native backend.
@@ -13,15 +14,6 @@ import type { Tf } from '../registry/layer-definition.js';
  * Covered: channels-last 4D inputs, linear or relu activation, no dilation; anything else, and
  * every other backend, takes tfjs's own path. Equality of outputs and gradients is tested.
  */
-interface Binding {
-  TF_ATTR_TYPE: number;
-  TF_FLOAT: number;
-}
-interface NativeBackend {
-  binding: Binding;
-  executeSingleOutput(name: string, attrs: unknown[], inputs: tfjs.Tensor[]): tfjs.Tensor;
-}
-
 type FusedConv2dArgs = Parameters<Tf['fused']['conv2d']>[0];
 
 interface FerConv2DAttrs {
@@ -67,7 +59,7 @@ export function registerNativeConvolution(tf: Tf): void {
       const backend = tf.backend() as unknown as NativeBackend;
       // The relu's gradient from its output: y > 0 exactly where the pre-activation was.
       const preActivation =
-        a.activation === 'relu' ? backend.executeSingleOutput('ReluGrad', [{ name: 'T', type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT }], [dy as tfjs.Tensor, y]) : (dy as tfjs.Tensor);
+        a.activation === 'relu' ? backend.executeSingleOutput('ReluGrad', [floatTypeAttr(backend.binding)], [dy as tfjs.Tensor, y]) : (dy as tfjs.Tensor);
       // Rounding modes only apply to numeric padding, which this kernel does not take.
       const common = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC' };
       return {

@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../registry/layer-definition.js';
+import { floatTypeAttr, type NativeBackend, type NativeBinding } from './native-backend.js';
 
 /**
  * Faster gradient kernels on the native backend, each replacing tfjs-node's kernel of the same name
@@ -22,19 +23,6 @@ import type { Tf } from '../registry/layer-definition.js';
  * oneDNN kernels are registered under internal op names with a kernel label, so their presence is
  * probed once (and the result checked against the eager kernel) before they are used.
  */
-interface Binding {
-  TF_ATTR_TYPE: number;
-  TF_ATTR_INT: number;
-  TF_ATTR_STRING: number;
-  TF_ATTR_BOOL: number;
-  TF_FLOAT: number;
-}
-interface NativeBackend {
-  binding: Binding;
-  executeSingleOutput(name: string, attrs: unknown[], inputs: tfjs.Tensor[]): tfjs.Tensor;
-  executeMultipleOutputs(name: string, attrs: unknown[], inputs: tfjs.Tensor[], outputs: number): tfjs.Tensor[];
-}
-
 /** Output maps up to this many positions (3x3) take the im2col path. */
 export const SMALL_OUTPUT_AREA = 9;
 
@@ -99,7 +87,7 @@ function im2colFilterGradient(tf: Tf, backend: NativeBackend, x: tfjs.Tensor4D, 
   if (info.outHeight * info.outWidth > SMALL_OUTPUT_AREA) return undefined;
   const [kh, kw, inChannels, outChannels] = attrs.filterShape;
   const b = backend.binding;
-  const floatType = { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
+  const floatType = floatTypeAttr(b);
   const unitWindow = kh === 1 && kw === 1 && info.strideHeight === 1 && info.strideWidth === 1;
   // [N, Ho, Wo, kh*kw*Cin], each row a window in (kh, kw, Cin) order: the filter's own layout.
   const patches = unitWindow
@@ -132,9 +120,9 @@ function im2colFilterGradient(tf: Tf, backend: NativeBackend, x: tfjs.Tensor4D, 
 }
 
 /** oneDNN's pooling kernels are registered under these internal names, selected by a kernel label. */
-function oneDnnPoolAttrs(b: Binding, ksize: number[], strides: number[], padding: string): unknown[] {
+function oneDnnPoolAttrs(b: NativeBinding, ksize: number[], strides: number[], padding: string): unknown[] {
   return [
-    { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+    floatTypeAttr(b),
     { name: 'ksize', type: b.TF_ATTR_INT, value: ksize },
     { name: 'strides', type: b.TF_ATTR_INT, value: strides },
     { name: 'padding', type: b.TF_ATTR_STRING, value: padding },

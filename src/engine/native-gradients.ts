@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../registry/layer-definition.js';
+import { floatTypeAttr, type NativeBackend } from './native-backend.js';
 
 /**
  * Faster gradients on the native backend. tfjs computes the ReLU gradient as dy * step(x), and
@@ -8,11 +9,6 @@ import type { Tf } from '../registry/layer-definition.js';
  * ReluGrad (and Relu6Grad), so on the native backend the gradients call those; on
  * the other backends tfjs's own gradients run unchanged. Equality with tfjs's gradients is tested.
  */
-interface NativeBackend {
-  binding: { TF_ATTR_TYPE: number; TF_FLOAT: number };
-  executeSingleOutput(name: string, attrs: unknown[], inputs: tfjs.Tensor[]): tfjs.Tensor;
-}
-
 const registered = new WeakSet<object>();
 
 export function registerNativeGradients(tf: Tf): void {
@@ -34,7 +30,7 @@ export function registerNativeGradients(tf: Tf): void {
         const b = (backend as NativeBackend).binding;
         // ReluGrad and Relu6Grad take the incoming gradient and the features (the op's input).
         return {
-          x: () => (backend as NativeBackend).executeSingleOutput(nativeOp, [{ name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT }], [dy as tfjs.Tensor, input]),
+          x: () => (backend as NativeBackend).executeSingleOutput(nativeOp, [floatTypeAttr(b)], [dy as tfjs.Tensor, input]),
         };
       },
     });

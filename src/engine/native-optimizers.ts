@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf, TfOptimizer } from '../registry/layer-definition.js';
+import { floatTypeAttr, type NativeBackend } from './native-backend.js';
 
 /**
  * Optimizers that run as TensorFlow's fused training kernels on the native backend. tfjs applies
@@ -13,18 +14,6 @@ import type { Tf, TfOptimizer } from '../registry/layer-definition.js';
  * folded into the rate, which differs from tfjs's Adam by O(epsilon); results are deterministic
  * per backend, not identical across backends.
  */
-interface Binding {
-  TF_ATTR_TYPE: number;
-  TF_ATTR_FLOAT: number;
-  TF_ATTR_STRING: number;
-  TF_ATTR_BOOL: number;
-  TF_ATTR_SHAPE: number;
-  TF_FLOAT: number;
-}
-interface NativeBackend {
-  binding: Binding;
-  executeMultipleOutputs(name: string, attrs: unknown[], inputs: tfjs.Tensor[], outputs: number): tfjs.Tensor[];
-}
 
 export type NativeOptimizerKind = 'adam' | 'sgd' | 'momentum';
 
@@ -61,7 +50,7 @@ export function createNativeOptimizer(tf: Tf, args: NativeOptimizerArgs): TfOpti
   const backend = tf.backend() as unknown as NativeBackend;
   const b = backend.binding;
   const dtype = { name: 'dtype', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
-  const T = { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
+  const T = floatTypeAttr(b);
   const run = (op: string, attrs: unknown[], inputs: tfjs.Tensor[], outputs = 0) => backend.executeMultipleOutputs(op, attrs, inputs, outputs);
   const newVariable = (initial: tfjs.Tensor): tfjs.Tensor => {
     const [handle] = run(
