@@ -13,6 +13,7 @@ import { schemaErrorsToDiagnostics } from '../schema/errors.js';
 import { layerArgsValidator, schemaValidator } from '../schema/index.js';
 import { plainSchema, type JsonSchemaObject } from '../schema/json-schema.js';
 import { normalizeParam } from '../schema/template-params.js';
+import { weightPenalty } from '../engine/weight-penalty.js';
 import { deriveSeed } from '../util/seed.js';
 import { evaluateDeep, ExpressionError, scopeOf, type Scope, type Value } from './expression.js';
 
@@ -387,9 +388,7 @@ class ModelBuilder {
         const l1 = spec.l1 ?? 0;
         const l2 = spec.l2 ?? 0;
         if (l1 === 0 && l2 === 0) return undefined;
-        if (l1 === 0) return tf.regularizers.l2({ l2 });
-        if (l2 === 0) return tf.regularizers.l1({ l1 });
-        return tf.regularizers.l1l2({ l1, l2 });
+        return weightPenalty(tf, l1, l2);
       },
       activation: (activationName: string) => registry.activations.get(activationName)?.tfjs ?? activationName,
       seed: (role: string) => deriveSeed(seed, name, role),
