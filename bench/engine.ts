@@ -37,7 +37,12 @@ function stepRate(tf: Tf, model: tfjs.LayersModel, n = steps, size = batch, opti
   const variables = model.trainableWeights.map((w) => w.read() as tfjs.Variable);
   const step = () => {
     const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => tf.mean(tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tfjs.Tensor)) as tfjs.Scalar, variables);
+      const { value, grads } = tf.variableGrads(() => {
+        const base = tf.mean(tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tfjs.Tensor)) as tfjs.Scalar;
+        // The weight penalties (ResNet-18's L2 on every kernel), as Keras's fit and fer's trainer add them.
+        const penalties = (model as unknown as { calculateLosses(): tfjs.Scalar[] }).calculateLosses();
+        return penalties.length > 0 ? (tf.addN([base, ...penalties]) as tfjs.Scalar) : base;
+      }, variables);
       optimizer.applyGradients(grads);
       return value;
     });
