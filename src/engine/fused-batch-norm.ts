@@ -31,6 +31,11 @@ const cache = new WeakMap<object, BatchNormClass>();
 /** Counts fused training steps: tests and benchmarks check the fast path is really taken. */
 export const fusedBatchNormStats = { steps: 0 };
 
+/**
+ * One training step of batch norm through FusedBatchNormV3. With `running`, the kernel also updates
+ * the moving statistics (exponential_avg_factor = `running.factor`) and returns them in place of the
+ * batch's: one op instead of a chain of small ones per layer and step.
+ */
 export function fusedBatchNormTraining(
   tf: Tf,
   backend: NativeBackend,
@@ -38,6 +43,7 @@ export function fusedBatchNormTraining(
   gamma: tfjs.Tensor1D,
   beta: tfjs.Tensor1D,
   epsilon: number,
+  running?: { mean: tfjs.Tensor1D; variance: tfjs.Tensor1D; factor: number },
 ): { y: tfjs.Tensor4D; mean: tfjs.Tensor1D; variance: tfjs.Tensor1D } {
   const b = backend.binding;
   const common = [
@@ -49,13 +55,14 @@ export function fusedBatchNormTraining(
   ];
   let stats: [tfjs.Tensor1D, tfjs.Tensor1D] | undefined;
   const forward = tf.customGrad((input, scale, offset, save) => {
-    const empty = tf.tensor1d([]);
+    const empty = running ? undefined : tf.tensor1d([]);
     const [y, batchMean, batchVariance, r1, r2, r3] = backend.executeMultipleOutputs(
       'FusedBatchNormV3',
-      [...common, { name: 'exponential_avg_factor', type: b.TF_ATTR_FLOAT, value: 1 }],
-      [input as tfjs.Tensor, scale as tfjs.Tensor, offset as tfjs.Tensor, empty, empty],
+      [...common, { name: 'exponential_avg_factor', type: b.TF_ATTR_FLOAT, value: running?.factor ?? 1 }],
+      [input as tfjs.Tensor, scale as tfjs.Tensor, offset as tfjs.Tensor, running?.mean ?? empty!, running?.variance ?? empty!],
       6,
     );
+    empty?.dispose();
     stats = [tf.keep(batchMean!) as tfjs.Tensor1D, tf.keep(batchVariance!) as tfjs.Tensor1D];
     // customGrad passes the save function last, typed like the tensors before it.
     (save as unknown as (tensors: tfjs.Tensor[]) => void)([input as tfjs.Tensor, scale as tfjs.Tensor, r1!, r2!, r3!]);
@@ -100,14 +107,26 @@ export function batchNormLayerClass(tf: Tf): BatchNormClass {
         const channels = x.shape[3]!;
         const gamma = (self.scale && self.gamma ? self.gamma.read() : tf.ones([channels])) as tfjs.Tensor1D;
         const beta = (self.center && self.beta ? self.beta.read() : tf.zeros([channels])) as tfjs.Tensor1D;
-        const { y, mean, variance } = fusedBatchNormTraining(tf, tf.backend() as unknown as NativeBackend, x as tfjs.Tensor4D, gamma, beta, self.epsilon);
-        // TensorFlow returns the Bessel-corrected batch variance; tfjs-layers averages the plain one,
-        // so it is scaled back: both paths (and so all backends) keep the same moving statistics.
+        const backend = tf.backend() as unknown as NativeBackend;
         const n = x.size / channels;
-        const plainVariance = tf.mul(variance, (n - 1) / n);
         const decay = 1 - self.momentum;
+        if (n > 1) {
+          // The kernel updates the moving statistics itself, but averages the Bessel-corrected batch
+          // variance where tfjs-layers averages the plain one. Feeding it the moving variance divided
+          // by c = (n-1)/n and multiplying its result by c gives (1-d) v + d c v_corrected = the plain
+          // average, so both paths (and so all backends) keep the same moving statistics.
+          const bessel = (n - 1) / n;
+          const running = { mean: self.movingMean.read() as tfjs.Tensor1D, variance: tf.div(self.movingVariance.read(), bessel) as tfjs.Tensor1D, factor: decay };
+          const { y, mean, variance } = fusedBatchNormTraining(tf, backend, x as tfjs.Tensor4D, gamma, beta, self.epsilon, running);
+          self.movingMean.write(mean);
+          self.movingVariance.write(tf.mul(variance, bessel));
+          fusedBatchNormStats.steps++;
+          return y;
+        }
+        const { y, mean, variance } = fusedBatchNormTraining(tf, backend, x as tfjs.Tensor4D, gamma, beta, self.epsilon);
+        // One value per channel: the plain batch variance is 0 (TensorFlow's corrected one undefined).
         self.movingMean.write(tf.sub(self.movingMean.read(), tf.mul(tf.sub(self.movingMean.read(), mean), decay)));
-        self.movingVariance.write(tf.sub(self.movingVariance.read(), tf.mul(tf.sub(self.movingVariance.read(), plainVariance), decay)));
+        self.movingVariance.write(tf.sub(self.movingVariance.read(), tf.mul(self.movingVariance.read(), decay)));
         tf.dispose([mean, variance]);
         fusedBatchNormStats.steps++;
         return y;

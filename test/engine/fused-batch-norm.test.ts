@@ -46,6 +46,20 @@ describe('fused batch norm on the native backend', () => {
     }
   });
 
+  it('keeps the moving statistics of the portable path with one value per channel (no Bessel correction to undo)', () => {
+    const x = tf.randomNormal([1, 1, 1, 3], 0.5, 2, 'float32', 1) as tfjs.Tensor4D;
+    const r = tf.randomNormal([1, 1, 1, 3], 0, 1, 'float32', 2) as tfjs.Tensor4D;
+    const fused = trainStep(new (batchNormLayerClass(tf))({ momentum: 0.9, epsilon: 1e-3 }), x, r);
+    const portable = trainStep(tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-3 }), x, r);
+    for (const key of ['y', 'movingMean', 'movingVariance'] as const) {
+      expect(relativeError(fused[key], portable[key]), key).toBeLessThan(1e-4);
+    }
+    // The output does not depend on x or gamma here: both gradients are zero up to rounding.
+    for (const key of ['dx', 'dGamma'] as const) {
+      expect(Math.max(...Array.from(fused[key], Math.abs)), key).toBeLessThan(1e-5);
+    }
+  });
+
   it('takes the portable path for inference and for other ranks', () => {
     const before = fusedBatchNormStats.steps;
     new (batchNormLayerClass(tf))({}).apply(tf.randomNormal([4, 6, 6, 3]), { training: false });
