@@ -183,6 +183,8 @@ for (const [name, s] of Object.entries(samples)) {
   if (s.keras.length > 0) keras[name] = median(s.keras);
 }
 console.log(`\n2. ${backend} backend vs Keras 3 on TensorFlow (Python), training images/s, median of ${repeats} alternating runs`);
+// Keras's rate on this machine can differ 2-4x from one process to the next; every sample is shown.
+const spread = (values: number[]) => values.map((v) => v.toFixed(1)).join(' / ');
 console.log(`   ${'model'.padEnd(18)} ${'Keras'.padStart(8)} ${'fer'.padStart(8)} ${'ratio'.padStart(6)}   plain tfjs model on the same backend`);
 for (const name of ['reference_cnn', 'resnet18', 'vgg_bn_16_32_64']) {
   const k = keras[name];
@@ -190,6 +192,7 @@ for (const name of ['reference_cnn', 'resnet18', 'vgg_bn_16_32_64']) {
   console.log(
     `   ${name.padEnd(18)} ${(k ? k.toFixed(1) : 'n/a').padStart(8)} ${fer[name]!.toFixed(1).padStart(8)} ${(k ? (fer[name]! / k).toFixed(2) : 'n/a').padStart(6)}   ${p ? `${p.toFixed(1)} (${k ? (p / k).toFixed(2) : 'n/a'}x Keras)` : ''}`,
   );
+  console.log(`   ${''.padEnd(18)} samples: Keras ${spread(samples[name]!.keras)}; fer ${spread(samples[name]!.fer)}`);
 }
 
 // 3. wasm with fer's kernels vs cpu, one training step of the batch-norm VGG at batch 8.
