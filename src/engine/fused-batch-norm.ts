@@ -120,6 +120,8 @@ export function batchNormLayerClass(tf: Tf): BatchNormClass {
           const { y, mean, variance } = fusedBatchNormTraining(tf, backend, x as tfjs.Tensor4D, gamma, beta, self.epsilon, running);
           self.movingMean.write(mean);
           self.movingVariance.write(tf.mul(variance, bessel));
+          // The statistics were kept out of the customGrad's scope; the variables hold their own reference.
+          tf.dispose([mean, variance]);
           fusedBatchNormStats.steps++;
           return y;
         }

@@ -60,6 +60,20 @@ describe('fused batch norm on the native backend', () => {
     }
   });
 
+  it('leaves no tensor behind after a training step', () => {
+    const layer = new (batchNormLayerClass(tf))({});
+    const x = tf.randomNormal([4, 5, 5, 3], 0, 1, 'float32', 9);
+    tf.tidy(() => {
+      layer.apply(x, { training: true });
+    });
+    const tensors = tf.memory().numTensors;
+    tf.tidy(() => {
+      layer.apply(x, { training: true });
+    });
+    expect(tf.memory().numTensors).toBe(tensors);
+    x.dispose();
+  });
+
   it('takes the portable path for inference and for other ranks', () => {
     const before = fusedBatchNormStats.steps;
     new (batchNormLayerClass(tf))({}).apply(tf.randomNormal([4, 6, 6, 3]), { training: false });
