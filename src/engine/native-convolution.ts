@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../registry/layer-definition.js';
-import { floatTypeAttr, type NativeBackend } from './native-backend.js';
+import type { NativeBackend } from './native-backend.js';
+import { nativeActivationGradient } from './native-gradients.js';
 
 /**
  * Convolutions whose gradient is computed input by input on the native backend.
@@ -58,8 +59,7 @@ export function registerNativeConvolution(tf: Tf): void {
       const a = attrs as unknown as FerConv2DAttrs;
       const backend = tf.backend() as unknown as NativeBackend;
       // The relu's gradient from its output: y > 0 exactly where the pre-activation was.
-      const preActivation =
-        a.activation === 'relu' ? backend.executeSingleOutput('ReluGrad', [floatTypeAttr(backend.binding)], [dy as tfjs.Tensor, y]) : (dy as tfjs.Tensor);
+      const preActivation = a.activation === 'relu' ? nativeActivationGradient(backend, 'ReluGrad', dy as tfjs.Tensor, y) : (dy as tfjs.Tensor);
       // Rounding modes only apply to numeric padding, which this kernel does not take.
       const common = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC' };
       return {

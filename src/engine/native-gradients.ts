@@ -14,7 +14,7 @@ const registered = new WeakSet<object>();
 export function registerNativeGradients(tf: Tf): void {
   if (registered.has(tf) || process.env.FER_TFJS_GRADIENTS === '1') return;
   registered.add(tf);
-  const replace = (kernelName: string, nativeOp: string) => {
+  const replace = (kernelName: string, nativeOp: 'ReluGrad' | 'Relu6Grad') => {
     const original = tf.getGradient(kernelName);
     if (!original) return;
     tf.registerGradient({
@@ -27,14 +27,19 @@ export function registerNativeGradients(tf: Tf): void {
         if (tf.getBackend() !== 'tensorflow' || !backend.executeSingleOutput || !input || input.dtype !== 'float32') {
           return original.gradFunc(dy, saved, attrs);
         }
-        const b = (backend as NativeBackend).binding;
-        // ReluGrad and Relu6Grad take the incoming gradient and the features (the op's input).
-        return {
-          x: () => (backend as NativeBackend).executeSingleOutput(nativeOp, [floatTypeAttr(b)], [dy as tfjs.Tensor, input]),
-        };
+        return { x: () => nativeActivationGradient(backend as NativeBackend, nativeOp, dy as tfjs.Tensor, input) };
       },
     });
   };
   replace('Relu', 'ReluGrad');
   replace('Relu6', 'Relu6Grad');
+}
+
+/**
+ * TensorFlow's one-kernel activation gradient (ReluGrad, Relu6Grad): the incoming gradient where the
+ * features are in the activation's linear range, 0 elsewhere. The features may be the activation's
+ * input or, for relu, its output (positive exactly where the input was).
+ */
+export function nativeActivationGradient(backend: NativeBackend, op: 'ReluGrad' | 'Relu6Grad', dy: tfjs.Tensor, features: tfjs.Tensor): tfjs.Tensor {
+  return backend.executeSingleOutput(op, [floatTypeAttr(backend.binding)], [dy, features]);
 }
