@@ -16,6 +16,15 @@ import { floatTypeAttr, type NativeBackend, type NativeBinding } from './native-
  * on 3x3 maps. On larger maps the patch matrix grows with kh*kw and the native kernel wins, so
  * only outputs of at most SMALL_OUTPUT_AREA positions take this path (measured crossover).
  *
+ * At the other end, large maps with many channels (the reference CNN's 3x3 layers on 40x40 maps,
+ * 2-7 GFLOP per gradient at batch 32), oneDNN's backward-weights kernel, which TensorFlow's eager
+ * runtime substitutes for Conv2DBackpropFilter when oneDNN is on, runs at 50-55 GFLOP/s here while
+ * TensorFlow's own (Eigen) kernel runs at 75-90: 126 -> 73 ms for 40x40x64 -> 128, 78 -> 58 ms for
+ * 42x42x64 -> 64, 38 -> 32 ms for 19x19x128 -> 128; below ~1 GFLOP oneDNN wins or ties (the
+ * batch-norm VGG's and ResNet-18's layers). The eager runtime leaves convolutions with explicit
+ * padding to TensorFlow's kernel, so gradients of at least EIGEN_FILTER_GRADIENT.minFlops are asked
+ * for with their SAME/VALID padding written out as explicit padding: the same arithmetic.
+ *
  * MaxPoolGrad: the eager kernel is plain Eigen code that searches every window again; oneDNN's
  * max-pooling backward (what a TensorFlow graph runs when oneDNN is on) reads the argmax from a
  * workspace its forward pass writes. Recomputing that forward pass and running the backward is
@@ -28,6 +37,15 @@ export const SMALL_OUTPUT_AREA = 9;
 
 /** Counts filter gradients computed by the im2col path: tests check it is really taken. */
 export const im2colFilterGradientStats = { calls: 0 };
+
+/**
+ * Filter gradients of at least `minFlops` floating-point operations run TensorFlow's own kernel
+ * (measured crossover on the development machine; tests lower it to check small cases).
+ */
+export const EIGEN_FILTER_GRADIENT = { minFlops: 1e9 };
+
+/** Counts filter gradients sent to TensorFlow's own kernel by explicit padding. */
+export const eigenFilterGradientStats = { calls: 0 };
 
 interface FilterGradientAttrs {
   strides: [number, number] | number;
@@ -54,7 +72,8 @@ export function registerNativeGradientKernels(tf: Tf): void {
   registered.add(tf);
   replaceKernel(tf, 'Conv2DBackpropFilter', (args, backend) => {
     const { x, dy } = args.inputs as { x: tfjs.Tensor4D; dy: tfjs.Tensor4D };
-    return im2colFilterGradient(tf, backend, x, dy, args.attrs as unknown as FilterGradientAttrs);
+    const attrs = args.attrs as unknown as FilterGradientAttrs;
+    return im2colFilterGradient(tf, backend, x, dy, attrs) ?? eigenFilterGradient(tf, backend, x, dy, attrs);
   });
   let oneDnnPooling: boolean | undefined;
   replaceKernel(tf, 'MaxPoolGrad', (args, backend) => {
@@ -117,6 +136,35 @@ function im2colFilterGradient(tf: Tf, backend: NativeBackend, x: tfjs.Tensor4D, 
   if (patches !== x) patches.dispose();
   im2colFilterGradientStats.calls++;
   return filterGradient;
+}
+
+/** The filter gradient by TensorFlow's own kernel for large layers, or undefined to leave it to tfjs-node's call. */
+function eigenFilterGradient(tf: Tf, backend: NativeBackend, x: tfjs.Tensor4D, dy: tfjs.Tensor4D, attrs: FilterGradientAttrs): tfjs.Tensor | undefined {
+  if (attrs.dataFormat !== 'NHWC' || x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
+  const info = tf.backend_util.computeConv2DInfo(x.shape, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const pad = info.padInfo;
+  if (pad.type !== 'SAME' && pad.type !== 'VALID') return undefined;
+  const [kh, kw, inChannels, outChannels] = attrs.filterShape;
+  const flops = 2 * dy.shape[0] * info.outHeight * info.outWidth * kh * kw * inChannels * outChannels;
+  if (flops < EIGEN_FILTER_GRADIENT.minFlops) return undefined;
+  const b = backend.binding;
+  const filterSizes = tf.tensor1d(attrs.filterShape, 'int32');
+  const gradient = backend.executeSingleOutput(
+    'Conv2DBackpropFilter',
+    [
+      floatTypeAttr(b),
+      { name: 'strides', type: b.TF_ATTR_INT, value: [1, info.strideHeight, info.strideWidth, 1] },
+      { name: 'use_cudnn_on_gpu', type: b.TF_ATTR_BOOL, value: true },
+      { name: 'padding', type: b.TF_ATTR_STRING, value: 'EXPLICIT' },
+      { name: 'explicit_paddings', type: b.TF_ATTR_INT, value: [0, 0, pad.top, pad.bottom, pad.left, pad.right, 0, 0] },
+      { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NHWC' },
+      { name: 'dilations', type: b.TF_ATTR_INT, value: [1, 1, 1, 1] },
+    ],
+    [x, filterSizes, dy],
+  );
+  filterSizes.dispose();
+  eigenFilterGradientStats.calls++;
+  return gradient;
 }
 
 /** oneDNN's pooling kernels are registered under these internal names, selected by a kernel label. */

@@ -1,7 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startEngine } from '../../src/engine/backend.js';
-import { im2colFilterGradientStats, oneDnnMaxPoolGradientStats } from '../../src/engine/native-gradient-kernels.js';
+import { EIGEN_FILTER_GRADIENT, eigenFilterGradientStats, im2colFilterGradientStats, oneDnnMaxPoolGradientStats } from '../../src/engine/native-gradient-kernels.js';
 import type { Tf } from '../../src/registry/layer-definition.js';
 import { relativeError } from '../helpers/numeric.js';
 
@@ -76,6 +76,56 @@ describe('im2col filter gradient on the native backend', () => {
     expect(tf.memory().numTensors).toBe(tensors);
     tf.dispose([x]);
     model.dispose();
+  });
+});
+
+describe("large filter gradients by TensorFlow's own kernel (explicit padding)", () => {
+  it.each<Case>([
+    { size: 12, inChannels: 6, outChannels: 8, kernel: 3, strides: 1, padding: 'valid', im2col: false },
+    { size: 12, inChannels: 6, outChannels: 8, kernel: 3, strides: 1, padding: 'same', im2col: false },
+    { size: 11, inChannels: 4, outChannels: 5, kernel: 3, strides: 2, padding: 'same', im2col: false },
+    { size: 10, inChannels: 3, outChannels: 4, kernel: 2, strides: 1, padding: 'valid', im2col: false },
+    { size: 9, inChannels: 2, outChannels: 6, kernel: 5, strides: 2, padding: 'same', im2col: false },
+  ])('$size x $size, $inChannels -> $outChannels, kernel $kernel, stride $strides, $padding: equals the cpu backend (relative error < 1e-4)', async (c) => {
+    const outSize = c.padding === 'same' ? Math.ceil(c.size / c.strides) : Math.ceil((c.size - c.kernel + 1) / c.strides);
+    const outShape = [3, outSize, outSize, c.outChannels];
+    const x = tf.randomNormal([3, c.size, c.size, c.inChannels], 0, 1, 'float32', 7).dataSync() as Float32Array;
+    const w = tf.randomNormal([c.kernel, c.kernel, c.inChannels, c.outChannels], 0, 1, 'float32', 8).dataSync() as Float32Array;
+    const r = tf.randomNormal(outShape, 0, 1, 'float32', 9).dataSync() as Float32Array;
+    const threshold = EIGEN_FILTER_GRADIENT.minFlops;
+    // The real threshold is ~1 GFLOP, far beyond what the cpu backend computes in a test's time.
+    EIGEN_FILTER_GRADIENT.minFlops = 1;
+    const before = eigenFilterGradientStats.calls;
+    try {
+      const native = filterGradient(c, x, w, r, outShape);
+      expect(eigenFilterGradientStats.calls - before).toBe(1);
+      await tf.setBackend('cpu');
+      const portable = filterGradient(c, x, w, r, outShape);
+      expect(relativeError(native, portable)).toBeLessThan(1e-4);
+    } finally {
+      EIGEN_FILTER_GRADIENT.minFlops = threshold;
+      await tf.setBackend('tensorflow');
+    }
+  });
+
+  it('is taken by the reference CNN at its real threshold, for its large layers only', () => {
+    // The reference CNN's 3x3 layers on 40-44 pixel maps (2-7 GFLOP at batch 32), at batch 8: the
+    // 40x40x64 -> 128 layer alone stays above 1 GFLOP.
+    const x = tf.randomUniform([8, 40, 40, 64], 0, 1, 'float32', 10) as tfjs.Tensor4D;
+    const w = tf.randomNormal([3, 3, 64, 128], 0, 0.1, 'float32', 11);
+    const small = tf.randomNormal([8, 12, 12, 16], 0, 1, 'float32', 12) as tfjs.Tensor4D;
+    const ws = tf.randomNormal([3, 3, 16, 16], 0, 0.1, 'float32', 13);
+    const before = eigenFilterGradientStats.calls;
+    const large = tf.tidy(() => tf.grad((filter: tfjs.Tensor) => tf.sum(tf.conv2d(x, filter as tfjs.Tensor4D, 1, 'valid')))(w).dataSync());
+    expect(eigenFilterGradientStats.calls).toBe(before + 1);
+    tf.tidy(() => tf.grad((filter: tfjs.Tensor) => tf.sum(tf.conv2d(small, filter as tfjs.Tensor4D, 1, 'same')))(ws).dataSync());
+    expect(eigenFilterGradientStats.calls).toBe(before + 1);
+    // The gradient of sum(conv(x, w)) over w[i, j, c, o] is the sum of x's window: the same for every o.
+    const window = tf.tidy(() => tf.slice(x, [0, 0, 0, 0], [8, 38, 38, 1]).dataSync() as Float32Array);
+    const expected = window.reduce((sum, v) => sum + v, 0);
+    expect(Math.abs(large[0]! - expected) / Math.abs(expected)).toBeLessThan(1e-4);
+    expect(Math.abs(large[127]! - expected) / Math.abs(expected)).toBeLessThan(1e-4);
+    tf.dispose([x, w, small, ws]);
   });
 });
 
