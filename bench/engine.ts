@@ -2,8 +2,9 @@
  * Training speed, each figure against a baseline measured in the same run on this machine:
  * 1. fer's framework cost: the reference CNN compiled from YAML and trained by fer's trainer (data
  *    pipeline included) vs the same model hand-written in tfjs (trainOnBatch), same backend;
- * 2. the native backend (fer's compiled model and optimizer) vs Keras 3 on TensorFlow (Python, in the bench's own virtualenv) on the
- *    same model, batch and threads, for the reference CNN, ResNet-18 and a batch-norm VGG-style CNN;
+ * 2. the native backend (fer's compiled model, optimizer and loss) vs Keras 3 on TensorFlow (Python, in
+ *    the bench's own virtualenv, with oneDNN on and off) on the same model, batch and threads, for the
+ *    reference CNN, ResNet-18 and a batch-norm VGG-style CNN;
  * 3. wasm with fer's gradient kernels vs the pure-JS cpu backend, one training step.
  *   npm run bench -- engine            (BENCH_KERAS=0 skips the Keras part)
  */
@@ -17,6 +18,7 @@ import { loadConfig } from '../src/config/load.js';
 import { loadDataset } from '../src/data/load.js';
 import { fitPreprocessor } from '../src/data/preprocess.js';
 import { startEngine } from '../src/engine/backend.js';
+import { buildLoss } from '../src/engine/loss.js';
 import { buildOptimizer } from '../src/engine/optimizer.js';
 import { defaultNativeCache } from '../src/engine/native-setup.js';
 import { trainModel } from '../src/engine/trainer.js';
@@ -27,18 +29,22 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const steps = Number(process.env.BENCH_STEPS ?? 20);
 const batch = 32;
 
+type StepLoss = (yTrue: tfjs.Tensor, yPred: tfjs.Tensor) => tfjs.Scalar;
+
 /**
  * Images/s of `steps` batches of a train step on fixed random inputs (after two warm-up steps).
- * `optimizer` defaults to tfjs's Adam, what a hand-written tfjs model would use.
+ * `optimizer` and `loss` default to what a hand-written tfjs model would use: tfjs's Adam and
+ * tfjs-layers' categorical cross-entropy (the loss Keras's baseline trains with too).
  */
-function stepRate(tf: Tf, model: tfjs.LayersModel, n = steps, size = batch, optimizer: tfjs.Optimizer = tf.train.adam(1e-4)): number {
+function stepRate(tf: Tf, model: tfjs.LayersModel, n = steps, size = batch, optimizer: tfjs.Optimizer = tf.train.adam(1e-4), loss?: StepLoss): number {
+  const lossOf: StepLoss = loss ?? ((yTrue, yPred) => tf.mean(tf.metrics.categoricalCrossentropy(yTrue, yPred)) as tfjs.Scalar);
   const x = tf.randomUniform([size, 48, 48, 1]);
   const y = tf.oneHot(tf.randomUniform([size], 0, 7, 'int32'), 7);
   const variables = model.trainableWeights.map((w) => w.read() as tfjs.Variable);
   const step = () => {
-    const loss = tf.tidy(() => {
+    const value = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => {
-        const base = tf.mean(tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tfjs.Tensor)) as tfjs.Scalar;
+        const base = lossOf(y, model.apply(x, { training: true }) as tfjs.Tensor);
         // The weight penalties (ResNet-18's L2 on every kernel), as Keras's fit and fer's trainer add them.
         const penalties = (model as unknown as { calculateLosses(): tfjs.Scalar[] }).calculateLosses();
         return penalties.length > 0 ? (tf.addN([base, ...penalties]) as tfjs.Scalar) : base;
@@ -46,8 +52,8 @@ function stepRate(tf: Tf, model: tfjs.LayersModel, n = steps, size = batch, opti
       optimizer.applyGradients(grads);
       return value;
     });
-    loss.dataSync();
-    loss.dispose();
+    value.dataSync();
+    value.dispose();
   };
   step();
   step();
@@ -140,7 +146,8 @@ console.log(`   fer: YAML -> compiled model -> fer trainer  ${ferCnn.toFixed(1)}
 
 // 2. Native backend vs Keras on the same TensorFlow.
 // Rates on this machine vary by up to 2x between runs, so fer and Keras are measured alternately,
-// `repeats` times each, and the medians compared.
+// `repeats` times each, and the medians compared. Keras runs with TensorFlow's default (oneDNN on)
+// and with oneDNN off, which is faster for some models here; fer is compared with the faster.
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 mkdirSync(path.join(root, 'runs', '.bench'), { recursive: true });
 const vggFile = path.join(root, 'runs', '.bench', 'vgg.yaml');
@@ -152,47 +159,51 @@ const builders: Record<string, { fer: () => tfjs.LayersModel; portable?: () => t
 };
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const python = process.env.BENCH_KERAS === '0' ? undefined : kerasPython();
-const samples: Record<string, { fer: number[]; portable: number[]; keras: number[] }> = {};
+const kerasSettings = { 'oneDNN on': '1', 'oneDNN off': '0' } as const;
+type KerasSetting = keyof typeof kerasSettings;
+const kerasRate = (name: string, stepCount: number, oneDnn: string): number => {
+  const out = execFileSync(python!, [path.join(root, 'bench', 'keras', 'train_throughput.py'), String(stepCount), String(batch), name], {
+    encoding: 'utf8',
+    // TensorFlow's start-up lines would bury the table; a failing run throws with its stderr.
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', TF_ENABLE_ONEDNN_OPTS: oneDnn },
+  });
+  return (JSON.parse(out.trim().split('\n').pop()!) as { images_per_second: number }).images_per_second;
+};
+const ferLoss = buildLoss(tf, 'categorical_crossentropy');
+const samples: Record<string, { fer: number[]; portable: number[]; keras: Record<KerasSetting, number[]> }> = {};
 for (let r = 0; r < repeats; r++) {
   for (const [name, b] of Object.entries(builders)) {
-    const s = (samples[name] ??= { fer: [], portable: [], keras: [] });
+    const s = (samples[name] ??= { fer: [], portable: [], keras: { 'oneDNN on': [], 'oneDNN off': [] } });
     const model = b.fer();
-    // fer's column trains with the optimizer fer's trainer builds (TensorFlow's fused Adam on this backend).
-    s.fer.push(stepRate(tf, model, b.steps, batch, buildOptimizer(tf, synthetic.registry, { adam: { learning_rate: 1e-4 } }).optimizer));
+    // fer's column trains with the optimizer and loss fer's trainer builds (TensorFlow's fused Adam on this backend).
+    s.fer.push(stepRate(tf, model, b.steps, batch, buildOptimizer(tf, synthetic.registry, { adam: { learning_rate: 1e-4 } }).optimizer, ferLoss));
     model.dispose();
     if (b.portable) {
       const baseline = b.portable();
       s.portable.push(stepRate(tf, baseline, b.steps));
       baseline.dispose();
     }
-    if (python) {
-      const out = execFileSync(python, [path.join(root, 'bench', 'keras', 'train_throughput.py'), String(b.steps), String(batch), name], {
-        encoding: 'utf8',
-        env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
-      });
-      s.keras.push((JSON.parse(out.trim().split('\n').pop()!) as { images_per_second: number }).images_per_second);
-    }
+    if (python) for (const [setting, value] of Object.entries(kerasSettings)) s.keras[setting as KerasSetting].push(kerasRate(name, b.steps, value));
   }
-}
-const fer: Record<string, number> = {};
-const portable: Record<string, number> = {};
-const keras: Record<string, number> = {};
-for (const [name, s] of Object.entries(samples)) {
-  fer[name] = median(s.fer);
-  if (s.portable.length > 0) portable[name] = median(s.portable);
-  if (s.keras.length > 0) keras[name] = median(s.keras);
 }
 console.log(`\n2. ${backend} backend vs Keras 3 on TensorFlow (Python), training images/s, median of ${repeats} alternating runs`);
 // Keras's rate on this machine can differ 2-4x from one process to the next; every sample is shown.
 const spread = (values: number[]) => values.map((v) => v.toFixed(1)).join(' / ');
-console.log(`   ${'model'.padEnd(18)} ${'Keras'.padStart(8)} ${'fer'.padStart(8)} ${'ratio'.padStart(6)}   plain tfjs model on the same backend`);
+const column = (value: number | undefined, width: number) => (value === undefined ? 'n/a' : value.toFixed(1)).padStart(width);
+console.log(`   ${'model'.padEnd(18)} ${'Keras'.padStart(9)} ${'Keras'.padStart(10)} ${'fer'.padStart(7)} ${'fer / faster'.padStart(13)}   plain tfjs model`);
+console.log(`   ${''.padEnd(18)} ${'oneDNN on'.padStart(9)} ${'oneDNN off'.padStart(10)} ${''.padStart(7)} ${'Keras'.padStart(13)}   on the same backend`);
 for (const name of ['reference_cnn', 'resnet18', 'vgg_bn_16_32_64']) {
-  const k = keras[name];
-  const p = portable[name];
+  const s = samples[name]!;
+  const on = s.keras['oneDNN on'].length > 0 ? median(s.keras['oneDNN on']) : undefined;
+  const off = s.keras['oneDNN off'].length > 0 ? median(s.keras['oneDNN off']) : undefined;
+  const faster = on === undefined || off === undefined ? undefined : Math.max(on, off);
+  const ferRate = median(s.fer);
+  const plain = s.portable.length > 0 ? median(s.portable) : undefined;
   console.log(
-    `   ${name.padEnd(18)} ${(k ? k.toFixed(1) : 'n/a').padStart(8)} ${fer[name]!.toFixed(1).padStart(8)} ${(k ? (fer[name]! / k).toFixed(2) : 'n/a').padStart(6)}   ${p ? `${p.toFixed(1)} (${k ? (p / k).toFixed(2) : 'n/a'}x Keras)` : ''}`,
+    `   ${name.padEnd(18)} ${column(on, 9)} ${column(off, 10)} ${column(ferRate, 7)} ${(faster ? (ferRate / faster).toFixed(2) : 'n/a').padStart(13)}   ${plain ? `${plain.toFixed(1)} (${faster ? (plain / faster).toFixed(2) : 'n/a'}x)` : ''}`,
   );
-  console.log(`   ${''.padEnd(18)} samples: Keras ${spread(samples[name]!.keras)}; fer ${spread(samples[name]!.fer)}`);
+  console.log(`   ${''.padEnd(18)} samples: Keras on ${spread(s.keras['oneDNN on'])}; off ${spread(s.keras['oneDNN off'])}; fer ${spread(s.fer)}`);
 }
 
 // 3. wasm with fer's kernels vs cpu, one training step of the batch-norm VGG at batch 8.
