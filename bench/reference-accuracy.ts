@@ -8,7 +8,9 @@
  *   npm run bench -- reference-accuracy      (about 25 minutes per epoch pair on 2 cores)
  *   BENCH_EPOCHS=3 BENCH_SEEDS=1,2           (seeds: one baseline and one fer run per seed)
  * Math.random is seeded for the baseline (tfjs draws its initial weights and shuffles from it), so
- * it is reproducible too.
+ * it is reproducible too. The baseline runs on tfjs-node's own kernels (fer's faster kernels are
+ * turned off in this process with FER_TFJS_GRADIENTS=1), with TensorFlow's oneDNN kernels on, as in
+ * fer's runs.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -75,7 +77,9 @@ function ferRun(seed: number): EpochResult[] {
     '--set', '~folds', '--set', 'data.preprocess=[{scale: {}}]', '--set', 'data.class_weight=none',
     '--set', `training.epochs=${epochs}`, '--set', `seed=${seed}`,
   ];
-  const result = spawnSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, MLFLOW_TRACKING_URI: '' } });
+  const env: NodeJS.ProcessEnv = { ...process.env, MLFLOW_TRACKING_URI: '' };
+  delete env.FER_TFJS_GRADIENTS;
+  const result = spawnSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
   if (result.status !== 0) throw new Error(`fer run exited with ${result.status}`);
   const experiment = path.join(runs, 'cnn');
   const run = readdirSync(experiment).find((name) => name.startsWith('run-'))!;
@@ -90,6 +94,8 @@ function ferRun(seed: number): EpochResult[] {
   });
 }
 
+// The baseline is plain tfjs-node: none of fer's kernel replacements (the fer run is a child process).
+process.env.FER_TFJS_GRADIENTS = '1';
 const { tf, backend, reason } = await startEngine('tensorflow');
 console.log(`backend: ${backend} (${reason}); the reference CNN, ${epochs} epochs, seeds ${seeds.join(', ')}`);
 const table: { seed: number; baseline: EpochResult[]; fer: EpochResult[] }[] = [];
