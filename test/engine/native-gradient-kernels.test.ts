@@ -31,6 +31,28 @@ function filterGradient(c: Case, x: Float32Array, w: Float32Array, r: Float32Arr
   return values;
 }
 
+/**
+ * Random inputs from `seed`; the native backend's filter gradient must take the path `counter` counts
+ * `expectedCalls` times and equal the cpu backend's (relative error < 1e-4).
+ */
+async function expectFilterGradientLikeCpu(c: Case, seed: number, counter: { calls: number }, expectedCalls: number): Promise<void> {
+  const outSize = c.padding === 'same' ? Math.ceil(c.size / c.strides) : Math.ceil((c.size - c.kernel + 1) / c.strides);
+  const outShape = [3, outSize, outSize, c.outChannels];
+  const x = tf.randomNormal([3, c.size, c.size, c.inChannels], 0, 1, 'float32', seed).dataSync() as Float32Array;
+  const w = tf.randomNormal([c.kernel, c.kernel, c.inChannels, c.outChannels], 0, 1, 'float32', seed + 1).dataSync() as Float32Array;
+  const r = tf.randomNormal(outShape, 0, 1, 'float32', seed + 2).dataSync() as Float32Array;
+  const before = counter.calls;
+  const native = filterGradient(c, x, w, r, outShape);
+  expect(counter.calls - before).toBe(expectedCalls);
+  await tf.setBackend('cpu');
+  try {
+    const portable = filterGradient(c, x, w, r, outShape);
+    expect(relativeError(native, portable)).toBeLessThan(1e-4);
+  } finally {
+    await tf.setBackend('tensorflow');
+  }
+}
+
 describe('im2col filter gradient on the native backend', () => {
   it.each<Case>([
     // Small outputs (at most 3x3) take the im2col path: ResNet-18's later stages and their projections.
@@ -44,21 +66,7 @@ describe('im2col filter gradient on the native backend', () => {
     // Larger outputs keep TensorFlow's own kernel.
     { size: 12, inChannels: 6, outChannels: 8, kernel: 3, strides: 1, padding: 'same', im2col: false },
   ])('$size x $size, $inChannels -> $outChannels, kernel $kernel, stride $strides, $padding: equals the cpu backend (relative error < 1e-4)', async (c) => {
-    const outSize = c.padding === 'same' ? Math.ceil(c.size / c.strides) : Math.ceil((c.size - c.kernel + 1) / c.strides);
-    const outShape = [3, outSize, outSize, c.outChannels];
-    const x = tf.randomNormal([3, c.size, c.size, c.inChannels], 0, 1, 'float32', 1).dataSync() as Float32Array;
-    const w = tf.randomNormal([c.kernel, c.kernel, c.inChannels, c.outChannels], 0, 1, 'float32', 2).dataSync() as Float32Array;
-    const r = tf.randomNormal(outShape, 0, 1, 'float32', 3).dataSync() as Float32Array;
-    const before = im2colFilterGradientStats.calls;
-    const native = filterGradient(c, x, w, r, outShape);
-    expect(im2colFilterGradientStats.calls - before).toBe(c.im2col ? 1 : 0);
-    await tf.setBackend('cpu');
-    try {
-      const portable = filterGradient(c, x, w, r, outShape);
-      expect(relativeError(native, portable)).toBeLessThan(1e-4);
-    } finally {
-      await tf.setBackend('tensorflow');
-    }
+    await expectFilterGradientLikeCpu(c, 1, im2colFilterGradientStats, c.im2col ? 1 : 0);
   });
 
   it("runs inside a model's training step without leaking tensors", () => {
@@ -87,24 +95,13 @@ describe("large filter gradients by TensorFlow's own kernel (explicit padding)",
     { size: 10, inChannels: 3, outChannels: 4, kernel: 2, strides: 1, padding: 'valid', im2col: false },
     { size: 9, inChannels: 2, outChannels: 6, kernel: 5, strides: 2, padding: 'same', im2col: false },
   ])('$size x $size, $inChannels -> $outChannels, kernel $kernel, stride $strides, $padding: equals the cpu backend (relative error < 1e-4)', async (c) => {
-    const outSize = c.padding === 'same' ? Math.ceil(c.size / c.strides) : Math.ceil((c.size - c.kernel + 1) / c.strides);
-    const outShape = [3, outSize, outSize, c.outChannels];
-    const x = tf.randomNormal([3, c.size, c.size, c.inChannels], 0, 1, 'float32', 7).dataSync() as Float32Array;
-    const w = tf.randomNormal([c.kernel, c.kernel, c.inChannels, c.outChannels], 0, 1, 'float32', 8).dataSync() as Float32Array;
-    const r = tf.randomNormal(outShape, 0, 1, 'float32', 9).dataSync() as Float32Array;
     const threshold = EIGEN_FILTER_GRADIENT.minFlops;
     // The real threshold is ~1 GFLOP, far beyond what the cpu backend computes in a test's time.
     EIGEN_FILTER_GRADIENT.minFlops = 1;
-    const before = eigenFilterGradientStats.calls;
     try {
-      const native = filterGradient(c, x, w, r, outShape);
-      expect(eigenFilterGradientStats.calls - before).toBe(1);
-      await tf.setBackend('cpu');
-      const portable = filterGradient(c, x, w, r, outShape);
-      expect(relativeError(native, portable)).toBeLessThan(1e-4);
+      await expectFilterGradientLikeCpu(c, 7, eigenFilterGradientStats, 1);
     } finally {
       EIGEN_FILTER_GRADIENT.minFlops = threshold;
-      await tf.setBackend('tensorflow');
     }
   });
 
