@@ -73,7 +73,10 @@ export function registerNativeGradientKernels(tf: Tf): void {
   replaceKernel(tf, 'Conv2DBackpropFilter', (args, backend) => {
     const { x, dy } = args.inputs as { x: tfjs.Tensor4D; dy: tfjs.Tensor4D };
     const attrs = args.attrs as unknown as FilterGradientAttrs;
-    return im2colFilterGradient(tf, backend, x, dy, attrs) ?? eigenFilterGradient(tf, backend, x, dy, attrs);
+    if (attrs.dataFormat !== 'NHWC' || x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
+    const info = tf.backend_util.computeConv2DInfo(x.shape, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+    if (info.padInfo.type !== 'SAME' && info.padInfo.type !== 'VALID') return undefined;
+    return im2colFilterGradient(tf, backend, x, dy, attrs.filterShape, info) ?? eigenFilterGradient(tf, backend, x, dy, attrs.filterShape, info);
   });
   let oneDnnPooling: boolean | undefined;
   replaceKernel(tf, 'MaxPoolGrad', (args, backend) => {
@@ -97,14 +100,13 @@ function replaceKernel(tf: Tf, name: string, faster: (args: KernelArgs, backend:
   });
 }
 
-/** The filter gradient by im2col, or undefined where the native kernel is faster or the case is not covered. */
-function im2colFilterGradient(tf: Tf, backend: NativeBackend, x: tfjs.Tensor4D, dy: tfjs.Tensor4D, attrs: FilterGradientAttrs): tfjs.Tensor | undefined {
-  if (attrs.dataFormat !== 'NHWC' || x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
-  const info = tf.backend_util.computeConv2DInfo(x.shape, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
-  const padding = info.padInfo.type;
-  if (padding !== 'SAME' && padding !== 'VALID') return undefined;
+type ConvolutionInfo = ReturnType<Tf['backend_util']['computeConv2DInfo']>;
+
+/** The filter gradient by im2col (SAME/VALID padding, NHWC float32), or undefined where the output is too large for it. */
+function im2colFilterGradient(tf: Tf, backend: NativeBackend, x: tfjs.Tensor4D, dy: tfjs.Tensor4D, filterShape: FilterGradientAttrs['filterShape'], info: ConvolutionInfo): tfjs.Tensor | undefined {
   if (info.outHeight * info.outWidth > SMALL_OUTPUT_AREA) return undefined;
-  const [kh, kw, inChannels, outChannels] = attrs.filterShape;
+  const padding = info.padInfo.type;
+  const [kh, kw, inChannels, outChannels] = filterShape;
   const b = backend.binding;
   const floatType = floatTypeAttr(b);
   const unitWindow = kh === 1 && kw === 1 && info.strideHeight === 1 && info.strideWidth === 1;
@@ -131,7 +133,7 @@ function im2colFilterGradient(tf: Tf, backend: NativeBackend, x: tfjs.Tensor4D, 
     [floatType, { name: 'transpose_a', type: b.TF_ATTR_BOOL, value: true }, { name: 'transpose_b', type: b.TF_ATTR_BOOL, value: false }],
     [patchMatrix, gradientMatrix],
   );
-  const filterGradient = tf.reshape(product, attrs.filterShape);
+  const filterGradient = tf.reshape(product, filterShape);
   tf.dispose([patchMatrix, gradientMatrix, product]);
   if (patches !== x) patches.dispose();
   im2colFilterGradientStats.calls++;
@@ -139,16 +141,13 @@ function im2colFilterGradient(tf: Tf, backend: NativeBackend, x: tfjs.Tensor4D, 
 }
 
 /** The filter gradient by TensorFlow's own kernel for large layers, or undefined to leave it to tfjs-node's call. */
-function eigenFilterGradient(tf: Tf, backend: NativeBackend, x: tfjs.Tensor4D, dy: tfjs.Tensor4D, attrs: FilterGradientAttrs): tfjs.Tensor | undefined {
-  if (attrs.dataFormat !== 'NHWC' || x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
-  const info = tf.backend_util.computeConv2DInfo(x.shape, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+function eigenFilterGradient(tf: Tf, backend: NativeBackend, x: tfjs.Tensor4D, dy: tfjs.Tensor4D, filterShape: FilterGradientAttrs['filterShape'], info: ConvolutionInfo): tfjs.Tensor | undefined {
   const pad = info.padInfo;
-  if (pad.type !== 'SAME' && pad.type !== 'VALID') return undefined;
-  const [kh, kw, inChannels, outChannels] = attrs.filterShape;
+  const [kh, kw, inChannels, outChannels] = filterShape;
   const flops = 2 * dy.shape[0] * info.outHeight * info.outWidth * kh * kw * inChannels * outChannels;
   if (flops < EIGEN_FILTER_GRADIENT.minFlops) return undefined;
   const b = backend.binding;
-  const filterSizes = tf.tensor1d(attrs.filterShape, 'int32');
+  const filterSizes = tf.tensor1d(filterShape, 'int32');
   const gradient = backend.executeSingleOutput(
     'Conv2DBackpropFilter',
     [
