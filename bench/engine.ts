@@ -157,7 +157,8 @@ const builders: Record<string, { fer: () => tfjs.LayersModel; portable?: () => t
   resnet18: { fer: () => compileModel(loadConfig(path.join(root, 'configs', 'resnet18.yaml')), 'resnet18', { tf }).model, portable: () => handWrittenResnet18(tf), steps: Math.max(5, steps / 2) },
   vgg_bn_16_32_64: { fer: () => compileModel(loadConfig(vggFile), 'vgg_bn_16_32_64', { tf }).model, portable: () => vggBn(tf, [16, 32, 64]), steps: steps * 2 },
 };
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** The median, or undefined for a column that was not measured (no Keras, no plain model). */
+const median = (values: number[]): number | undefined => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const python = process.env.BENCH_KERAS === '0' ? undefined : kerasPython();
 const kerasSettings = { 'oneDNN on': '1', 'oneDNN off': '0' } as const;
 type KerasSetting = keyof typeof kerasSettings;
@@ -195,13 +196,13 @@ console.log(`   ${'model'.padEnd(18)} ${'Keras'.padStart(9)} ${'Keras'.padStart(
 console.log(`   ${''.padEnd(18)} ${'oneDNN on'.padStart(9)} ${'oneDNN off'.padStart(10)} ${''.padStart(7)} ${'Keras'.padStart(13)}   on the same backend`);
 for (const name of ['reference_cnn', 'resnet18', 'vgg_bn_16_32_64']) {
   const s = samples[name]!;
-  const on = s.keras['oneDNN on'].length > 0 ? median(s.keras['oneDNN on']) : undefined;
-  const off = s.keras['oneDNN off'].length > 0 ? median(s.keras['oneDNN off']) : undefined;
+  const on = median(s.keras['oneDNN on']);
+  const off = median(s.keras['oneDNN off']);
   const faster = on === undefined || off === undefined ? undefined : Math.max(on, off);
-  const ferRate = median(s.fer);
-  const plain = s.portable.length > 0 ? median(s.portable) : undefined;
+  const ferRate = median(s.fer)!;
+  const plain = median(s.portable);
   console.log(
-    `   ${name.padEnd(18)} ${column(on, 9)} ${column(off, 10)} ${column(ferRate, 7)} ${(faster ? (ferRate / faster).toFixed(2) : 'n/a').padStart(13)}   ${plain ? `${plain.toFixed(1)} (${faster ? (plain / faster).toFixed(2) : 'n/a'}x)` : ''}`,
+    `   ${name.padEnd(18)} ${column(on, 9)} ${column(off, 10)} ${column(ferRate, 7)} ${(faster ? (ferRate / faster).toFixed(2) : 'n/a').padStart(13)}   ${plain ? `${plain.toFixed(1)} (${faster ? `${(plain / faster).toFixed(2)}x` : 'no Keras'})` : ''}`,
   );
   console.log(`   ${''.padEnd(18)} samples: Keras on ${spread(s.keras['oneDNN on'])}; off ${spread(s.keras['oneDNN off'])}; fer ${spread(s.fer)}`);
 }
