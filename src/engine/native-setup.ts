@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../util/package.js';
+import { addonPatchDigest, patchAddonSources } from './native-addon-patch.js';
 
 /**
  * `fer setup native`: the native TensorFlow backend without internet access beyond the npm
@@ -65,15 +66,28 @@ function run(command: string, args: string[], options: { cwd?: string; env?: Nod
   return { ok: result.status === 0, output: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}` };
 }
 
-/** Loads the package in a child process (a broken native addon must not take this process down). */
-export function nativeBackendWorks(pkg: string): { ok: boolean; detail: string } {
+/**
+ * Loads the package in a child process (a broken native addon must not take this process down) and
+ * says whether its addon carries fer's additions (see native-addon-patch.ts).
+ */
+export function nativeBackendWorks(pkg: string): { ok: boolean; ferAddon: boolean; detail: string } {
   const probe = `
     const tf = require(${JSON.stringify(pkg)});
     const v = tf.tidy(() => tf.matMul(tf.ones([2, 2]), tf.ones([2, 2])).dataSync()[0]);
     if (tf.getBackend() !== 'tensorflow' || v !== 2) { console.error('backend ' + tf.getBackend()); process.exit(3); }
-    console.log(tf.backend().binding.TF_Version);`;
+    const binding = tf.backend().binding;
+    console.log(JSON.stringify({ version: binding.TF_Version, ferAddon: binding.ferAddon ?? 0 }));`;
   const result = run(process.execPath, ['-e', probe], { cwd: packageRoot, env: { TF_CPP_MIN_LOG_LEVEL: '2' } });
-  return { ok: result.ok, detail: result.output.trim().split('\n').slice(-3).join(' ') };
+  const lastLine = result.output.trim().split('\n').pop() ?? '';
+  if (result.ok) {
+    try {
+      const parsed = JSON.parse(lastLine) as { version: string; ferAddon: number };
+      return { ok: true, ferAddon: parsed.ferAddon === addonPatchDigest(), detail: parsed.version };
+    } catch {
+      // Fall through: an unexpected answer counts as not working.
+    }
+  }
+  return { ok: false, ferAddon: false, detail: result.output.trim().split('\n').slice(-3).join(' ') };
 }
 
 function packageDir(pkg: string): string | undefined {
@@ -126,9 +140,15 @@ export async function setupNative(options: NativeSetupOptions = {}): Promise<Nat
     steps,
   });
 
-  if (!options.force && packageDir(pkg) && nativeBackendWorks(pkg).ok) {
-    log(`${pkg} already loads with the tensorflow backend`);
-    return result(true);
+  // An addon without fer's additions (tfjs-node's prebuilt one, say) works, without TensorFlow's
+  // fused convolution; this command builds fer's.
+  if (!options.force && packageDir(pkg)) {
+    const loaded = nativeBackendWorks(pkg);
+    if (loaded.ok && loaded.ferAddon) {
+      log(`${pkg} already loads with the tensorflow backend and fer's addon`);
+      return result(true);
+    }
+    if (loaded.ok) log(`${pkg} loads, but its addon is not this fer's build (no fused convolution): building it`);
   }
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     throw new NativeSetupError(
@@ -228,7 +248,8 @@ for name in z.namelist():
   const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { binary: { napi_versions: number[] } };
   const napiBuild = Math.max(...manifest.binary.napi_versions.filter((v) => v <= Number(napi)));
   const bindingTarget = path.join(dir, 'lib', `napi-v${napiBuild}`, 'tfjs_binding.node');
-  const bindingCache = path.join(cacheRoot, `binding-${pkg.replace('/', '+')}-${version}-${wheel}-${tfVersion}-napi${napiBuild}`, 'tfjs_binding.node');
+  // The key names fer's additions too: changed additions make a different addon.
+  const bindingCache = path.join(cacheRoot, `binding-${pkg.replace('/', '+')}-${version}-${wheel}-${tfVersion}-napi${napiBuild}-fer${addonPatchDigest().toString(16)}`, 'tfjs_binding.node');
   if (existsSync(bindingCache) && !options.force) {
     step(
       'restoring the built addon',
@@ -249,6 +270,7 @@ for name in z.namelist():
             'install them (Debian: libnode-dev, or a Node distribution that ships include/), or set npm_config_nodedir to a folder that has include/node',
           );
         }
+        patchAddonSources(dir!);
         const preGyp = createRequire(path.join(dir!, 'package.json')).resolve('@mapbox/node-pre-gyp/bin/node-pre-gyp');
         const build = run(process.execPath, [preGyp, 'install', '--build-from-source'], { cwd: dir!, env: { npm_config_nodedir: headers } });
         if (!build.ok || !existsSync(bindingTarget)) {
@@ -266,10 +288,15 @@ for name in z.namelist():
     );
   }
 
-  const check = step('checking that it loads', () => nativeBackendWorks(pkg), (r) => (r.ok ? `backend tensorflow, TensorFlow ${r.detail}` : 'failed'));
-  if (!check.ok) {
+  const check = step(
+    'checking that it loads',
+    () => nativeBackendWorks(pkg),
+    (r) => (r.ok ? `backend tensorflow, TensorFlow ${r.detail}${r.ferAddon ? `, fer's addon ${addonPatchDigest().toString(16)}` : ''}` : 'failed'),
+  );
+  if (!check.ok || !check.ferAddon) {
     if (existsSync(bindingCache)) unlinkSync(bindingCache);
-    throw new NativeSetupError(`${pkg} was set up but does not load: ${check.detail}`, gpu ? 'the GPU build needs CUDA and cuDNN libraries on the library path' : undefined);
+    const problem = check.ok ? "loads an addon without fer's additions (not the one just built)" : `does not load: ${check.detail}`;
+    throw new NativeSetupError(`${pkg} was set up but ${problem}`, gpu ? 'the GPU build needs CUDA and cuDNN libraries on the library path' : undefined);
   }
   return result(false);
 }
