@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Tf } from '../registry/layer-definition.js';
 import { packageRoot } from '../util/package.js';
+import { hasFerAddon, type NativeBackend } from './native-backend.js';
 import { registerNativeConvolution } from './native-convolution.js';
 import { registerNativeGradientKernels } from './native-gradient-kernels.js';
 import { registerNativeGradients } from './native-gradients.js';
@@ -22,6 +23,8 @@ export interface BackendStatus {
   reason: string;
   /** The npm package that provides it. */
   package?: string;
+  /** Native backend: whose build its addon is: fer's (`fer setup native`, with TensorFlow's fused convolution) or tfjs-node's prebuilt one. */
+  addon?: 'fer' | 'tfjs-node';
 }
 
 export interface Engine {
@@ -161,10 +164,13 @@ export async function startEngine(request: BackendRequest = 'auto', options: Eng
         package: '@tensorflow/tfjs-node',
       };
     } else {
+      const addon = hasFerAddon(native.tf.backend() as unknown as NativeBackend) ? 'fer' : 'tfjs-node';
+      const addonNote = addon === 'fer' ? "fer's addon (fused convolutions)" : "tfjs-node's prebuilt addon (no fused convolutions: `fer setup native` builds fer's)";
       backends.tensorflow = {
         available: true,
-        reason: `${native.pkg} with TensorFlow ${native.version}, oneDNN ${process.env.TF_ENABLE_ONEDNN_OPTS === '0' ? 'off' : 'on'}`,
+        reason: `${native.pkg} with TensorFlow ${native.version}, oneDNN ${process.env.TF_ENABLE_ONEDNN_OPTS === '0' ? 'off' : 'on'}, ${addonNote}`,
         package: native.pkg,
+        addon,
       };
       if (request === 'auto' || request === 'tensorflow') {
         chosen = { tf: native.tf, backend: 'tensorflow', reason: `${request === 'auto' ? 'the fastest available: ' : 'as requested: '}${backends.tensorflow.reason}` };

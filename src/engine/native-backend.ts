@@ -1,4 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
+import { addonPatchDigest } from './native-addon-patch.js';
 
 /**
  * The parts of tfjs-node's backend object that fer's native kernels use: its binding's attribute
@@ -13,6 +14,8 @@ export interface NativeBinding {
   TF_ATTR_BOOL: number;
   TF_ATTR_SHAPE: number;
   TF_FLOAT: number;
+  /** The digest of fer's additions, in addons built by `fer setup native` (see native-addon-patch.ts). */
+  ferAddon?: number;
 }
 
 export interface NativeBackend {
@@ -24,4 +27,12 @@ export interface NativeBackend {
 /** The `T: float` attribute most ops take. */
 export function floatTypeAttr(b: NativeBinding): { name: string; type: number; value: number } {
   return { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
+}
+
+/**
+ * Whether the addon is the one `fer setup native` builds, with fer's current additions (list-valued
+ * attributes, which TensorFlow's fused kernels take); tfjs-node's prebuilt addon works without them.
+ */
+export function hasFerAddon(backend: NativeBackend): boolean {
+  return backend.binding.ferAddon !== undefined && backend.binding.ferAddon === addonPatchDigest();
 }

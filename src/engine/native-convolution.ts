@@ -1,6 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../registry/layer-definition.js';
-import type { NativeBackend } from './native-backend.js';
+import { floatTypeAttr, hasFerAddon, type NativeBackend } from './native-backend.js';
 import { nativeActivationGradient } from './native-gradients.js';
 
 /**
@@ -10,7 +10,8 @@ import { nativeActivationGradient } from './native-gradients.js';
  * input, filter and bias gradients together, whether the tape needs them or not. The network's first
  * convolution has the image as input, whose gradient nobody uses: ResNet-18's stem spends 11 ms a step
  * (3%) on it, the batch-norm VGG 3 ms. fer routes these convolutions through a kernel of its own
- * (FerConv2D: tfjs-node's convolution + bias + activation) with a registered gradient, whose parts
+ * (FerConv2D: TensorFlow's fused convolution + bias + activation where fer's addon is built, else
+ * tfjs-node's convolution, bias and activation one after another) with a registered gradient, whose parts
  * tfjs's tape calls only for inputs that lead to a trained weight, as it does for plain conv2d.
  * Covered: channels-last 4D inputs, linear or relu activation, no dilation; anything else, and
  * every other backend, takes tfjs's own path. Equality of outputs and gradients is tested.
@@ -30,6 +31,32 @@ export const ferConv2dStats = { calls: 0 };
 
 const registered = new WeakSet<object>();
 
+/** Counts convolutions run as TensorFlow's fused kernel: tests check the path is really taken. */
+export const tensorflowFusedConv2dStats = { calls: 0 };
+
+/**
+ * Convolution + bias (+ relu) as TensorFlow's _FusedConv2D, one kernel and one pass over the output
+ * (what a TensorFlow graph runs for such a layer) instead of three; it needs fer's addon, which can
+ * pass the op's list-valued attributes.
+ */
+function fusedConvolution(backend: NativeBackend, x: tfjs.Tensor4D, filter: tfjs.Tensor4D, bias: tfjs.Tensor1D, attrs: FerConv2DAttrs): tfjs.Tensor {
+  const b = backend.binding;
+  const [strideHeight, strideWidth] = typeof attrs.strides === 'number' ? [attrs.strides, attrs.strides] : attrs.strides;
+  tensorflowFusedConv2dStats.calls++;
+  return backend.executeSingleOutput(
+    '_FusedConv2D',
+    [
+      floatTypeAttr(b),
+      { name: 'TArgs', type: b.TF_ATTR_TYPE, value: [b.TF_FLOAT] },
+      { name: 'num_args', type: b.TF_ATTR_INT, value: 1 },
+      { name: 'strides', type: b.TF_ATTR_INT, value: [1, strideHeight, strideWidth, 1] },
+      { name: 'padding', type: b.TF_ATTR_STRING, value: attrs.pad === 'same' ? 'SAME' : 'VALID' },
+      { name: 'fused_ops', type: b.TF_ATTR_STRING, value: attrs.activation === 'relu' ? ['BiasAdd', 'Relu'] : ['BiasAdd'] },
+    ],
+    [x, filter, bias],
+  );
+}
+
 export function registerNativeConvolution(tf: Tf): void {
   if (registered.has(tf) || process.env.FER_TFJS_GRADIENTS === '1') return;
   const fusedKernel = tf.getKernel('FusedConv2D', 'tensorflow');
@@ -42,6 +69,9 @@ export function registerNativeConvolution(tf: Tf): void {
     backendName: 'tensorflow',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const a = attrs as unknown as FerConv2DAttrs;
+      const native = backend as unknown as NativeBackend;
+      const { x, filter, bias } = inputs as { x: tfjs.Tensor4D; filter: tfjs.Tensor4D; bias?: tfjs.Tensor1D };
+      if (bias && hasFerAddon(native)) return fusedConvolution(native, x, filter, bias, a);
       return fusedKernel.kernelFunc({
         inputs,
         backend,

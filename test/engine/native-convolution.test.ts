@@ -1,7 +1,8 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startEngine } from '../../src/engine/backend.js';
-import { ferConv2dStats } from '../../src/engine/native-convolution.js';
+import { hasFerAddon, type NativeBackend } from '../../src/engine/native-backend.js';
+import { ferConv2dStats, tensorflowFusedConv2dStats } from '../../src/engine/native-convolution.js';
 import type { Tf } from '../../src/registry/layer-definition.js';
 import { relativeError } from '../helpers/numeric.js';
 
@@ -38,9 +39,14 @@ function run(xValues: Float32Array) {
 describe("fer's convolution kernel on the native backend", () => {
   it('gives the outputs and gradients of the cpu backend (relative error < 1e-4)', async () => {
     const xValues = tf.randomNormal([3, 9, 9, 2], 0, 1, 'float32', 7).dataSync() as Float32Array;
+    // fer's addon (what `fer setup native` builds) runs convolutions with a bias as TensorFlow's fused kernel.
+    expect(hasFerAddon(tf.backend() as unknown as NativeBackend), 'run `npx fer setup native`').toBe(true);
     const before = ferConv2dStats.calls;
+    const fusedBefore = tensorflowFusedConv2dStats.calls;
     const native = run(xValues);
     expect(ferConv2dStats.calls).toBeGreaterThan(before);
+    // The model's two convolutions with a bias, in both gradient computations.
+    expect(tensorflowFusedConv2dStats.calls - fusedBefore).toBe(4);
     await tf.setBackend('cpu');
     let portable: ReturnType<typeof run>;
     try {
