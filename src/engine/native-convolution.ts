@@ -1,7 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../registry/layer-definition.js';
 import { floatTypeAttr, hasFerAddon, type NativeBackend } from './native-backend.js';
-import { nativeActivationGradient } from './native-gradients.js';
+import { nativeActivationGradient, nativeBiasGradient } from './native-gradients.js';
 
 /**
  * Convolutions whose gradient is computed input by input on the native backend.
@@ -95,7 +95,7 @@ export function registerNativeConvolution(tf: Tf): void {
       return {
         x: () => engine.runKernel('Conv2DBackpropInput', { dy: preActivation, filter }, { ...common, inputShape: x.shape }) as tfjs.Tensor,
         filter: () => engine.runKernel('Conv2DBackpropFilter', { x, dy: preActivation }, { ...common, filterShape: filter.shape }) as tfjs.Tensor,
-        bias: () => tf.sum(preActivation, [0, 1, 2]),
+        bias: () => nativeBiasGradient(backend, preActivation),
       };
     },
   });
