@@ -6,7 +6,8 @@
  *    the bench's own virtualenv, with oneDNN on and off) on the same model, batch and threads, for the
  *    reference CNN, ResNet-18 and a batch-norm VGG-style CNN;
  * 3. wasm with fer's gradient kernels vs the pure-JS cpu backend, one training step.
- *   npm run bench -- engine            (BENCH_KERAS=0 skips the Keras part)
+ *   npm run bench -- engine            (BENCH_KERAS=0 skips the Keras part; BENCH_MODELS=reference_cnn,...
+ *                                       measures only those models in part 2)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -152,11 +153,15 @@ const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 mkdirSync(path.join(root, 'runs', '.bench'), { recursive: true });
 const vggFile = path.join(root, 'runs', '.bench', 'vgg.yaml');
 writeFileSync(vggFile, `extends: ${path.join(root, 'configs', 'templates', 'cnn.yaml')}\n${VGG_YAML}`);
-const builders: Record<string, { fer: () => tfjs.LayersModel; portable?: () => tfjs.LayersModel; steps: number }> = {
+const allBuilders: Record<string, { fer: () => tfjs.LayersModel; portable?: () => tfjs.LayersModel; steps: number }> = {
   reference_cnn: { fer: () => compileModel(loadConfig(path.join(root, 'configs', 'cnn.yaml')), 'cnn', { tf }).model, steps },
   resnet18: { fer: () => compileModel(loadConfig(path.join(root, 'configs', 'resnet18.yaml')), 'resnet18', { tf }).model, portable: () => handWrittenResnet18(tf), steps: Math.max(5, steps / 2) },
   vgg_bn_16_32_64: { fer: () => compileModel(loadConfig(vggFile), 'vgg_bn_16_32_64', { tf }).model, portable: () => vggBn(tf, [16, 32, 64]), steps: steps * 2 },
 };
+const only = process.env.BENCH_MODELS?.split(',').map((m) => m.trim());
+const unknown = only?.filter((m) => !(m in allBuilders)) ?? [];
+if (unknown.length > 0) throw new Error(`BENCH_MODELS: unknown model ${unknown.join(', ')} (known: ${Object.keys(allBuilders).join(', ')})`);
+const builders = Object.fromEntries(Object.entries(allBuilders).filter(([name]) => !only || only.includes(name)));
 /** The median, or undefined for a column that was not measured (no Keras, no plain model). */
 const median = (values: number[]): number | undefined => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const python = process.env.BENCH_KERAS === '0' ? undefined : kerasPython();
@@ -194,7 +199,7 @@ const spread = (values: number[]) => values.map((v) => v.toFixed(1)).join(' / ')
 const column = (value: number | undefined, width: number) => (value === undefined ? 'n/a' : value.toFixed(1)).padStart(width);
 console.log(`   ${'model'.padEnd(18)} ${'Keras'.padStart(9)} ${'Keras'.padStart(10)} ${'fer'.padStart(7)} ${'fer / faster'.padStart(13)}   plain tfjs model`);
 console.log(`   ${''.padEnd(18)} ${'oneDNN on'.padStart(9)} ${'oneDNN off'.padStart(10)} ${''.padStart(7)} ${'Keras'.padStart(13)}   on the same backend`);
-for (const name of ['reference_cnn', 'resnet18', 'vgg_bn_16_32_64']) {
+for (const name of Object.keys(builders)) {
   const s = samples[name]!;
   const on = median(s.keras['oneDNN on']);
   const off = median(s.keras['oneDNN off']);
