@@ -34,5 +34,5 @@ export function floatTypeAttr(b: NativeBinding): { name: string; type: number; v
  * attributes, which TensorFlow's fused kernels take); tfjs-node's prebuilt addon works without them.
  */
 export function hasFerAddon(backend: NativeBackend): boolean {
-  return backend.binding.ferAddon !== undefined && backend.binding.ferAddon === addonPatchDigest();
+  return backend.binding.ferAddon === addonPatchDigest();
 }
