@@ -1,16 +1,19 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { AddonPatchError, addonPatchDigest, patchAddonSources } from '../../src/engine/native-addon-patch.js';
 
 const FILES = ['tfjs_backend.cc', 'tfjs_backend.h', 'tfjs_binding.cc'];
+const made: string[] = [];
+afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 /** A package folder holding tfjs-node's own binding sources (kept aside by an earlier patch, if any). */
 function pristinePackage(): string {
   const installed = path.join(path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-node/package.json')), 'binding');
   const dir = mkdtempSync(path.join(tmpdir(), 'fer-addon-'));
+  made.push(dir);
   mkdirSync(path.join(dir, 'binding'));
   for (const file of FILES) {
     const original = path.join(installed, `${file}.fer-original`);
