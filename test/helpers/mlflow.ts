@@ -27,6 +27,12 @@ export interface MlflowServer {
   client(): MlflowClient;
 }
 
+/**
+ * Runs "$@" in the background and waits for it; a watcher kills the whole process group once stdin
+ * reaches its end (a background job's stdin would be /dev/null, hence the copy on fd 3).
+ */
+const ENDS_WITH_PARENT = 'exec 3<&0; (cat <&3 >/dev/null; kill -TERM -$$) & "$@" & wait $!';
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -84,8 +90,10 @@ export async function startMlflow(options: { basicAuth?: boolean } = {}): Promis
     ...(auth ? { auth } : {}),
     async start() {
       log = '';
-      // Its own process group, so stopping it ends the server's worker processes too.
-      child = spawn(mlflowBin, args, { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      // Its own process group, so stopping it ends the server's worker processes too. The group
+      // also ends itself when this process dies without stopping it (a killed test runner): a
+      // watcher reads the stdin pipe this process holds, which closes with it.
+      child = spawn('bash', ['-c', ENDS_WITH_PARENT, 'mlflow-server', mlflowBin, ...args], { cwd: dir, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
       child.stdout!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
       child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
       const deadline = Date.now() + 120_000;
@@ -102,23 +110,29 @@ export async function startMlflow(options: { basicAuth?: boolean } = {}): Promis
       throw new Error(`mlflow server did not answer /health within 120 s:\n${log}`);
     },
     async stop() {
-      const c = child;
-      if (!c || c.exitCode !== null) return;
-      const exited = new Promise((r) => c.once('exit', r));
-      try {
-        process.kill(-c.pid!, 'SIGTERM');
-      } catch {
-        return;
-      }
-      const timer = setTimeout(() => {
+      const group = child?.pid;
+      if (group === undefined) return;
+      // The whole group, not only the wrapper: the server may take a while to act on SIGTERM.
+      const groupAlive = () => {
         try {
-          process.kill(-c.pid!, 'SIGKILL');
+          process.kill(-group, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const signal = (name: NodeJS.Signals) => {
+        try {
+          process.kill(-group, name);
         } catch {
           // already gone
         }
-      }, 10_000);
-      await exited;
-      clearTimeout(timer);
+      };
+      signal('SIGTERM');
+      for (let waited = 0; groupAlive() && waited < 20_000; waited += 100) {
+        if (waited === 10_000) signal('SIGKILL');
+        await new Promise((r) => setTimeout(r, 100));
+      }
       // The port must be free before a restart binds it again.
       for (let i = 0; i < 50; i++) {
         try {
