@@ -61,9 +61,10 @@ function tfjsNodeVersion(pkg: string): string {
   return manifest.optionalDependencies?.[pkg] ?? '4.22.0';
 }
 
-function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { ok: boolean; output: string } {
+function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { ok: boolean; stdout: string; output: string } {
   const result = spawnSync(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  return { ok: result.status === 0, output: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}` };
+  const stdout = result.stdout ?? '';
+  return { ok: result.status === 0, stdout, output: `${stdout}${result.stderr ?? ''}${result.error ? String(result.error) : ''}` };
 }
 
 /**
@@ -78,7 +79,8 @@ export function nativeBackendWorks(pkg: string): { ok: boolean; ferAddon: boolea
     const binding = tf.backend().binding;
     console.log(JSON.stringify({ version: binding.TF_Version, ferAddon: binding.ferAddon ?? 0 }));`;
   const result = run(process.execPath, ['-e', probe], { cwd: packageRoot, env: { TF_CPP_MIN_LOG_LEVEL: '2' } });
-  const lastLine = result.output.trim().split('\n').pop() ?? '';
+  // Only stdout: TensorFlow logs to stderr before TF_CPP_MIN_LOG_LEVEL takes effect (oneDNN's notice).
+  const lastLine = result.stdout.trim().split('\n').pop() ?? '';
   if (result.ok) {
     try {
       const parsed = JSON.parse(lastLine) as { version: string; ferAddon: number };
