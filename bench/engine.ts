@@ -146,7 +146,7 @@ console.log(`   hand-written tfjs trainOnBatch (baseline)   ${handCnn.toFixed(1)
 console.log(`   fer: YAML -> compiled model -> fer trainer  ${ferCnn.toFixed(1)}   ratio ${(ferCnn / handCnn).toFixed(2)}`);
 
 // 2. Native backend vs Keras on the same TensorFlow.
-// Rates on this machine vary by up to 2x between runs, so fer and Keras are measured alternately,
+// Rates on a shared machine move between runs, so fer and Keras are measured alternately,
 // `repeats` times each, and the medians compared. Keras runs with TensorFlow's default (oneDNN on)
 // and with oneDNN off, which is faster for some models here; fer is compared with the faster.
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
@@ -167,20 +167,22 @@ const median = (values: number[]): number | undefined => [...values].sort((a, b)
 const python = process.env.BENCH_KERAS === '0' ? undefined : kerasPython();
 const kerasSettings = { 'oneDNN on': '1', 'oneDNN off': '0' } as const;
 type KerasSetting = keyof typeof kerasSettings;
-const kerasRate = (name: string, stepCount: number, oneDnn: string): number => {
+/** Keras's steady rate (first to last batch) and, for comparison, its rate over the whole fit() call. */
+const kerasRate = (name: string, stepCount: number, oneDnn: string): { steady: number; fit: number } => {
   const out = execFileSync(python!, [path.join(root, 'bench', 'keras', 'train_throughput.py'), String(stepCount), String(batch), name], {
     encoding: 'utf8',
     // TensorFlow's start-up lines would bury the table; a failing run throws with its stderr.
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', TF_ENABLE_ONEDNN_OPTS: oneDnn },
   });
-  return (JSON.parse(out.trim().split('\n').pop()!) as { images_per_second: number }).images_per_second;
+  const parsed = JSON.parse(out.trim().split('\n').pop()!) as { images_per_second: number; fit_images_per_second: number };
+  return { steady: parsed.images_per_second, fit: parsed.fit_images_per_second };
 };
 const ferLoss = buildLoss(tf, 'categorical_crossentropy');
-const samples: Record<string, { fer: number[]; portable: number[]; keras: Record<KerasSetting, number[]> }> = {};
+const samples: Record<string, { fer: number[]; portable: number[]; keras: Record<KerasSetting, number[]>; kerasFit: Record<KerasSetting, number[]> }> = {};
 for (let r = 0; r < repeats; r++) {
   for (const [name, b] of Object.entries(builders)) {
-    const s = (samples[name] ??= { fer: [], portable: [], keras: { 'oneDNN on': [], 'oneDNN off': [] } });
+    const s = (samples[name] ??= { fer: [], portable: [], keras: { 'oneDNN on': [], 'oneDNN off': [] }, kerasFit: { 'oneDNN on': [], 'oneDNN off': [] } });
     const model = b.fer();
     // fer's column trains with the optimizer and loss fer's trainer builds (TensorFlow's fused Adam on this backend).
     s.fer.push(stepRate(tf, model, b.steps, batch, buildOptimizer(tf, synthetic.registry, { adam: { learning_rate: 1e-4 } }).optimizer, ferLoss));
@@ -190,11 +192,17 @@ for (let r = 0; r < repeats; r++) {
       s.portable.push(stepRate(tf, baseline, b.steps));
       baseline.dispose();
     }
-    if (python) for (const [setting, value] of Object.entries(kerasSettings)) s.keras[setting as KerasSetting].push(kerasRate(name, b.steps, value));
+    if (python) {
+      for (const [setting, value] of Object.entries(kerasSettings)) {
+        const rate = kerasRate(name, b.steps, value);
+        s.keras[setting as KerasSetting].push(rate.steady);
+        s.kerasFit[setting as KerasSetting].push(rate.fit);
+      }
+    }
   }
 }
 console.log(`\n2. ${backend} backend vs Keras 3 on TensorFlow (Python), training images/s, median of ${repeats} alternating runs`);
-// Keras's rate on this machine can differ 2-4x from one process to the next; every sample is shown.
+// Every sample is shown: rates on a shared machine move between processes.
 const spread = (values: number[]) => values.map((v) => v.toFixed(1)).join(' / ');
 const column = (value: number | undefined, width: number) => (value === undefined ? 'n/a' : value.toFixed(1)).padStart(width);
 console.log(`   ${'model'.padEnd(18)} ${'Keras'.padStart(9)} ${'Keras'.padStart(10)} ${'fer'.padStart(7)} ${'fer / faster'.padStart(13)}   plain tfjs model`);
@@ -210,6 +218,8 @@ for (const name of Object.keys(builders)) {
     `   ${name.padEnd(18)} ${column(on, 9)} ${column(off, 10)} ${column(ferRate, 7)} ${(faster ? (ferRate / faster).toFixed(2) : 'n/a').padStart(13)}   ${plain ? `${plain.toFixed(1)} (${faster ? `${(plain / faster).toFixed(2)}x` : 'no Keras'})` : ''}`,
   );
   console.log(`   ${''.padEnd(18)} samples: Keras on ${spread(s.keras['oneDNN on'])}; off ${spread(s.keras['oneDNN off'])}; fer ${spread(s.fer)}`);
+  // Over the whole fit() call, which in some processes idles for seconds after its last batch.
+  if (python) console.log(`   ${''.padEnd(18)} Keras over the whole fit() call: on ${spread(s.kerasFit['oneDNN on'])}; off ${spread(s.kerasFit['oneDNN off'])}`);
 }
 
 // 3. wasm with fer's kernels vs cpu, one training step of the batch-norm VGG at batch 8.

@@ -1,6 +1,7 @@
 """Training throughput of the reference models in Keras 3 on TensorFlow (the baseline fer's native
 backend is measured against). Same architectures, batch size, optimizer and data shape as
-bench/engine.ts; prints one JSON line per model: {"model": ..., "images_per_second": ...}.
+bench/engine.ts; prints one JSON line per model: {"model": ..., "images_per_second": ..., "fit_images_per_second": ...}
+(the steady rate between the first and last batch, and the rate over the whole fit() call).
 
 Run by bench/engine.ts inside its own virtualenv (tensorflow-cpu from PyPI)."""
 import json, os, sys, time
@@ -65,20 +66,38 @@ def vgg_bn(widths):
 MODELS = {"reference_cnn": reference_cnn, "resnet18": resnet18, "vgg_bn_16_32_64": lambda: vgg_bn([16, 32, 64])}
 
 
+class BatchEnds(keras.callbacks.Callback):
+    """When each batch ended: the steady training rate is taken between the first and the last."""
+
+    def __init__(self):
+        super().__init__()
+        self.times = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter())
+
+
 def measure(name, steps, batch):
+    """Steady-state images/s, and the rate over the whole fit() call for comparison.
+
+    fit() itself is not the yardstick: in about half of the processes on the development machine it
+    spends ~5 s after its last batch with the CPU idle (its data pipeline shutting down), which halved
+    the rate measured over the call while every step took as long as in the other processes."""
     model = MODELS[name]()
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="categorical_crossentropy")
     rng = np.random.default_rng(0)
     x = rng.random((batch * steps, 48, 48, 1), dtype=np.float32)
     y = keras.utils.to_categorical(rng.integers(0, 7, batch * steps), 7)
     model.fit(x[: batch * 2], y[: batch * 2], batch_size=batch, epochs=1, verbose=0)  # trace and warm up
+    ends = BatchEnds()
     start = time.perf_counter()
-    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False, callbacks=[ends])
     seconds = time.perf_counter() - start
-    return batch * steps / seconds
-
+    steady = batch * (steps - 1) / (ends.times[-1] - ends.times[0])
+    return steady, batch * steps / seconds
 
 if __name__ == "__main__":
     steps, batch = int(sys.argv[1]), int(sys.argv[2])
     for name in sys.argv[3:]:
-        print(json.dumps({"model": name, "images_per_second": measure(name, steps, batch), "keras": keras.__version__}), flush=True)
+        steady, whole_fit = measure(name, steps, batch)
+        print(json.dumps({"model": name, "images_per_second": steady, "fit_images_per_second": whole_fit, "keras": keras.__version__}), flush=True)
