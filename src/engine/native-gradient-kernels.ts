@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../registry/layer-definition.js';
 import { floatTypeAttr, type NativeBackend, type NativeBinding } from './native-backend.js';
@@ -17,13 +18,16 @@ import { floatTypeAttr, type NativeBackend, type NativeBinding } from './native-
  * only outputs of at most SMALL_OUTPUT_AREA positions take this path (measured crossover).
  *
  * At the other end, large maps with many channels (the reference CNN's 3x3 layers on 40x40 maps,
- * 2-7 GFLOP per gradient at batch 32), oneDNN's backward-weights kernel, which TensorFlow's eager
- * runtime substitutes for Conv2DBackpropFilter when oneDNN is on, runs at 50-55 GFLOP/s here while
- * TensorFlow's own (Eigen) kernel runs at 75-90: 126 -> 73 ms for 40x40x64 -> 128, 78 -> 58 ms for
- * 42x42x64 -> 64, 38 -> 32 ms for 19x19x128 -> 128; below ~1 GFLOP oneDNN wins or ties (the
- * batch-norm VGG's and ResNet-18's layers). The eager runtime leaves convolutions with explicit
- * padding to TensorFlow's kernel, so gradients of at least EIGEN_FILTER_GRADIENT.minFlops are asked
- * for with their SAME/VALID padding written out as explicit padding: the same arithmetic.
+ * 2-7 GFLOP per gradient at batch 32): TensorFlow's eager runtime swaps Conv2DBackpropFilter for
+ * oneDNN's backward-weights kernel when oneDNN is on, and which of the two is faster depends on the
+ * CPU. On an AMD EPYC with AVX2 only, oneDNN's ran at 50-55 GFLOP/s and TensorFlow's own (Eigen) at
+ * 75-90 (40x40x64 -> 128: 126 against 73 ms); on an Intel Xeon with AVX-512, oneDNN's is 2.3-3.7x the
+ * faster (the same layer 30-48 against 76-82 ms; the reference CNN's nine: 81-125 against 220-233
+ * ms). So on CPUs without AVX-512, gradients of at least EIGEN_FILTER_GRADIENT.minFlops are asked for
+ * with their SAME/VALID padding written out as explicit padding, which the runtime leaves to
+ * TensorFlow's kernel (the same arithmetic); below ~1 GFLOP oneDNN won or tied there too.
+ * `FER_FILTER_GRADIENTS=eigen|onednn` overrides the choice. It is made from the CPU, not timed at
+ * start, so that a run's arithmetic, and so its metrics, do not depend on a measurement's noise.
  *
  * MaxPoolGrad: the eager kernel is plain Eigen code that searches every window again; oneDNN's
  * max-pooling backward (what a TensorFlow graph runs when oneDNN is on) reads the argmax from a
@@ -39,10 +43,32 @@ export const SMALL_OUTPUT_AREA = 9;
 export const im2colFilterGradientStats = { calls: 0 };
 
 /**
- * Filter gradients of at least `minFlops` floating-point operations run TensorFlow's own kernel
- * (measured crossover on the development machine; tests lower it to check small cases).
+ * Filter gradients of at least `minFlops` floating-point operations run TensorFlow's own kernel where
+ * `enabled` (measured crossover on an AVX2 machine; tests lower it to check small cases).
  */
-export const EIGEN_FILTER_GRADIENT = { minFlops: 1e9 };
+export const EIGEN_FILTER_GRADIENT = { minFlops: 1e9, enabled: eigenFilterGradientsPreferred(cpuFlags(), process.env.FER_FILTER_GRADIENTS) };
+
+/** The CPU's feature flags (Linux; elsewhere none are known). */
+function cpuFlags(): string[] {
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    return line ? line.slice(line.indexOf(':') + 1).trim().split(/\s+/) : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Whether large filter gradients should run TensorFlow's own kernel rather than oneDNN's: on x86 CPUs
+ * without AVX-512 (see above), unless `override` (FER_FILTER_GRADIENTS) names one of the two.
+ */
+export function eigenFilterGradientsPreferred(flags: readonly string[], override: string | undefined): boolean {
+  if (override === 'eigen') return true;
+  if (override === 'onednn') return false;
+  // Read at import, where throwing would take the whole engine down for a tuning knob.
+  if (override !== undefined && override !== '') console.warn(`fer: FER_FILTER_GRADIENTS=${override} is neither \`eigen\` nor \`onednn\`; choosing by the CPU`);
+  return flags.includes('avx2') && !flags.includes('avx512f');
+}
 
 /** Counts filter gradients sent to TensorFlow's own kernel by explicit padding. */
 export const eigenFilterGradientStats = { calls: 0 };
@@ -145,7 +171,7 @@ function eigenFilterGradient(tf: Tf, backend: NativeBackend, x: tfjs.Tensor4D, d
   const pad = info.padInfo;
   const [kh, kw, inChannels, outChannels] = filterShape;
   const flops = 2 * dy.shape[0] * info.outHeight * info.outWidth * kh * kw * inChannels * outChannels;
-  if (flops < EIGEN_FILTER_GRADIENT.minFlops) return undefined;
+  if (!EIGEN_FILTER_GRADIENT.enabled || flops < EIGEN_FILTER_GRADIENT.minFlops) return undefined;
   const b = backend.binding;
   const filterSizes = tf.tensor1d(filterShape, 'int32');
   const gradient = backend.executeSingleOutput(

@@ -1,7 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startEngine } from '../../src/engine/backend.js';
-import { EIGEN_FILTER_GRADIENT, eigenFilterGradientStats, im2colFilterGradientStats, oneDnnMaxPoolGradientStats } from '../../src/engine/native-gradient-kernels.js';
+import { EIGEN_FILTER_GRADIENT, eigenFilterGradientStats, eigenFilterGradientsPreferred, im2colFilterGradientStats, oneDnnMaxPoolGradientStats } from '../../src/engine/native-gradient-kernels.js';
 import type { Tf } from '../../src/registry/layer-definition.js';
 import { relativeError } from '../helpers/numeric.js';
 
@@ -95,17 +95,31 @@ describe("large filter gradients by TensorFlow's own kernel (explicit padding)",
     { size: 10, inChannels: 3, outChannels: 4, kernel: 2, strides: 1, padding: 'valid', im2col: false },
     { size: 9, inChannels: 2, outChannels: 6, kernel: 5, strides: 2, padding: 'same', im2col: false },
   ])('$size x $size, $inChannels -> $outChannels, kernel $kernel, stride $strides, $padding: equals the cpu backend (relative error < 1e-4)', async (c) => {
-    const threshold = EIGEN_FILTER_GRADIENT.minFlops;
-    // The real threshold is ~1 GFLOP, far beyond what the cpu backend computes in a test's time.
-    EIGEN_FILTER_GRADIENT.minFlops = 1;
+    const saved = { ...EIGEN_FILTER_GRADIENT };
+    // The real threshold is ~1 GFLOP, far beyond what the cpu backend computes in a test's time;
+    // and the path is taken whatever this machine's CPU would choose.
+    Object.assign(EIGEN_FILTER_GRADIENT, { minFlops: 1, enabled: true });
     try {
       await expectFilterGradientLikeCpu(c, 7, eigenFilterGradientStats, 1);
     } finally {
-      EIGEN_FILTER_GRADIENT.minFlops = threshold;
+      Object.assign(EIGEN_FILTER_GRADIENT, saved);
     }
   });
 
+  it('is chosen on CPUs with AVX2 but without AVX-512, unless FER_FILTER_GRADIENTS says otherwise', () => {
+    expect(eigenFilterGradientsPreferred(['fpu', 'sse4_2', 'avx2', 'fma'], undefined)).toBe(true);
+    expect(eigenFilterGradientsPreferred(['avx2', 'fma', 'avx512f', 'avx512_vnni'], undefined)).toBe(false);
+    expect(eigenFilterGradientsPreferred([], undefined)).toBe(false);
+    expect(eigenFilterGradientsPreferred(['avx2', 'avx512f'], 'eigen')).toBe(true);
+    expect(eigenFilterGradientsPreferred(['avx2'], 'onednn')).toBe(false);
+  });
+
   it('is taken by the reference CNN at its real threshold, for its large layers only', () => {
+    const enabled = EIGEN_FILTER_GRADIENT.enabled;
+    EIGEN_FILTER_GRADIENT.enabled = true;
+    onTestFinished(() => {
+      EIGEN_FILTER_GRADIENT.enabled = enabled;
+    });
     // The reference CNN's 3x3 layers on 40-44 pixel maps (2-7 GFLOP at batch 32), at batch 8: the
     // 40x40x64 -> 128 layer alone stays above 1 GFLOP.
     const x = tf.randomUniform([8, 40, 40, 64], 0, 1, 'float32', 10) as tfjs.Tensor4D;
