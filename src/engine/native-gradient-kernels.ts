@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../registry/layer-definition.js';
+import { cpuFlags, hasAvx512 } from './cpu-features.js';
 import { floatTypeAttr, type NativeBackend, type NativeBinding } from './native-backend.js';
 
 /**
@@ -26,8 +26,7 @@ import { floatTypeAttr, type NativeBackend, type NativeBinding } from './native-
  * ms). So on CPUs without AVX-512, gradients of at least EIGEN_FILTER_GRADIENT.minFlops are asked for
  * with their SAME/VALID padding written out as explicit padding, which the runtime leaves to
  * TensorFlow's kernel (the same arithmetic); below ~1 GFLOP oneDNN won or tied there too.
- * `FER_FILTER_GRADIENTS=eigen|onednn` overrides the choice. It is made from the CPU, not timed at
- * start, so that a run's arithmetic, and so its metrics, do not depend on a measurement's noise.
+ * `FER_FILTER_GRADIENTS=eigen|onednn` overrides the choice (made from the CPU: see cpu-features.ts).
  *
  * MaxPoolGrad: the eager kernel is plain Eigen code that searches every window again; oneDNN's
  * max-pooling backward (what a TensorFlow graph runs when oneDNN is on) reads the argmax from a
@@ -48,16 +47,6 @@ export const im2colFilterGradientStats = { calls: 0 };
  */
 export const EIGEN_FILTER_GRADIENT = { minFlops: 1e9, enabled: eigenFilterGradientsPreferred(cpuFlags(), process.env.FER_FILTER_GRADIENTS) };
 
-/** The CPU's feature flags (Linux; elsewhere none are known). */
-function cpuFlags(): string[] {
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
-    return line ? line.slice(line.indexOf(':') + 1).trim().split(/\s+/) : [];
-  } catch {
-    return [];
-  }
-}
-
 /**
  * Whether large filter gradients should run TensorFlow's own kernel rather than oneDNN's: on x86 CPUs
  * without AVX-512 (see above), unless `override` (FER_FILTER_GRADIENTS) names one of the two.
@@ -67,7 +56,7 @@ export function eigenFilterGradientsPreferred(flags: readonly string[], override
   if (override === 'onednn') return false;
   // Read at import, where throwing would take the whole engine down for a tuning knob.
   if (override !== undefined && override !== '') console.warn(`fer: FER_FILTER_GRADIENTS=${override} is neither \`eigen\` nor \`onednn\`; choosing by the CPU`);
-  return flags.includes('avx2') && !flags.includes('avx512f');
+  return flags.includes('avx2') && !hasAvx512(flags);
 }
 
 /** Counts filter gradients sent to TensorFlow's own kernel by explicit padding. */

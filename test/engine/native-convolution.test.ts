@@ -1,8 +1,8 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startEngine } from '../../src/engine/backend.js';
 import { hasFerAddon, type NativeBackend } from '../../src/engine/native-backend.js';
-import { ferConv2dStats, tensorflowFusedConv2dStats } from '../../src/engine/native-convolution.js';
+import { ferConv2dStats, ONEDNN_FUSED_CONVOLUTION, oneDnnFusedConv2dStats, tensorflowFusedConv2dStats } from '../../src/engine/native-convolution.js';
 import type { Tf } from '../../src/registry/layer-definition.js';
 import { relativeError } from '../helpers/numeric.js';
 
@@ -37,16 +37,27 @@ function run(xValues: Float32Array) {
 }
 
 describe("fer's convolution kernel on the native backend", () => {
-  it('gives the outputs and gradients of the cpu backend (relative error < 1e-4)', async () => {
+  it.each([
+    { kernel: "TensorFlow's", oneDnn: false },
+    { kernel: "oneDNN's", oneDnn: true },
+  ])("gives the outputs and gradients of the cpu backend (relative error < 1e-4), with $kernel fused kernel", async ({ oneDnn }) => {
+    const enabled = ONEDNN_FUSED_CONVOLUTION.enabled;
+    ONEDNN_FUSED_CONVOLUTION.enabled = oneDnn;
+    onTestFinished(() => {
+      ONEDNN_FUSED_CONVOLUTION.enabled = enabled;
+    });
     const xValues = tf.randomNormal([3, 9, 9, 2], 0, 1, 'float32', 7).dataSync() as Float32Array;
     // fer's addon (what `fer setup native` builds) runs convolutions with a bias as TensorFlow's fused kernel.
     expect(hasFerAddon(tf.backend() as unknown as NativeBackend), 'run `npx fer setup native`').toBe(true);
     const before = ferConv2dStats.calls;
     const fusedBefore = tensorflowFusedConv2dStats.calls;
+    const oneDnnBefore = oneDnnFusedConv2dStats.calls;
     const native = run(xValues);
     expect(ferConv2dStats.calls).toBeGreaterThan(before);
-    // The model's two convolutions with a bias, in both gradient computations.
+    // The model's two convolutions with a bias, in both gradient computations; TensorFlow's wheel has
+    // oneDNN's kernel, so its probe passes.
     expect(tensorflowFusedConv2dStats.calls - fusedBefore).toBe(4);
+    expect(oneDnnFusedConv2dStats.calls - oneDnnBefore).toBe(oneDnn ? 4 : 0);
     await tf.setBackend('cpu');
     let portable: ReturnType<typeof run>;
     try {
