@@ -5,8 +5,8 @@ import path from 'node:path';
 import type { Tf } from '../registry/layer-definition.js';
 import { packageRoot } from '../util/package.js';
 import { hasFerAddon, type NativeBackend } from './native-backend.js';
-import { registerNativeConvolution } from './native-convolution.js';
-import { registerNativeGradientKernels } from './native-gradient-kernels.js';
+import { ONEDNN_FUSED_CONVOLUTION, registerNativeConvolution } from './native-convolution.js';
+import { EIGEN_FILTER_GRADIENT, registerNativeGradientKernels } from './native-gradient-kernels.js';
 import { registerNativeGradients } from './native-gradients.js';
 
 /**
@@ -166,9 +166,16 @@ export async function startEngine(request: BackendRequest = 'auto', options: Eng
     } else {
       const addon = hasFerAddon(native.tf.backend() as unknown as NativeBackend) ? 'fer' : 'tfjs-node';
       const addonNote = addon === 'fer' ? "fer's addon (fused convolutions)" : "tfjs-node's prebuilt addon (no fused convolutions: `fer setup native` builds fer's)";
+      // Which convolution kernels this CPU gets (chosen by its flags; results differ in the last bits between the two).
+      const oneDnn = process.env.TF_ENABLE_ONEDNN_OPTS !== '0';
+      const kernelNote = !oneDnn
+        ? ''
+        : EIGEN_FILTER_GRADIENT.enabled
+          ? ", TensorFlow's kernel for large filter gradients (AVX2 without AVX-512)"
+          : `, oneDNN's filter gradients${ONEDNN_FUSED_CONVOLUTION.enabled && addon === 'fer' ? ' and fused convolutions (AVX-512)' : ''}`;
       backends.tensorflow = {
         available: true,
-        reason: `${native.pkg} with TensorFlow ${native.version}, oneDNN ${process.env.TF_ENABLE_ONEDNN_OPTS === '0' ? 'off' : 'on'}, ${addonNote}`,
+        reason: `${native.pkg} with TensorFlow ${native.version}, oneDNN ${oneDnn ? 'on' : 'off'}, ${addonNote}${kernelNote}`,
         package: native.pkg,
         addon,
       };
