@@ -171,7 +171,7 @@ export async function startEngine(request: BackendRequest = 'auto', options: Eng
       const kernelNote = !oneDnn
         ? ''
         : EIGEN_FILTER_GRADIENT.enabled
-          ? ", TensorFlow's kernel for large filter gradients (AVX2 without AVX-512)"
+          ? ", TensorFlow's kernel for large filter gradients"
           : `, oneDNN's filter gradients${ONEDNN_FUSED_CONVOLUTION.enabled && addon === 'fer' ? ' and fused convolutions (AVX-512)' : ''}`;
       backends.tensorflow = {
         available: true,

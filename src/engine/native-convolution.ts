@@ -86,9 +86,10 @@ function probeOneDnnFusedConvolution(tf: Tf, backend: NativeBackend): boolean {
         const attrs: FerConv2DAttrs = { strides: 1, pad, activation: 'relu' };
         const oneDnn = backend.executeSingleOutput('_MklNativeFusedConv2D', fusedAttrs(backend.binding, attrs, true), [x, filter, bias]);
         const eigen = backend.executeSingleOutput('_FusedConv2D', fusedAttrs(backend.binding, attrs, false), [x, filter, bias]);
-        const scale = Math.max(...(eigen.dataSync() as Float32Array).map(Math.abs), 1e-6);
-        const a = oneDnn.dataSync();
-        return a.length === eigen.size && (eigen.dataSync() as Float32Array).every((v, i) => Math.abs(v - a[i]!) <= 1e-5 * scale);
+        const expected = eigen.dataSync() as Float32Array;
+        const actual = oneDnn.dataSync();
+        const scale = Math.max(...expected.map(Math.abs), 1e-6);
+        return actual.length === expected.length && expected.every((v, i) => Math.abs(v - actual[i]!) <= 1e-5 * scale);
       });
     });
   } catch {
@@ -104,8 +105,8 @@ let oneDnnFusedConvolution: boolean | undefined;
  * which can pass the op's list-valued attributes.
  */
 function fusedConvolution(tf: Tf, backend: NativeBackend, x: tfjs.Tensor4D, filter: tfjs.Tensor4D, bias: tfjs.Tensor1D, attrs: FerConv2DAttrs): tfjs.Tensor {
-  oneDnnFusedConvolution ??= probeOneDnnFusedConvolution(tf, backend);
-  const oneDnn = ONEDNN_FUSED_CONVOLUTION.enabled && oneDnnFusedConvolution;
+  // Probed only where it would be used.
+  const oneDnn = ONEDNN_FUSED_CONVOLUTION.enabled && (oneDnnFusedConvolution ??= probeOneDnnFusedConvolution(tf, backend));
   tensorflowFusedConv2dStats.calls++;
   if (oneDnn) oneDnnFusedConv2dStats.calls++;
   return backend.executeSingleOutput(oneDnn ? '_MklNativeFusedConv2D' : '_FusedConv2D', fusedAttrs(backend.binding, attrs, oneDnn), [x, filter, bias]);
