@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Tf } from '../registry/layer-definition.js';
 import { packageRoot } from '../util/package.js';
-import { hasFerAddon, type NativeBackend } from './native-backend.js';
+import { hasFerAddon, oneDnnEnabled, type NativeBackend } from './native-backend.js';
 import { ONEDNN_FUSED_CONVOLUTION, registerNativeConvolution } from './native-convolution.js';
 import { EIGEN_FILTER_GRADIENT, registerNativeGradientKernels } from './native-gradient-kernels.js';
 import { registerNativeGradients } from './native-gradients.js';
@@ -167,7 +167,7 @@ export async function startEngine(request: BackendRequest = 'auto', options: Eng
       const addon = hasFerAddon(native.tf.backend() as unknown as NativeBackend) ? 'fer' : 'tfjs-node';
       const addonNote = addon === 'fer' ? "fer's addon (fused convolutions)" : "tfjs-node's prebuilt addon (no fused convolutions: `fer setup native` builds fer's)";
       // Which convolution kernels this CPU gets (chosen by its flags; results differ in the last bits between the two).
-      const oneDnn = process.env.TF_ENABLE_ONEDNN_OPTS !== '0';
+      const oneDnn = oneDnnEnabled();
       const kernelNote = !oneDnn
         ? ''
         : EIGEN_FILTER_GRADIENT.enabled

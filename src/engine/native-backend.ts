@@ -36,3 +36,8 @@ export function floatTypeAttr(b: NativeBinding): { name: string; type: number; v
 export function hasFerAddon(backend: NativeBackend): boolean {
   return backend.binding.ferAddon === addonPatchDigest();
 }
+
+/** Whether TensorFlow's oneDNN kernels are on (fer turns them on unless TF_ENABLE_ONEDNN_OPTS=0). */
+export function oneDnnEnabled(): boolean {
+  return process.env.TF_ENABLE_ONEDNN_OPTS !== '0';
+}

@@ -1,7 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../registry/layer-definition.js';
 import { hasAvx512 } from './cpu-features.js';
-import { floatTypeAttr, hasFerAddon, type NativeBackend, type NativeBinding } from './native-backend.js';
+import { floatTypeAttr, hasFerAddon, oneDnnEnabled, type NativeBackend, type NativeBinding } from './native-backend.js';
 import { nativeActivationGradient, nativeBiasGradient } from './native-gradients.js';
 
 /**
@@ -76,7 +76,7 @@ function fusedAttrs(b: NativeBinding, attrs: FerConv2DAttrs, oneDnn: boolean): u
  * TF_ENABLE_ONEDNN_OPTS=0) and agrees with TensorFlow's on a small case with both paddings.
  */
 function probeOneDnnFusedConvolution(tf: Tf, backend: NativeBackend): boolean {
-  if (process.env.TF_ENABLE_ONEDNN_OPTS === '0') return false;
+  if (!oneDnnEnabled()) return false;
   try {
     return tf.tidy(() => {
       const x = tf.randomNormal([2, 5, 5, 3], 0, 1, 'float32', 1) as tfjs.Tensor4D;

@@ -1,7 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../registry/layer-definition.js';
 import { cpuFlags, hasAvx512 } from './cpu-features.js';
-import { floatTypeAttr, type NativeBackend, type NativeBinding } from './native-backend.js';
+import { floatTypeAttr, oneDnnEnabled, type NativeBackend, type NativeBinding } from './native-backend.js';
 
 /**
  * Faster gradient kernels on the native backend, each replacing tfjs-node's kernel of the same name
@@ -213,7 +213,7 @@ function oneDnnMaxPoolGradient(tf: Tf, backend: NativeBackend, input: tfjs.Tenso
  * unused with TF_ENABLE_ONEDNN_OPTS=0) and agree with the eager kernel on a small case with ties.
  */
 function probeOneDnnMaxPool(tf: Tf, backend: NativeBackend): boolean {
-  if (process.env.TF_ENABLE_ONEDNN_OPTS === '0') return false;
+  if (!oneDnnEnabled()) return false;
   try {
     return tf.tidy(() => {
       const input = tf.tensor4d([3, 1, 2, 3, 0, 5, 5, 1, -1, 4, 2, 2, 7, 0, 7, 6, 1, 1], [1, 3, 3, 2]);
