@@ -214,10 +214,15 @@ for (const name of Object.keys(builders)) {
   const faster = on === undefined || off === undefined ? undefined : Math.max(on, off);
   const ferRate = median(s.fer)!;
   const plain = median(s.portable);
+  // Each repeat's fer/Keras ratio, from runs a minute apart: drift of the machine's speed between
+  // repeats (±15% here within minutes) cancels in it, unlike in the ratio of the two medians.
+  const fasterSetting: KerasSetting | undefined = faster === undefined ? undefined : on === faster ? 'oneDNN on' : 'oneDNN off';
+  const paired = fasterSetting ? s.fer.map((f, r) => f / s.keras[fasterSetting][r]!) : [];
   console.log(
     `   ${name.padEnd(18)} ${column(on, 9)} ${column(off, 10)} ${column(ferRate, 7)} ${(faster ? (ferRate / faster).toFixed(2) : 'n/a').padStart(13)}   ${plain ? `${plain.toFixed(1)} (${faster ? `${(plain / faster).toFixed(2)}x` : 'no Keras'})` : ''}`,
   );
   console.log(`   ${''.padEnd(18)} samples: Keras on ${spread(s.keras['oneDNN on'])}; off ${spread(s.keras['oneDNN off'])}; fer ${spread(s.fer)}`);
+  if (fasterSetting) console.log(`   ${''.padEnd(18)} fer / Keras ${fasterSetting} within each repeat: ${paired.map((v) => v.toFixed(2)).join(' / ')} (median ${median(paired)!.toFixed(2)})`);
   // Over the whole fit() call, which in some processes idles for seconds after its last batch.
   if (python) console.log(`   ${''.padEnd(18)} Keras over the whole fit() call: on ${spread(s.kerasFit['oneDNN on'])}; off ${spread(s.kerasFit['oneDNN off'])}`);
 }
