@@ -8,6 +8,8 @@ import { packageRoot } from '../util/package.js';
  * native` builds them:
  *   - attributes whose value is a list of strings or of types (native-addon/list-attrs.inc), so that
  *     fer can run TensorFlow's fused convolution, whose `fused_ops` and `TArgs` are such lists;
+ *   - recording ops into a TensorFlow graph and registering it as a function of the eager context
+ *     (native-addon/graph-functions.inc), so that fer can run a whole training step as one call;
  *   - `ferAddon` on the binding: a digest of these additions, so that fer (and `fer setup native`)
  *     can tell its current addon from tfjs-node's prebuilt one (which works too, without them) and
  *     from one built with other additions.
@@ -16,7 +18,10 @@ import { packageRoot } from '../util/package.js';
  * anchor means a version fer was not built against: the setup stops and says so).
  */
 const SOURCES = path.join(packageRoot, 'src', 'engine', 'native-addon');
-const ADDITIONS = [{ from: 'list-attrs.inc', to: 'fer_list_attrs.inc' }];
+const ADDITIONS = [
+  { from: 'list-attrs.inc', to: 'fer_list_attrs.inc' },
+  { from: 'graph-functions.inc', to: 'fer_graph_functions.inc' },
+];
 
 interface Insertion {
   file: string;
@@ -46,6 +51,29 @@ const INSERTIONS: Insertion[] = [
     file: 'tfjs_backend.cc',
     anchor: '    case TF_ATTR_TYPE: {\n',
     text: `      ${MARK} a list of types (fer setup native).\n      if (IsArray(env, nstatus, &js_value)) {\n        FerSetAttrTypeList(env, tfe_op, attr_name, js_value);\n        break;\n      }\n`,
+    where: 'after',
+  },
+  {
+    file: 'tfjs_backend.h',
+    anchor: '  napi_value GetNumOfTensors(napi_env env);\n',
+    text: `\n  ${MARK} the eager context and tensors, for fer's graph functions (fer setup native).\n  TFE_Context *FerContext() { return tfe_context_; }\n  TFE_TensorHandle *FerHandle(int32_t id) {\n    auto entry = tfe_handle_map_.find(id);\n    return entry == tfe_handle_map_.end() ? nullptr : entry->second;\n  }\n`,
+    where: 'after',
+  },
+  {
+    file: 'tfjs_binding.cc',
+    anchor: '/**\n * Called by Node to cleanup our instance data',
+    text: `${MARK} training steps as TensorFlow functions (fer setup native).\n#include "fer_graph_functions.inc"\n\n`,
+    where: 'before',
+  },
+  {
+    file: 'tfjs_binding.cc',
+    anchor: '      {"getNumOfTensors", nullptr, GetNumOfTensors, nullptr, nullptr,\n       nullptr, napi_default, nullptr},\n',
+    text: [
+      `      ${MARK} training steps as TensorFlow functions (fer setup native).\n`,
+      ...['Begin', 'Abort', 'Capture', 'Constant', 'Op', 'Finish', 'Remove'].map(
+        (name) => `      {"ferGraph${name}", nullptr, FerGraph${name}, nullptr, nullptr, nullptr, napi_default, nullptr},\n`,
+      ),
+    ].join(''),
     where: 'after',
   },
   {
