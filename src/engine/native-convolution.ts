@@ -1,3 +1,4 @@
+import { recordingGraph } from './graph-step.js';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../registry/layer-definition.js';
 import { hasAvx512 } from './cpu-features.js';
@@ -106,7 +107,7 @@ let oneDnnFusedConvolution: boolean | undefined;
  */
 function fusedConvolution(tf: Tf, backend: NativeBackend, x: tfjs.Tensor4D, filter: tfjs.Tensor4D, bias: tfjs.Tensor1D, attrs: FerConv2DAttrs): tfjs.Tensor {
   // Probed only where it would be used.
-  const oneDnn = ONEDNN_FUSED_CONVOLUTION.enabled && (oneDnnFusedConvolution ??= probeOneDnnFusedConvolution(tf, backend));
+  const oneDnn = ONEDNN_FUSED_CONVOLUTION.enabled && !recordingGraph() && (oneDnnFusedConvolution ??= probeOneDnnFusedConvolution(tf, backend));
   tensorflowFusedConv2dStats.calls++;
   if (oneDnn) oneDnnFusedConv2dStats.calls++;
   return backend.executeSingleOutput(oneDnn ? '_MklNativeFusedConv2D' : '_FusedConv2D', fusedAttrs(backend.binding, attrs, oneDnn), [x, filter, bias]);

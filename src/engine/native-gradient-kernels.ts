@@ -1,3 +1,4 @@
+import { recordingGraph } from './graph-step.js';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../registry/layer-definition.js';
 import { cpuFlags, hasAvx512 } from './cpu-features.js';
@@ -96,6 +97,7 @@ export function registerNativeGradientKernels(tf: Tf): void {
   let oneDnnPooling: boolean | undefined;
   replaceKernel(tf, 'MaxPoolGrad', (args, backend) => {
     const { dy, input } = args.inputs as { dy: tfjs.Tensor4D; input: tfjs.Tensor4D };
+    if (recordingGraph()) return undefined;
     oneDnnPooling ??= probeOneDnnMaxPool(tf, backend);
     return oneDnnPooling ? oneDnnMaxPoolGradient(tf, backend, input, dy, args.attrs as unknown as MaxPoolGradientAttrs) : undefined;
   });

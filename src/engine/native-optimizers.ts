@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf, TfOptimizer } from '../registry/layer-definition.js';
+import { describeResourceHandle, onRecordedStepCalls, stepScalar } from './graph-step.js';
 import { floatTypeAttr, type NativeBackend } from './native-backend.js';
 
 /**
@@ -13,6 +14,9 @@ import { floatTypeAttr, type NativeBackend } from './native-backend.js';
  * The update rules are TensorFlow's (as Keras): Adam's epsilon is added after bias correction is
  * folded into the rate, which differs from tfjs's Adam by O(epsilon); results are deterministic
  * per backend, not identical across backends.
+ * Nothing in a step changes JS state: the iteration count is a TensorFlow variable too (Adam's bias
+ * corrections are computed from it by TensorFlow) and the learning rate is a `stepScalar`, so a
+ * step recorded as a TensorFlow function (graph-step.ts) stays right at every later call.
  */
 
 export type NativeOptimizerKind = 'adam' | 'sgd' | 'momentum';
@@ -65,6 +69,7 @@ export function createNativeOptimizer(tf: Tf, args: NativeOptimizerArgs): TfOpti
       1,
     );
     run('AssignVariableOp', [dtype], [handle!, initial]);
+    describeResourceHandle(handle!, initial.shape);
     return tf.keep(handle!);
   };
   const read = (handle: tfjs.Tensor) => run('ReadVariableOp', [dtype], [handle], 1)[0]!;
@@ -73,40 +78,88 @@ export function createNativeOptimizer(tf: Tf, args: NativeOptimizerArgs): TfOpti
     static className = 'FerNativeOptimizer';
     learningRate = args.learningRate;
     private readonly slots: Slots[] = [];
+    private readonly slotsByVariable = new Map<tfjs.Variable, Slots>();
+    private readonly unsubscribe = onRecordedStepCalls({
+      // A recorded step does not look for writes from outside (a checkpoint loaded, the best weights
+      // restored): copied in before each call, as the eager step does.
+      before: () => {
+        for (const [variable, slots] of this.slotsByVariable) {
+          if (slots.dataId !== variable.dataId && !variable.isDisposed) {
+            run('AssignVariableOp', [dtype], [slots.weight, variable]);
+            slots.dataId = variable.dataId;
+          }
+        }
+      },
+      // Its call assigns the variables from TensorFlow's: they stay in step with ours.
+      after: (variables) => {
+        for (const variable of variables) {
+          const slots = this.slotsByVariable.get(variable);
+          if (slots) slots.dataId = variable.dataId;
+        }
+      },
+    });
     /** Slot values from setWeights, applied when the variables are first seen. */
     private pending: tfjs.Tensor[] | undefined;
-    private steps = 0;
+    /** The number of steps taken, as a float32 TensorFlow variable (exact up to 2^24 steps). */
+    private stepCount: tfjs.Tensor | undefined;
+
+    /**
+     * Creates the TensorFlow variables for these weights (in the order their gradients come) before
+     * the first step, so that a step recorded as a function (graph-step.ts) creates none.
+     */
+    prepare(variables: readonly tfjs.Variable[]): void {
+      this.iterationVariable();
+      tf.tidy(() => variables.forEach((variable, index) => this.slotsFor(index, variable)));
+      tf.dispose(this.pending ?? []);
+      this.pending = undefined;
+    }
+
+    /** The weight's TensorFlow variables, created at its first step; a write from outside copied in. */
+    private slotsFor(index: number, variable: tfjs.Variable): Slots {
+      let slots = this.slots[index];
+      if (!slots) {
+        const initial = this.pending?.slice(index * SLOT_COUNT[args.kind], (index + 1) * SLOT_COUNT[args.kind]);
+        slots = {
+          weight: newVariable(variable),
+          extra: Array.from({ length: SLOT_COUNT[args.kind] }, (_, k) => newVariable(initial?.[k] ?? tf.zerosLike(variable))),
+          dataId: variable.dataId,
+        };
+        this.slots[index] = slots;
+        this.slotsByVariable.set(variable, slots);
+      } else if (slots.dataId !== variable.dataId) {
+        run('AssignVariableOp', [dtype], [slots.weight, variable]);
+        slots.dataId = variable.dataId;
+      }
+      return slots;
+    }
+
+    private iterationVariable(): tfjs.Tensor {
+      return (this.stepCount ??= tf.tidy(() => newVariable(tf.scalar(0))));
+    }
 
     override applyGradients(gradients: tfjs.NamedTensorMap | NamedTensor[]): void {
       const entries = Array.isArray(gradients) ? gradients.map((g) => [g.name, g.tensor] as const) : Object.entries(gradients);
-      this.steps++;
+      const iterations = this.iterationVariable();
       tf.tidy(() => {
-        const lr = tf.scalar(this.learningRate);
+        run('AssignAddVariableOp', [dtype], [iterations, tf.scalar(1)]);
+        const step = read(iterations);
+        const lr = stepScalar(tf, () => this.learningRate);
         const beta1 = args.beta1 ?? 0.9;
         const beta2 = args.beta2 ?? 0.999;
+        const power = (base: number) => tf.pow(tf.scalar(base), step);
+        const [beta1Power, beta2Power] = args.kind === 'adam' ? [power(beta1), power(beta2)] : [];
         entries.forEach(([name, gradient], index) => {
           const variable = tf.engine().registeredVariables[name];
           if (!variable || !gradient) return;
-          let slots = this.slots[index];
-          if (!slots) {
-            const initial = this.pending?.slice(index * SLOT_COUNT[args.kind], (index + 1) * SLOT_COUNT[args.kind]);
-            slots = {
-              weight: newVariable(variable),
-              extra: Array.from({ length: SLOT_COUNT[args.kind] }, (_, k) => newVariable(initial?.[k] ?? tf.zerosLike(variable))),
-              dataId: variable.dataId,
-            };
-            this.slots[index] = slots;
-          } else if (slots.dataId !== variable.dataId) {
-            run('AssignVariableOp', [dtype], [slots.weight, variable]);
-          }
+          const slots = this.slotsFor(index, variable);
           if (args.weightDecay && variable.rank >= 2) {
-            run('ResourceApplyGradientDescent', [T, { name: 'use_locking', type: b.TF_ATTR_BOOL, value: false }], [slots.weight, tf.scalar(this.learningRate * args.weightDecay), read(slots.weight)]);
+            run('ResourceApplyGradientDescent', [T, { name: 'use_locking', type: b.TF_ATTR_BOOL, value: false }], [slots.weight, tf.mul(lr, tf.scalar(args.weightDecay)), read(slots.weight)]);
           }
           if (args.kind === 'adam') {
             run(
               'ResourceApplyAdam',
               [T, { name: 'use_locking', type: b.TF_ATTR_BOOL, value: false }, { name: 'use_nesterov', type: b.TF_ATTR_BOOL, value: false }],
-              [slots.weight, slots.extra[0]!, slots.extra[1]!, tf.scalar(beta1 ** this.steps), tf.scalar(beta2 ** this.steps), lr, tf.scalar(beta1), tf.scalar(beta2), tf.scalar(args.epsilon ?? 1e-7), gradient],
+              [slots.weight, slots.extra[0]!, slots.extra[1]!, beta1Power!, beta2Power!, lr, tf.scalar(beta1), tf.scalar(beta2), tf.scalar(args.epsilon ?? 1e-7), gradient],
             );
           } else if (args.kind === 'momentum') {
             run(
@@ -126,14 +179,21 @@ export function createNativeOptimizer(tf: Tf, args: NativeOptimizerArgs): TfOpti
     }
 
     override async getWeights(): Promise<NamedTensor[]> {
-      const weights: NamedTensor[] = [{ name: 'iter', tensor: tf.scalar(this.steps, 'int32') }];
+      let steps = 0;
+      if (this.stepCount) {
+        const value = read(this.stepCount);
+        steps = (await value.data())[0]!;
+        value.dispose();
+      }
+      const weights: NamedTensor[] = [{ name: 'iter', tensor: tf.scalar(steps, 'int32') }];
       this.slots.forEach((slots, i) => slots.extra.forEach((handle, k) => weights.push({ name: `slot_${i}_${k}`, tensor: read(handle) })));
       return weights;
     }
 
     override async setWeights(weights: NamedTensor[]): Promise<void> {
       const [iterations, ...rest] = weights;
-      this.steps = iterations ? (await iterations.tensor.data())[0]! : 0;
+      const steps = iterations ? (await iterations.tensor.data())[0]! : 0;
+      tf.tidy(() => run('AssignVariableOp', [dtype], [this.iterationVariable(), tf.scalar(steps)]));
       // Kept until the variables are seen at the first step (the model may be rebuilt in another process).
       tf.dispose(this.pending ?? []);
       this.pending = rest.map((w) => tf.keep(w.tensor.clone()));
@@ -147,6 +207,13 @@ export function createNativeOptimizer(tf: Tf, args: NativeOptimizerArgs): TfOpti
         }
       }
       this.slots.length = 0;
+      this.slotsByVariable.clear();
+      this.unsubscribe();
+      if (this.stepCount) {
+        run('DestroyResourceOp', [{ name: 'ignore_lookup_error', type: b.TF_ATTR_BOOL, value: true }], [this.stepCount]);
+        this.stepCount.dispose();
+        this.stepCount = undefined;
+      }
       tf.dispose(this.pending ?? []);
       this.pending = undefined;
     }
