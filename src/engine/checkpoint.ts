@@ -16,6 +16,8 @@ export interface TrainerState {
   stopped: boolean;
   /** Identifies what is being trained (task, config, data); a checkpoint of something else is ignored. */
   fingerprint: string;
+  /** Whether training steps run as recorded TensorFlow functions, once decided (graph-step.ts). */
+  graphSteps?: 'graph' | 'eager';
 }
 
 export interface EpochMetrics {

@@ -5,6 +5,7 @@ import { batchCount, batches, type Batch, type BatchPlan } from '../data/batches
 import type { FerRegistry } from '../registry/index.js';
 import type { Tf } from '../registry/layer-definition.js';
 import { loadCheckpoint, readCheckpointState, saveCheckpoint, type EpochMetrics, type TrainerState } from './checkpoint.js';
+import { GraphStepRunner, graphStepsAvailable } from './graph-step.js';
 import { buildLoss, type LossFunction } from './loss.js';
 import { buildOptimizer, setLearningRate } from './optimizer.js';
 import { setRandomStep } from './random-layers.js';
@@ -41,6 +42,13 @@ export interface TrainOptions {
   onBatch?: (progress: BatchProgress) => void;
   /** Aborting stops after the current batch; the last epoch's checkpoint stays for a resume. */
   signal?: AbortSignal;
+  /**
+   * On the native backend with fer's optimizers, run each training step as one TensorFlow function
+   * (graph-step.ts); default true. Off, or where it cannot be used, steps run op by op.
+   */
+  graphSteps?: boolean;
+  /** Hears what the trainer has to say once (why training steps run op by op). */
+  onNotice?: (message: string) => void;
 }
 
 export interface TrainResult {
@@ -127,6 +135,24 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   let baseRate = 0;
   let schedule!: ReturnType<typeof buildSchedule>;
   let variables: tfjs.Variable[] = [];
+  let graphSteps: GraphStepRunner | undefined;
+  // Carried across stages and from a checkpoint: whether the steps could be recorded was decided once.
+  let graphVerdict: 'graph' | 'eager' | undefined;
+  // A recorded step holds this stage's optimizer and weights: a new stage records anew.
+  const startGraphSteps = () => {
+    graphVerdict = graphSteps?.verdict ?? graphVerdict;
+    graphSteps?.dispose();
+    graphSteps = undefined;
+    const preparable = optimizer as unknown as { prepare?: (variables: readonly tfjs.Variable[]) => void };
+    if (options.graphSteps !== false && graphStepsAvailable(tf) && typeof preparable.prepare === 'function') {
+      const stageVariables = variables;
+      graphSteps = new GraphStepRunner(tf, {
+        prepare: () => preparable.prepare!(stageVariables),
+        ...(graphVerdict ? { verdict: graphVerdict } : {}),
+        onFallback: (reason) => options.onNotice?.(`training steps run op by op from here on: ${reason}`),
+      });
+    }
+  };
   const enterStage = (index: number) => {
     const stage = stages[index]!;
     stageIndex = index;
@@ -136,6 +162,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     ({ optimizer, baseRate } = buildOptimizer(tf, options.registry, spec));
     schedule = buildSchedule(training.schedule, baseRate, stage.epochs);
     variables = model.trainableWeights.map((w) => w.read() as tfjs.Variable);
+    startGraphSteps();
   };
   // A checkpoint's optimizer state belongs to the stage of its last epoch: enter that one to load it.
   const saved = options.checkpointDir ? readCheckpointState(options.checkpointDir, fingerprint) : undefined;
@@ -158,6 +185,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       state = restored.state;
       best = restored.best;
       resumedAfter = state.epoch + 1;
+      if (state.graphSteps) {
+        graphVerdict = state.graphSteps;
+        startGraphSteps();
+      }
     }
   }
 
@@ -184,23 +215,26 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       setRandomStep(state.step);
       rate = schedule.rate(stageEpoch, batchIndex, stepsPerEpoch, state.schedule);
       setLearningRate(optimizer, rate);
-      const [lossValue, hits] = tf.tidy(() => {
-        let hitCount: tfjs.Scalar | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const predictions = model.apply(batch.x, { training: true }) as tfjs.Tensor2D;
-          hitCount = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(predictions, -1), tf.argMax(batch.y, -1)), 'float32'))) as tfjs.Scalar;
-          const penalties = (model as unknown as { calculateLosses(): tfjs.Scalar[] }).calculateLosses();
-          const base = loss(batch.y, predictions, batch.weights);
-          return penalties.length > 0 ? (tf.addN([base, ...penalties]) as tfjs.Scalar) : base;
-        }, variables);
-        optimizer.applyGradients(clipGradients(tf, grads, training.clip));
-        return [value, hitCount!];
-      });
+      const step = () =>
+        tf.tidy(() => {
+          let hitCount: tfjs.Scalar | undefined;
+          const { value, grads } = tf.variableGrads(() => {
+            const predictions = model.apply(batch.x, { training: true }) as tfjs.Tensor2D;
+            hitCount = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(predictions, -1), tf.argMax(batch.y, -1)), 'float32'))) as tfjs.Scalar;
+            const penalties = (model as unknown as { calculateLosses(): tfjs.Scalar[] }).calculateLosses();
+            const base = loss(batch.y, predictions, batch.weights);
+            return penalties.length > 0 ? (tf.addN([base, ...penalties]) as tfjs.Scalar) : base;
+          }, variables);
+          optimizer.applyGradients(clipGradients(tf, grads, training.clip));
+          return [value, hitCount!];
+        });
+      const [lossValue, hits] = (graphSteps ? graphSteps.run([batch.x, batch.y, ...(batch.weights ? [batch.weights] : [])], step) : step()) as [tfjs.Scalar, tfjs.Scalar];
       const n = batch.rows.length;
       const batchLoss = (await lossValue.data())[0]!;
       if (!Number.isFinite(batchLoss)) {
         // Going on would only train NaNs for the rest of the epochs: stop the task and say why.
         tf.dispose([lossValue, hits, batch.x, batch.y, ...(batch.weights ? [batch.weights] : [])]);
+        graphSteps?.dispose();
         throw new Error(`training diverged: the loss became ${batchLoss} at epoch ${epoch + 1}, batch ${batchIndex + 1} (learning rate ${rate.toPrecision(3)}); lower the learning rate or clip gradients (training.clip)`);
       }
       lossSum += batchLoss * n;
@@ -262,6 +296,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     }
     state.epoch = epoch;
     state.history.push(metrics);
+    const verdict = graphSteps?.verdict ?? graphVerdict;
+    if (verdict) state.graphSteps = verdict;
     if (options.checkpointDir) await saveCheckpoint(tf, options.checkpointDir, model, optimizer, state, best);
     await options.onEpoch?.(metrics);
   }
@@ -272,6 +308,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     bestEpoch = state.early.bestEpoch + 1;
   }
   tf.dispose(best ?? []);
+  graphSteps?.dispose();
   optimizer.dispose();
   return {
     history: state.history,

@@ -51,6 +51,8 @@ export function taskRows(context: RunContext, task: Task): { train: Int32Array; 
 export interface TaskEvents {
   onEpoch?: (metrics: EpochMetrics) => void;
   onBatch?: (progress: BatchProgress) => void;
+  /** Something the trainer says once about the task (why its steps run op by op). */
+  onNotice?: (message: string) => void;
 }
 
 export interface TaskOutcome {
@@ -107,6 +109,8 @@ export async function executeTask(context: RunContext, task: Task, fingerprint: 
       checkpointDir: path.join(dir, 'checkpoint'),
       fingerprint,
       signal,
+      graphSteps: config.engine.graph_steps,
+      ...(events.onNotice ? { onNotice: events.onNotice } : {}),
       onEpoch: (metrics) => {
         history.push(metrics);
         writeTaskMetrics(dir, history);

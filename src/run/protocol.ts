@@ -22,6 +22,7 @@ export type FromWorker =
   | { type: 'task-start'; key: string }
   | { type: 'batch'; key: string; progress: BatchProgress }
   | { type: 'epoch'; key: string; metrics: EpochMetrics }
+  | { type: 'notice'; key: string; message: string }
   | { type: 'task-end'; key: string; outcome: TaskOutcome }
   | { type: 'task-error'; key: string; message: string }
   | { type: 'fatal'; message: string };

@@ -291,6 +291,9 @@ function runWorkers(plan: WorkerPlan): Promise<boolean> {
             display.epoch(w, message.key, message.metrics);
             plan.tracking.epoch(message.key, message.metrics);
             break;
+          case 'notice':
+            display.message(`${message.key}: ${message.message}`);
+            break;
           case 'task-end': {
             current = undefined;
             const o = message.outcome;

@@ -39,6 +39,7 @@ process.on('message', (raw) => {
         try {
           const outcome = await executeTask(context, message.task, message.fingerprint, stop.signal, {
             onEpoch: (metrics) => send({ type: 'epoch', key: message.task.key, metrics }),
+            onNotice: (text) => send({ type: 'notice', key: message.task.key, message: text }),
             onBatch: (progress) => {
               const now = Date.now();
               if (now - lastBatch < 250 && progress.batch !== progress.batches) return;

@@ -223,6 +223,10 @@ export const EngineSection = args(
       default: null,
       description: 'threads for the native backend\'s ops (null: all cores)',
     }),
+    graph_steps: Type.Boolean({
+      default: true,
+      description: 'on the native backend, run each training step as one TensorFlow function recorded from its first steps (with adam, adamw or sgd); false: op by op',
+    }),
   },
   { title: 'engine section', description: 'which compute backend trains and how' },
 );
