@@ -6,6 +6,8 @@
  *    the bench's own virtualenv, with oneDNN on and off) on the same model, batch and threads, for the
  *    reference CNN, ResNet-18 and a batch-norm VGG-style CNN;
  * 3. wasm with fer's gradient kernels vs the pure-JS cpu backend, one training step.
+ * fer's column runs its steps as the trainer does (one recorded TensorFlow function each,
+ * graph-step.ts); the op-by-op rate is printed beside it.
  *   npm run bench -- engine            (BENCH_KERAS=0 skips the Keras part; BENCH_MODELS=reference_cnn,...
  *                                       measures only those models in part 2)
  */
@@ -22,6 +24,7 @@ import { startEngine } from '../src/engine/backend.js';
 import { buildLoss } from '../src/engine/loss.js';
 import { buildOptimizer } from '../src/engine/optimizer.js';
 import { defaultNativeCache } from '../src/engine/native-setup.js';
+import { GraphStepRunner, graphStepsAvailable } from '../src/engine/graph-step.js';
 import { trainModel } from '../src/engine/trainer.js';
 import type { Tf } from '../src/registry/layer-definition.js';
 import { handWrittenCnn, handWrittenResnet18 } from './baselines/reference-models.js';
@@ -37,13 +40,18 @@ type StepLoss = (yTrue: tfjs.Tensor, yPred: tfjs.Tensor) => tfjs.Scalar;
  * `optimizer` and `loss` default to what a hand-written tfjs model would use: tfjs's Adam and
  * tfjs-layers' categorical cross-entropy (the loss Keras's baseline trains with too).
  */
-function stepRate(tf: Tf, model: tfjs.LayersModel, n = steps, size = batch, optimizer: tfjs.Optimizer = tf.train.adam(1e-4), loss?: StepLoss): number {
+function stepRate(tf: Tf, model: tfjs.LayersModel, n = steps, size = batch, optimizer: tfjs.Optimizer = tf.train.adam(1e-4), loss?: StepLoss, graph = false): number {
   const lossOf: StepLoss = loss ?? ((yTrue, yPred) => tf.mean(tf.metrics.categoricalCrossentropy(yTrue, yPred)) as tfjs.Scalar);
   const x = tf.randomUniform([size, 48, 48, 1]);
   const y = tf.oneHot(tf.randomUniform([size], 0, 7, 'int32'), 7);
   const variables = model.trainableWeights.map((w) => w.read() as tfjs.Variable);
-  const step = () => {
-    const value = tf.tidy(() => {
+  // As fer's trainer runs it: one recorded TensorFlow function (graph-step.ts), with fer's optimizer.
+  const preparable = optimizer as unknown as { prepare?: (v: readonly tfjs.Variable[]) => void };
+  const runner = graph && graphStepsAvailable(tf) && preparable.prepare
+    ? new GraphStepRunner(tf, { prepare: () => preparable.prepare!(variables), onFallback: (reason) => console.log(`   (steps op by op: ${reason})`) })
+    : undefined;
+  const once = () =>
+    tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => {
         const base = lossOf(y, model.apply(x, { training: true }) as tfjs.Tensor);
         // The weight penalties (ResNet-18's L2 on every kernel), as Keras's fit and fer's trainer add them.
@@ -51,10 +59,12 @@ function stepRate(tf: Tf, model: tfjs.LayersModel, n = steps, size = batch, opti
         return penalties.length > 0 ? (tf.addN([base, ...penalties]) as tfjs.Scalar) : base;
       }, variables);
       optimizer.applyGradients(grads);
-      return value;
+      return [value];
     });
-    value.dataSync();
-    value.dispose();
+  const step = () => {
+    const [value] = runner ? runner.run([x, y], once) : once();
+    value!.dataSync();
+    value!.dispose();
   };
   step();
   step();
@@ -62,6 +72,7 @@ function stepRate(tf: Tf, model: tfjs.LayersModel, n = steps, size = batch, opti
   for (let i = 0; i < n; i++) step();
   const rate = (n * size) / ((performance.now() - start) / 1000);
   tf.dispose([x, y]);
+  runner?.dispose();
   optimizer.dispose();
   return rate;
 }
@@ -179,14 +190,18 @@ const kerasRate = (name: string, stepCount: number, oneDnn: string): { steady: n
   return { steady: parsed.images_per_second, fit: parsed.fit_images_per_second };
 };
 const ferLoss = buildLoss(tf, 'categorical_crossentropy');
-const samples: Record<string, { fer: number[]; portable: number[]; keras: Record<KerasSetting, number[]>; kerasFit: Record<KerasSetting, number[]> }> = {};
+const samples: Record<string, { fer: number[]; ferOpByOp: number[]; portable: number[]; keras: Record<KerasSetting, number[]>; kerasFit: Record<KerasSetting, number[]> }> = {};
 for (let r = 0; r < repeats; r++) {
   for (const [name, b] of Object.entries(builders)) {
-    const s = (samples[name] ??= { fer: [], portable: [], keras: { 'oneDNN on': [], 'oneDNN off': [] }, kerasFit: { 'oneDNN on': [], 'oneDNN off': [] } });
+    const s = (samples[name] ??= { fer: [], ferOpByOp: [], portable: [], keras: { 'oneDNN on': [], 'oneDNN off': [] }, kerasFit: { 'oneDNN on': [], 'oneDNN off': [] } });
     const model = b.fer();
     // fer's column trains with the optimizer and loss fer's trainer builds (TensorFlow's fused Adam on this backend).
-    s.fer.push(stepRate(tf, model, b.steps, batch, buildOptimizer(tf, synthetic.registry, { adam: { learning_rate: 1e-4 } }).optimizer, ferLoss));
+    s.fer.push(stepRate(tf, model, b.steps, batch, buildOptimizer(tf, synthetic.registry, { adam: { learning_rate: 1e-4 } }).optimizer, ferLoss, true));
     model.dispose();
+    // The same with the step run op by op (engine.graph_steps: false): what recording the step gains.
+    const again = b.fer();
+    s.ferOpByOp.push(stepRate(tf, again, b.steps, batch, buildOptimizer(tf, synthetic.registry, { adam: { learning_rate: 1e-4 } }).optimizer, ferLoss, false));
+    again.dispose();
     if (b.portable) {
       const baseline = b.portable();
       s.portable.push(stepRate(tf, baseline, b.steps));
@@ -222,6 +237,8 @@ for (const name of Object.keys(builders)) {
     `   ${name.padEnd(18)} ${column(on, 9)} ${column(off, 10)} ${column(ferRate, 7)} ${(faster ? (ferRate / faster).toFixed(2) : 'n/a').padStart(13)}   ${plain ? `${plain.toFixed(1)} (${faster ? `${(plain / faster).toFixed(2)}x` : 'no Keras'})` : ''}`,
   );
   console.log(`   ${''.padEnd(18)} samples: Keras on ${spread(s.keras['oneDNN on'])}; off ${spread(s.keras['oneDNN off'])}; fer ${spread(s.fer)}`);
+  const opByOp = median(s.ferOpByOp)!;
+  console.log(`   ${''.padEnd(18)} fer with its steps op by op (engine.graph_steps: false): ${opByOp.toFixed(1)}${faster ? ` (${(opByOp / faster).toFixed(2)} of Keras)` : ''}; samples ${spread(s.ferOpByOp)}`);
   if (fasterSetting) console.log(`   ${''.padEnd(18)} fer / Keras ${fasterSetting} within each repeat: ${paired.map((v) => v.toFixed(2)).join(' / ')} (median ${median(paired)!.toFixed(2)})`);
   // Over the whole fit() call, which in some processes idles for seconds after its last batch.
   if (python) console.log(`   ${''.padEnd(18)} Keras over the whole fit() call: on ${spread(s.kerasFit['oneDNN on'])}; off ${spread(s.kerasFit['oneDNN off'])}`);

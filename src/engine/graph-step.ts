@@ -12,8 +12,8 @@ import { hasFerAddon, type NativeBackend, type NativeBinding } from './native-ba
  *
  * What the recording cannot see is guarded, not assumed:
  * - every tensor the step reads is classified: one of the step's inputs (the batch), a tfjs variable
- *   (its value at each call), a per-step scalar (`stepScalar`: the learning rate, read again at each
- *   call), a value made during the step from JS numbers (folded into the function as a constant), or
+ *   (its value at each call), a per-step value (`stepTensor`: the learning rate, a dropout layer's
+ *   seed, read again at each call), a value made during the step from JS numbers (folded into the function as a constant), or
  *   a tensor that existed before (passed again at each call, the same tensor);
  * - the step is recorded at two consecutive steps and used only if both recordings are identical,
  *   constants' values included: a value that changes from step to step without going through
@@ -68,7 +68,7 @@ interface RecordingBackend extends NativeBackend {
 type Capture =
   | { kind: 'input'; index: number }
   | { kind: 'variable'; variable: tfjs.Variable }
-  | { kind: 'scalar'; read: () => number }
+  | { kind: 'step'; read: () => StepValue; dtype: 'float32' | 'int32' }
   | { kind: 'pinned'; tensor: tfjs.Tensor };
 
 interface RecordedStep {
@@ -78,8 +78,8 @@ interface RecordedStep {
   /** How many of the outputs the step returned; the rest are the assigned variables' new values. */
   stepOutputs: number;
   assigned: tfjs.Variable[];
-  /** The per-step scalars' values while recording (that step's call passes these). */
-  recordedScalars: Map<Capture, number>;
+  /** The per-step values while recording (that step's call passes these). */
+  recordedValues: Map<Capture, StepValue>;
 }
 
 /** Ops whose inputs include a list argument: how the flat inputs tfjs-node passes group into arguments. */
@@ -127,8 +127,11 @@ export class GraphRecordingError extends Error {
   }
 }
 
+/** A per-step value: a scalar, or a short vector (a random seed). */
+type StepValue = number | number[];
+
 interface ActiveRecording {
-  scalars: Map<object, () => number>;
+  stepValues: Map<object, { read: () => StepValue; dtype: 'float32' | 'int32' }>;
 }
 let active: ActiveRecording | null = null;
 /**
@@ -161,13 +164,22 @@ export function onRecordedStepCalls(hook: RecordedStepHooks): () => void {
 const resourceShapes = new WeakMap<object, number[]>();
 
 /**
- * A scalar that changes from step to step (the learning rate): within a recorded step, an input of
- * the function, read again before every call; otherwise just `tf.scalar(read())`.
+ * A value that changes from step to step (the learning rate, a random seed): within a recorded step,
+ * an input of the function, read again before every call; otherwise just a tensor of `read()`.
  */
-export function stepScalar(tf: Tf, read: () => number): tfjs.Scalar {
-  const tensor = tf.scalar(read());
-  active?.scalars.set(tensor.dataId, read);
+export function stepTensor(tf: Tf, read: () => StepValue, dtype: 'float32' | 'int32' = 'float32'): tfjs.Tensor {
+  const tensor = makeStepTensor(tf, read(), dtype);
+  active?.stepValues.set(tensor.dataId, { read, dtype });
   return tensor;
+}
+
+/** A per-step scalar (see stepTensor). */
+export function stepScalar(tf: Tf, read: () => number): tfjs.Scalar {
+  return stepTensor(tf, read) as tfjs.Scalar;
+}
+
+function makeStepTensor(tf: Tf, value: StepValue, dtype: 'float32' | 'int32'): tfjs.Tensor {
+  return Array.isArray(value) ? tf.tensor1d(value, dtype) : tf.scalar(value, dtype);
 }
 
 /** Says which variable shape a resource handle (a `VarHandleOp` output) holds. */
@@ -302,7 +314,7 @@ export class GraphStepRunner {
   private call(recorded: RecordedStep, inputs: tfjs.Tensor[], recording: boolean): tfjs.Tensor[] {
     const tf = this.tf;
     for (const hook of hooks) hook.before?.();
-    const scalars: tfjs.Tensor[] = [];
+    const stepValues: tfjs.Tensor[] = [];
     const ids = recorded.captures.map((capture) => {
       switch (capture.kind) {
         case 'input':
@@ -311,10 +323,10 @@ export class GraphStepRunner {
           return this.idOf(capture.variable);
         case 'pinned':
           return this.idOf(capture.tensor);
-        case 'scalar': {
-          const scalar = tf.scalar(recording ? recorded.recordedScalars.get(capture)! : capture.read());
-          scalars.push(scalar);
-          return this.idOf(scalar);
+        case 'step': {
+          const value = makeStepTensor(tf, recording ? recorded.recordedValues.get(capture)! : capture.read(), capture.dtype);
+          stepValues.push(value);
+          return this.idOf(value);
         }
       }
     });
@@ -323,7 +335,7 @@ export class GraphStepRunner {
     try {
       infos = this.binding.executeOp(recorded.name, [], ids, outputCount);
     } finally {
-      tf.dispose(scalars);
+      tf.dispose(stepValues);
     }
     const outputs = infos.map((info) => this.backend.createOutputTensor(info));
     recorded.assigned.forEach((variable, k) => {
@@ -349,9 +361,9 @@ export class GraphStepRunner {
     const kept = variables.map((v) => tf.keep(tf.clone(v)));
     const variableByData = new Map<object, tfjs.Variable>(variables.map((v) => [v.dataId, v]));
     const inputIndex = new Map<object, number>(inputs.map((t, i) => [t.dataId, i]));
-    const recording: ActiveRecording = { scalars: new Map() };
+    const recording: ActiveRecording = { stepValues: new Map() };
     const captures: Capture[] = [];
-    const recordedScalars = new Map<Capture, number>();
+    const recordedValues = new Map<Capture, StepValue>();
     const symbolOf = new Map<object, number>();
     const signature: string[] = [];
     const originalIds = backend.getInputTensorIds;
@@ -382,12 +394,13 @@ export class GraphStepRunner {
       let symbol: number;
       const index = inputIndex.get(tensor.dataId);
       const variable = variableByData.get(tensor.dataId);
-      const read = recording.scalars.get(tensor.dataId);
+      const stepValue = recording.stepValues.get(tensor.dataId);
       if (index !== undefined) symbol = capture(tensor, { kind: 'input', index }, info);
       else if (variable) symbol = capture(tensor, { kind: 'variable', variable }, info);
-      else if (read) {
-        const what: Capture = { kind: 'scalar', read };
-        recordedScalars.set(what, (tensor.dataSync() as Float32Array)[0]!);
+      else if (stepValue) {
+        const what: Capture = { kind: 'step', ...stepValue };
+        const values = Array.from(tensor.dataSync() as Float32Array | Int32Array);
+        recordedValues.set(what, tensor.rank === 0 ? values[0]! : values);
         symbol = capture(tensor, what, info);
       } else if (unwritten) {
         // Made from JS numbers (during the step, or before and never used): folded in as a constant.
@@ -438,7 +451,7 @@ export class GraphStepRunner {
       const outputSymbols = [...outputs, ...assigned].map(symbolFor);
       binding.ferGraphFinish(name, outputSymbols);
       this.functions.push(name);
-      return { name, signature: signature.join('\n'), captures, stepOutputs: outputs.length, assigned, recordedScalars };
+      return { name, signature: signature.join('\n'), captures, stepOutputs: outputs.length, assigned, recordedValues };
     } catch (error) {
       binding.ferGraphAbort();
       for (const c of captures) if (c.kind === 'pinned') c.tensor.dispose();

@@ -14,6 +14,7 @@ export interface NativeBinding {
   TF_ATTR_BOOL: number;
   TF_ATTR_SHAPE: number;
   TF_FLOAT: number;
+  TF_INT32: number;
   /** The digest of fer's additions, in addons built by `fer setup native` (see native-addon-patch.ts). */
   ferAddon?: number;
 }

@@ -1,6 +1,8 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf, TfLayer } from '../registry/layer-definition.js';
 import { deriveSeed } from '../util/seed.js';
+import { stepTensor } from './graph-step.js';
+import type { NativeBackend } from './native-backend.js';
 
 /**
  * Dropout and noise layers whose randomness is reproducible. tfjs's own draw from Math.random, or,
@@ -8,6 +10,9 @@ import { deriveSeed } from '../util/seed.js';
  * the step is the trainer's global step (setRandomStep), so a run is repeatable and a run resumed at
  * an epoch draws the same masks as an uninterrupted one. At inference they pass inputs through.
  * They are registered with tfjs's serialization under Fer* class names, so saved models reload.
+ * On the native backend the draws are TensorFlow's stateless random ops with that seed as a
+ * per-step input (stepTensor), so a training step recorded as a TensorFlow function draws anew at
+ * every call; elsewhere tfjs's seeded generators draw them (so masks differ between backends).
  */
 let currentStep = 0;
 
@@ -58,6 +63,18 @@ export function randomLayers(tf: Tf): RandomLayerClasses {
       return deriveSeed(this.seed, currentStep);
     }
 
+    /** Uniform in [0, 1), drawn from this step's seed. */
+    protected uniform(shape: number[]): tfjs.Tensor {
+      if (tf.getBackend() !== 'tensorflow') return tf.randomUniform(shape, 0, 1, 'float32', this.stepSeed());
+      return statelessDraw(tf, 'StatelessRandomUniform', shape, () => this.stepSeed());
+    }
+
+    /** Normal with this mean and standard deviation, drawn from this step's seed. */
+    protected normal(shape: number[], mean: number, stddev: number): tfjs.Tensor {
+      if (tf.getBackend() !== 'tensorflow') return tf.randomNormal(shape, mean, stddev, 'float32', this.stepSeed());
+      return tf.add(tf.mul(statelessDraw(tf, 'StatelessRandomNormal', shape, () => this.stepSeed()), stddev), mean);
+    }
+
     protected shapeFor(x: tfjs.Tensor): number[] {
       if (!this.noiseShape) return x.shape;
       return this.noiseShape.map((d, i) => (d === null ? x.shape[i]! : d));
@@ -84,7 +101,7 @@ export function randomLayers(tf: Tf): RandomLayerClasses {
     static className = 'FerDropout';
     protected transform(x: tfjs.Tensor): tfjs.Tensor {
       if (this.rate === 0) return tf.clone(x);
-      const keep = tf.step(tf.sub(tf.randomUniform(this.shapeFor(x), 0, 1, 'float32', this.stepSeed()), this.rate));
+      const keep = tf.step(tf.sub(this.uniform(this.shapeFor(x)), this.rate));
       return tf.div(tf.mul(x, keep), 1 - this.rate);
     }
   }
@@ -92,7 +109,7 @@ export function randomLayers(tf: Tf): RandomLayerClasses {
   class FerGaussianNoise extends RandomLayer {
     static className = 'FerGaussianNoise';
     protected transform(x: tfjs.Tensor): tfjs.Tensor {
-      return tf.add(x, tf.randomNormal(x.shape, 0, this.stddev, 'float32', this.stepSeed()));
+      return tf.add(x, this.normal(x.shape, 0, this.stddev));
     }
   }
 
@@ -101,7 +118,7 @@ export function randomLayers(tf: Tf): RandomLayerClasses {
     protected transform(x: tfjs.Tensor): tfjs.Tensor {
       if (this.rate === 0) return tf.clone(x);
       const std = Math.sqrt(this.rate / (1 - this.rate));
-      return tf.mul(x, tf.randomNormal(x.shape, 1, std, 'float32', this.stepSeed()));
+      return tf.mul(x, this.normal(x.shape, 1, std));
     }
   }
 
@@ -114,7 +131,7 @@ export function randomLayers(tf: Tf): RandomLayerClasses {
       const keepRate = 1 - this.rate;
       const a = 1 / Math.sqrt(keepRate * (1 + this.rate * alpha * alpha));
       const b = -a * alpha * this.rate;
-      const keep = tf.step(tf.sub(tf.randomUniform(x.shape, 0, 1, 'float32', this.stepSeed()), this.rate));
+      const keep = tf.step(tf.sub(this.uniform(x.shape), this.rate));
       const dropped = tf.add(tf.mul(x, keep), tf.mul(tf.sub(1, keep), alpha));
       return tf.add(tf.mul(dropped, a), b);
     }
@@ -131,4 +148,21 @@ export function randomLayers(tf: Tf): RandomLayerClasses {
   };
   cache.set(tf, classes);
   return classes;
+}
+
+/** TensorFlow's stateless random op `op` (uniform or standard normal) of this shape, seeded per step. */
+function statelessDraw(tf: Tf, op: 'StatelessRandomUniform' | 'StatelessRandomNormal', shape: number[], seed: () => number): tfjs.Tensor {
+  const backend = tf.backend() as unknown as NativeBackend;
+  const b = backend.binding;
+  return tf.tidy(() =>
+    backend.executeSingleOutput(
+      op,
+      [
+        { name: 'dtype', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+        { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_INT32 },
+        { name: 'Tseed', type: b.TF_ATTR_TYPE, value: b.TF_INT32 },
+      ],
+      [tf.tensor1d(shape, 'int32'), stepTensor(tf, () => [seed(), 0], 'int32')],
+    ),
+  );
 }

@@ -22,7 +22,7 @@ function buildModel(seed: number, dropout = 0): tfjs.LayersModel {
   x = tf.layers.maxPooling2d({ poolSize: 2 }).apply(x) as tfjs.SymbolicTensor;
   x = tf.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: init(2) }).apply(x) as tfjs.SymbolicTensor;
   x = tf.layers.flatten().apply(x) as tfjs.SymbolicTensor;
-  // fer's seeded dropout, whose mask changes from step to step: what a recording cannot capture.
+  // fer's seeded dropout: its mask changes from step to step, its seed a per-step input.
   if (dropout > 0) x = new (randomLayers(tf).Dropout)({ rate: dropout, seed: 5 }).apply(x) as tfjs.SymbolicTensor;
   const output = tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(3) }).apply(x) as tfjs.SymbolicTensor;
   return tf.model({ inputs: input, outputs: output });
@@ -37,7 +37,7 @@ interface Trained {
 }
 
 /** Trains `batchSizes.length` steps with fer's Adam, through a GraphStepRunner or op by op. */
-function train(batchSizes: number[], options: { graph: boolean; dropout?: number; externalWriteAt?: number }): Trained {
+function train(batchSizes: number[], options: { graph: boolean; dropout?: number; externalWriteAt?: number; noiseFromJs?: boolean }): Trained {
   const model = buildModel(7, options.dropout ?? 0);
   const optimizer = createNativeOptimizer(tf, { kind: 'adam', learningRate: 0.01 }) as unknown as tfjs.Optimizer & { prepare(v: readonly tfjs.Variable[]): void; learningRate: number };
   const variables = model.trainableWeights.map((w) => w.read() as tfjs.Variable);
@@ -54,7 +54,11 @@ function train(batchSizes: number[], options: { graph: boolean; dropout?: number
     setRandomStep(i);
     const step = () =>
       tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => tf.mean(tf.metrics.categoricalCrossentropy(y, model.apply(x, { training: true }) as tfjs.Tensor)) as tfjs.Scalar, variables);
+        const { value, grads } = tf.variableGrads(() => {
+          const loss = tf.mean(tf.metrics.categoricalCrossentropy(y, model.apply(x, { training: true }) as tfjs.Tensor)) as tfjs.Scalar;
+          // Noise drawn in JS with a seed that changes per step, as a layer of a plugin might: what a recording cannot see.
+          return options.noiseFromJs ? (tf.mul(loss, tf.randomUniform([], 1, 1.01, 'float32', 1000 + i)) as tfjs.Scalar) : loss;
+        }, variables);
         optimizer.applyGradients(grads);
         return [value];
       });
@@ -112,14 +116,36 @@ describe('training steps recorded as TensorFlow functions (native backend)', () 
     graph.weights.forEach((w, i) => expectClose(w, eager.weights[i]!));
   });
 
-  it('falls back to op by op, saying why, when the step changes from step to step (a dropout mask drawn in JS)', () => {
-    const sizes = [8, 8, 8, 8];
+  it('records dropout, whose mask is drawn anew at every call from the step\'s seed', () => {
+    const sizes = [8, 8, 8, 8, 8];
     const graph = train(sizes, { graph: true, dropout: 0.5 });
-    expect(graph.verdict).toBe('eager');
-    expect(graph.fallback).toMatch(/differs between two consecutive steps/);
-    // The two recorded steps were right for their own step; the rest ran op by op.
     const eager = train(sizes, { graph: false, dropout: 0.5 });
+    expect(graph.verdict).toBe('graph');
     expectClose(graph.losses, eager.losses);
+    graph.weights.forEach((w, i) => expectClose(w, eager.weights[i]!));
+  });
+
+  it('falls back to op by op, saying why, when the step changes from step to step outside its inputs', () => {
+    const sizes = [8, 8, 8, 8];
+    const graph = train(sizes, { graph: true, noiseFromJs: true });
+    expect(graph.verdict).toBe('eager');
+    expect(graph.fallback).toMatch(/differs between two consecutive steps \(recorded line \d+: `constant/);
+    // The two recorded steps were right for their own step; the rest ran op by op.
+    const eager = train(sizes, { graph: false, noiseFromJs: true });
+    expectClose(graph.losses, eager.losses);
+  });
+
+  it('runs op by op from the start when an earlier part of the run fell back (a resumed run)', () => {
+    const runner = new GraphStepRunner(tf, { verdict: 'eager' });
+    let calls = 0;
+    const [out] = runner.run([], () => {
+      calls++;
+      return [tf.scalar(1)];
+    });
+    expect(calls).toBe(1);
+    expect(runner.verdict).toBe('eager');
+    out!.dispose();
+    runner.dispose();
   });
 
   it('passes per-step scalars in at every call', () => {
