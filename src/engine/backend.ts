@@ -165,7 +165,7 @@ export async function startEngine(request: BackendRequest = 'auto', options: Eng
       };
     } else {
       const addon = hasFerAddon(native.tf.backend() as unknown as NativeBackend) ? 'fer' : 'tfjs-node';
-      const addonNote = addon === 'fer' ? "fer's addon (fused convolutions)" : "tfjs-node's prebuilt addon (no fused convolutions: `fer setup native` builds fer's)";
+      const addonNote = addon === 'fer' ? "fer's addon (fused convolutions, training steps as TensorFlow functions)" : "tfjs-node's prebuilt addon (no fused convolutions, steps op by op: `fer setup native` builds fer's)";
       // Which convolution kernels this CPU gets (chosen by its flags; results differ in the last bits between the two).
       const oneDnn = oneDnnEnabled();
       const kernelNote = !oneDnn

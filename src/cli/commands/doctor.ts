@@ -1,5 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { BACKEND_NAMES, machineFacts, startEngine, type BackendRequest } from '../../engine/backend.js';
+import { graphStepsAvailable } from '../../engine/graph-step.js';
 import { ferVersion } from '../../util/package.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
@@ -38,6 +39,8 @@ export const doctorCommand: CommandModule<GlobalOptions, DoctorOptions> = {
         simd,
         gpus: machine.gpus,
         deterministic: process.env.TF_DETERMINISTIC_OPS === '1',
+        // Whether training steps can run as recorded TensorFlow functions (engine.graph_steps).
+        graph_steps: graphStepsAvailable(tf),
       };
       if (argv.json) {
         io.stdout(JSON.stringify(report, null, 2));
@@ -49,6 +52,7 @@ export const doctorCommand: CommandModule<GlobalOptions, DoctorOptions> = {
         io.stdout(`  ${status.available ? 'yes' : 'no '}  ${name.padEnd(10)} ${status.reason}`);
       }
       io.stdout(`chosen: ${report.backend} (${report.reason})`);
+      io.stdout(`training steps: ${report.graph_steps ? 'recorded as TensorFlow functions (engine.graph_steps)' : 'op by op (recorded steps need the tensorflow backend with fer\'s addon)'}`);
       io.stdout(`GPUs: ${report.gpus.length > 0 ? report.gpus.join(', ') : 'none found'}`);
     });
   },
