@@ -47,6 +47,10 @@ const EPOCH_KEYS: [keyof EpochMetrics, string][] = [
   ['stage', 'stage'],
 ];
 
+const NOTICES_TAG = 'fer.notices';
+/** Below MLflow's limit on a tag value (its server refuses longer ones), as `fer.error` is. */
+const TAG_VALUE_LIMIT = 5000;
+
 export class RunTracking {
   private readonly tracker: RunTracker;
   private readonly tasks: Map<string, Task>;
@@ -143,6 +147,18 @@ export class RunTracking {
     this.tracker.logMetrics(key, Object.fromEntries(EPOCH_KEYS.map(([from, to]) => [to, metrics[from] as number | undefined])), metrics.epoch);
   }
 
+  /**
+   * Something the worker said about how a task runs (its training steps fell back to op by op, say):
+   * kept on the child run as the `fer.notices` tag, one line each, so a slower run explains itself in
+   * the MLflow UI. Lines from an earlier process of a resumed run stay.
+   */
+  notice(key: string, message: string): void {
+    if (!this.tracker.isOpen(key)) this.taskStart(key);
+    const earlier = this.tracker.tag(key, NOTICES_TAG)?.split('\n') ?? [];
+    if (earlier.includes(message)) return;
+    this.tracker.setTags(key, { [NOTICES_TAG]: [...earlier, message].join('\n').slice(0, TAG_VALUE_LIMIT) });
+  }
+
   /** Epochs in the task's metrics.json the journal lacks (a runner killed between the two): nothing lost. */
   private catchUpEpochs(key: string): void {
     const history = readJson<EpochMetrics[]>(path.join(taskDir(this.context.runDir, key), 'metrics.json')) ?? [];
@@ -167,7 +183,7 @@ export class RunTracking {
     this.catchUpEpochs(key);
     const dir = taskDir(this.context.runDir, key);
     if (existsSync(path.join(dir, 'metrics.csv'))) this.tracker.logArtifact(key, path.join(dir, 'metrics.csv'), 'metrics.csv');
-    if (error) this.tracker.setTags(key, { 'fer.error': error.slice(0, 5000), 'mlflow.note.content': `**${status}**\n\n\`\`\`\n${error.slice(0, 4000)}\n\`\`\`` });
+    if (error) this.tracker.setTags(key, { 'fer.error': error.slice(0, TAG_VALUE_LIMIT), 'mlflow.note.content': `**${status}**\n\n\`\`\`\n${error.slice(0, 4000)}\n\`\`\`` });
     this.tracker.close(key, status);
   }
 

@@ -293,6 +293,7 @@ function runWorkers(plan: WorkerPlan): Promise<boolean> {
             break;
           case 'notice':
             display.message(`${message.key}: ${message.message}`);
+            plan.tracking.notice(message.key, message.message);
             break;
           case 'task-end': {
             current = undefined;

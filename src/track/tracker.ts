@@ -108,6 +108,11 @@ export class RunTracker {
     if (Object.keys(fresh).length > 0) this.append({ type: 'tags', run, tags: fresh });
   }
 
+  /** The value of a tag the journal holds for a run (this process's or an earlier one's), if any. */
+  tag(run: string, key: string): string | undefined {
+    return this.tags.get(`${run}\u0000${key}`);
+  }
+
   /** Logs metric points; a point already journaled with the same key, step and value is skipped. */
   logMetrics(run: string, metrics: Record<string, number | undefined>, step: number, timestamp = Date.now()): void {
     const points: MetricPoint[] = [];

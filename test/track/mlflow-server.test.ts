@@ -191,6 +191,22 @@ describe.skipIf(!mlflowAvailable)('fer run with MLFLOW_TRACKING_URI', () => {
     for (const c of children) expect(tagsOf(c)['fer.error']).toBe('explode/layer: out of cheese');
   });
 
+  it('a plugin layer whose step cannot be recorded trains op by op, and each child run says why in fer.notices', async () => {
+    const runs = tempDir('fer-mlflow-notice-');
+    const result = await runFer(['run', 'test/fixtures/plugins/js-noise.yaml', '--runs', runs], { env: env('demo-notice') });
+    expect(result.code, result.stderr).toBe(0);
+    const said = result.stderr.split('\n').filter((line) => line.includes('training steps run op by op from here on'));
+    // Once per task (two folds), not once per step or epoch.
+    expect(said, result.stderr).toHaveLength(2);
+    const { parent, children } = await runsOf(client, 'demo-notice');
+    expect(parent.info.status).toBe('FINISHED');
+    expect(children).toHaveLength(2);
+    for (const c of children) {
+      expect(c.info.status).toBe('FINISHED');
+      expect(tagsOf(c)['fer.notices']).toMatch(/^training steps run op by op from here on: the step differs between two consecutive steps/);
+    }
+  });
+
   it('fer sync replays a run recorded without a server', async () => {
     const runs = tempDir('fer-mlflow-local-');
     const local = await runFer(['run', 'configs/demo.yaml', '--runs', runs, '--set', 'training.epochs=3'], { env: { MLFLOW_TRACKING_URI: '' } });
