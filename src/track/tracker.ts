@@ -104,7 +104,7 @@ export class RunTracker {
   }
 
   setTags(run: string, tags: Record<string, string>): void {
-    const fresh = Object.fromEntries(Object.entries(tags).filter(([k, v]) => this.tags.get(`${run}\u0000${k}`) !== v));
+    const fresh = Object.fromEntries(Object.entries(tags).filter(([k, v]) => this.tag(run, k) !== v));
     if (Object.keys(fresh).length > 0) this.append({ type: 'tags', run, tags: fresh });
   }
 
