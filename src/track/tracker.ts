@@ -25,6 +25,15 @@ export interface FlushResult {
   error?: string;
 }
 
+/**
+ * The key of what the journal holds for a run (a param, a tag, a metric point, ...). One spelling for
+ * indexing the journal and for looking it up, so the two cannot drift apart; NUL cannot occur in a
+ * run name or an MLflow key.
+ */
+function indexKey(run: string, ...parts: Array<string | number>): string {
+  return [run, ...parts].join('\u0000');
+}
+
 export class RunTracker {
   private readonly writer: JournalWriter;
   private readonly delivery: JournalDelivery | undefined;
@@ -99,7 +108,7 @@ export class RunTracker {
   }
 
   logParams(run: string, params: Record<string, string>): void {
-    const fresh = Object.fromEntries(Object.entries(params).filter(([k]) => !this.params.has(`${run}\u0000${k}`)));
+    const fresh = Object.fromEntries(Object.entries(params).filter(([k]) => !this.params.has(indexKey(run, k))));
     if (Object.keys(fresh).length > 0) this.append({ type: 'params', run, params: fresh });
   }
 
@@ -110,7 +119,7 @@ export class RunTracker {
 
   /** The value of a tag the journal holds for a run (this process's or an earlier one's), if any. */
   tag(run: string, key: string): string | undefined {
-    return this.tags.get(`${run}\u0000${key}`);
+    return this.tags.get(indexKey(run, key));
   }
 
   /** Logs metric points; a point already journaled with the same key, step and value is skipped. */
@@ -118,14 +127,14 @@ export class RunTracker {
     const points: MetricPoint[] = [];
     for (const [key, value] of Object.entries(metrics)) {
       if (value === undefined || !Number.isFinite(value)) continue;
-      if (this.points.get(`${run}\u0000${key}\u0000${step}`) === value) continue;
+      if (this.points.get(indexKey(run, key, step)) === value) continue;
       points.push({ key, value, step, timestamp });
     }
     if (points.length > 0) this.append({ type: 'metrics', run, points });
   }
 
   hasStep(run: string, key: string, step: number): boolean {
-    return this.points.has(`${run}\u0000${key}\u0000${step}`);
+    return this.points.has(indexKey(run, key, step));
   }
 
   /** Records a run-folder file as an artifact (again only if its content changed). */
@@ -136,12 +145,12 @@ export class RunTracker {
     } catch {
       return;
     }
-    if (this.artifacts.get(`${run}\u0000${artifactPath}`) === digest) return;
+    if (this.artifacts.get(indexKey(run, artifactPath)) === digest) return;
     this.append({ type: 'artifact', run, file: path.relative(this.runDir, file), path: artifactPath, digest });
   }
 
   logDataset(run: string, input: Extract<TrackEvent, { type: 'dataset' }>['input']): void {
-    if (this.datasets.has(`${run}\u0000${input.dataset.name}\u0000${input.dataset.digest}`)) return;
+    if (this.datasets.has(indexKey(run, input.dataset.name, input.dataset.digest))) return;
     this.append({ type: 'dataset', run, input });
   }
 
@@ -188,19 +197,19 @@ export class RunTracker {
         this.runState.set(entry.run, entry.status);
         break;
       case 'params':
-        for (const [k, v] of Object.entries(entry.params)) this.params.set(`${entry.run}\u0000${k}`, v);
+        for (const [k, v] of Object.entries(entry.params)) this.params.set(indexKey(entry.run, k), v);
         break;
       case 'tags':
-        for (const [k, v] of Object.entries(entry.tags)) this.tags.set(`${entry.run}\u0000${k}`, v);
+        for (const [k, v] of Object.entries(entry.tags)) this.tags.set(indexKey(entry.run, k), v);
         break;
       case 'metrics':
-        for (const p of entry.points) this.points.set(`${entry.run}\u0000${p.key}\u0000${p.step}`, p.value);
+        for (const p of entry.points) this.points.set(indexKey(entry.run, p.key, p.step), p.value);
         break;
       case 'artifact':
-        this.artifacts.set(`${entry.run}\u0000${entry.path}`, entry.digest);
+        this.artifacts.set(indexKey(entry.run, entry.path), entry.digest);
         break;
       case 'dataset':
-        this.datasets.add(`${entry.run}\u0000${entry.input.dataset.name}\u0000${entry.input.dataset.digest}`);
+        this.datasets.add(indexKey(entry.run, entry.input.dataset.name, entry.input.dataset.digest));
         break;
     }
   }
