@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileModels } from '../src/compile/model-builder.js';
 import { loadConfig } from '../src/config/load.js';
-import { loadTf } from '../src/engine/tf.js';
+import { loadTf } from '../src/backend/load-tf.js';
 import { createRegistry } from '../src/registry/index.js';
 import { handWrittenCnn, handWrittenResnet18 } from './baselines/reference-models.js';
 import { median, printTable } from './report.js';

@@ -20,13 +20,13 @@ import { compileModel } from '../src/compile/model-builder.js';
 import { loadConfig } from '../src/config/load.js';
 import { loadDataset } from '../src/data/load.js';
 import { fitPreprocessor } from '../src/data/preprocess.js';
-import { startEngine } from '../src/engine/backend.js';
+import { startEngine } from '../src/backend/backend.js';
 import { buildLoss } from '../src/engine/loss.js';
 import { buildOptimizer } from '../src/engine/optimizer.js';
-import { defaultNativeCache } from '../src/engine/native-setup.js';
-import { GraphStepRunner, graphStepsAvailable } from '../src/engine/graph-step.js';
+import { defaultNativeCache } from '../src/setup/native-setup.js';
+import { GraphStepRunner, graphStepsAvailable } from '../src/backend/native/graph-step.js';
 import { trainModel } from '../src/engine/trainer.js';
-import type { Tf } from '../src/registry/layer-definition.js';
+import type { Tf } from '../src/core/tf.js';
 import { handWrittenCnn, handWrittenResnet18 } from './baselines/reference-models.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

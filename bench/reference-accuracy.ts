@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import type * as tfjs from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
-import { startEngine } from '../src/engine/backend.js';
+import { startEngine } from '../src/backend/backend.js';
 import { handWrittenCnn } from './baselines/reference-models.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

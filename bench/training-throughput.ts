@@ -1,4 +1,4 @@
-import { startEngine } from '../src/engine/backend.js';
+import { startEngine } from '../src/backend/backend.js';
 import { handWrittenCnn } from './baselines/reference-models.js';
 
 /**

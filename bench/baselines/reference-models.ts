@@ -1,4 +1,4 @@
-import type { Tf } from '../../src/registry/layer-definition.js';
+import type { Tf } from '../../src/core/tf.js';
 
 /**
  * The reference study's two models written by hand with tfjs-layers, as a researcher would without

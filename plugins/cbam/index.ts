@@ -1,6 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import type { FerPlugin } from '../../src/plugins/api.js';
-import type { Tf } from '../../src/registry/layer-definition.js';
+import type { FerPlugin, Tf } from '../../src/plugins/api.js';
 
 /**
  * CBAM-style attention (Woo et al. 2018): channel attention from average- and max-pooled features

@@ -1,6 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import type { FerPlugin } from '../../src/plugins/api.js';
-import type { Tf } from '../../src/registry/layer-definition.js';
+import type { FerPlugin, Tf } from '../../src/plugins/api.js';
 
 /**
  * Mish (Misra 2019), x * tanh(softplus(x)), with a learnable slope per channel:

@@ -1,7 +1,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { closestMatches } from '../diagnostics/suggest.js';
-import { ferVersion } from '../util/package.js';
+import { closestMatches } from '../core/suggest.js';
+import { ferVersion } from '../core/package.js';
 import { compileCommand } from './commands/compile.js';
 import { dataCommand } from './commands/data.js';
 import { doctorCommand } from './commands/doctor.js';

@@ -1,5 +1,5 @@
-import { isConfigError } from '../diagnostics/diagnostic.js';
-import { diagnosticToJson, formatDiagnostics } from '../diagnostics/format.js';
+import { isConfigError } from '../core/diagnostic.js';
+import { diagnosticToJson, formatDiagnostics } from '../core/diagnostic-format.js';
 
 /** Exit codes: 0 ok, 1 a failure while doing the work, 2 bad usage or an invalid config. */
 export const EXIT_OK = 0;

@@ -1,10 +1,10 @@
 import { templatesUsedBy } from '../config/check.js';
-import { displayPath } from '../config/document-path.js';
+import { displayPath } from '../core/document-path.js';
 import type { LoadedConfig, LoadOptions } from '../config/load.js';
-import { readConfigWithPlugins } from '../plugins/config.js';
-import { ConfigError, isConfigError, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { didYouMean, listChoices } from '../diagnostics/suggest.js';
-import { loadTf } from '../engine/tf.js';
+import { readConfigWithPlugins } from '../config/read.js';
+import { ConfigError, isConfigError, sortDiagnostics, type Diagnostic } from '../core/diagnostic.js';
+import { didYouMean, listChoices } from '../core/suggest.js';
+import { loadTf } from '../backend/load-tf.js';
 import { compileModels, type CompiledModel } from './model-builder.js';
 
 /** True when a diagnostic is about `path` or something inside it. */

@@ -1,5 +1,5 @@
 import jsepModule from 'jsep';
-import { closestMatches, listChoices } from '../diagnostics/suggest.js';
+import { closestMatches, listChoices } from '../core/suggest.js';
 
 // jsep is CommonJS-shaped in its typings; the callable parser is the default export either way.
 const jsep = ((jsepModule as unknown as { default?: typeof jsepModule }).default ?? jsepModule) as typeof jsepModule;

@@ -1,5 +1,5 @@
-import { formatLocation } from '../diagnostics/format.js';
-import { formatShape } from '../registry/layer-definition.js';
+import { formatLocation } from '../core/diagnostic-format.js';
+import { formatShape } from '../core/tf.js';
 import type { CompiledModel } from './model-builder.js';
 
 const count = (n: number) => n.toLocaleString('en-US');

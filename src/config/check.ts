@@ -1,11 +1,11 @@
-import type { Diagnostic } from '../diagnostics/diagnostic.js';
-import { didYouMean, listChoices } from '../diagnostics/suggest.js';
+import type { Diagnostic } from '../core/diagnostic.js';
+import { didYouMean, listChoices } from '../core/suggest.js';
 import type { FerRegistry } from '../registry/index.js';
 import { schemaErrorsToDiagnostics, type Locator } from '../schema/errors.js';
 import { schemaValidator } from '../schema/index.js';
 import { normalizeParam, RESERVED_PARAM_NAMES } from '../schema/template-params.js';
 import { FER2013_CLASSES, type ParamDeclarationConfig } from '../schema/sections.js';
-import { displayPath, type DocumentPath } from './document-path.js';
+import { displayPath, type DocumentPath } from '../core/document-path.js';
 
 /**
  * Checks that JSON Schema cannot express: one layer type per entry, references to names defined

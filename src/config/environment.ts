@@ -1,6 +1,6 @@
 import { parse as parseYamlValue } from 'yaml';
-import type { Diagnostic, SourceSpan } from '../diagnostics/diagnostic.js';
-import { displayPath, type DocumentPath } from './document-path.js';
+import type { Diagnostic, SourceSpan } from '../core/diagnostic.js';
+import { displayPath, type DocumentPath } from '../core/document-path.js';
 import type { LocatedNode, LocatedScalar, ScalarValue } from './located.js';
 
 /**

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, dedupeDiagnostics, sortDiagnostics, type Diagnostic, type SourceSpan } from '../diagnostics/diagnostic.js';
+import { ConfigError, dedupeDiagnostics, sortDiagnostics, type Diagnostic, type SourceSpan } from '../core/diagnostic.js';
 import { createRegistry, type FerRegistry } from '../registry/index.js';
 import { schemaErrorsToDiagnostics, type Position } from '../schema/errors.js';
 import { documentValidator } from '../schema/index.js';
-import { builtinConfigDir } from '../util/package.js';
+import { builtinConfigDir } from '../core/package.js';
 import { checkSemantics } from './check.js';
-import type { DocumentPath } from './document-path.js';
+import type { DocumentPath } from '../core/document-path.js';
 import { substituteEnvironment, type Environment } from './environment.js';
 import { locate as locateIn, nodeAt, toPlain, type LocatedMap, type LocatedNode } from './located.js';
 import { mergeLocated } from './merge.js';

@@ -1,5 +1,5 @@
-import type { SourceSpan } from '../diagnostics/diagnostic.js';
-import type { DocumentPath } from './document-path.js';
+import type { SourceSpan } from '../core/diagnostic.js';
+import type { DocumentPath } from '../core/document-path.js';
 
 /**
  * The configuration as a tree that remembers where every value came from. Includes, environment

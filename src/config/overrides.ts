@@ -1,6 +1,6 @@
-import type { Diagnostic, SourceSpan } from '../diagnostics/diagnostic.js';
-import { didYouMean } from '../diagnostics/suggest.js';
-import { displayPath, type PathSegment } from './document-path.js';
+import type { Diagnostic, SourceSpan } from '../core/diagnostic.js';
+import { didYouMean } from '../core/suggest.js';
+import { displayPath, type PathSegment } from '../core/document-path.js';
 import type { LocatedList, LocatedMap, LocatedNode } from './located.js';
 import { readYaml } from './yaml-reader.js';
 

@@ -1,4 +1,3 @@
-import type { InitConfig } from '../compile/initial-weights.js';
 import type { Static } from '@sinclair/typebox';
 import type { ItemSpec } from '../registry/schema-helpers.js';
 import type {
@@ -32,6 +31,27 @@ export interface LayerEntryMap {
   doc?: string;
   /** The layer type and its arguments: `conv2d: {filters: 32, ...}`. */
   [layerType: string]: unknown;
+}
+
+/**
+ * Where a model's starting weights come from (`models.<name>.init`): a member of a finished fer
+ * run, or any TensorFlow.js LayersModel on disk (model.json + weight files, e.g. a Keras model
+ * converted with tensorflowjs_converter). Read synchronously, so compiling stays a pure function
+ * of the config and these files.
+ */
+export interface InitConfig {
+  /** A fer run folder, or an experiment's folder of runs (its best finished run). */
+  run?: string;
+  /** With `run`: a member name (`cnn-3`), or `best` (highest out-of-fold accuracy). */
+  member?: string;
+  /** A tfjs model.json on disk, or at an http(s) URL (downloaded once into fer's cache). */
+  model?: string;
+  /** New layer name -> layer name in the source, where they differ. */
+  map?: Record<string, string>;
+  /** Layers not to load (names, `*` matches within a name). */
+  exclude?: string[];
+  /** Allow layers with no counterpart in the source (they keep their fresh initial weights). */
+  partial?: boolean;
 }
 
 export interface ModelConfig {

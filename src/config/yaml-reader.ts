@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, type Document, type Node } from 'yaml';
-import type { Diagnostic, SourcePoint, SourceSpan } from '../diagnostics/diagnostic.js';
+import type { Diagnostic, SourcePoint, SourceSpan } from '../core/diagnostic.js';
 import type { LocatedMap, LocatedNode } from './located.js';
 
 export interface YamlReadResult {

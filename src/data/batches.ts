@@ -1,5 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import type { Tf } from '../registry/layer-definition.js';
+import type { Tf } from '../core/tf.js';
 import type { Augmenter } from './augment.js';
 import { imageSize, type Dataset } from './dataset.js';
 import { gatherRows, type Preprocessor } from './preprocess.js';

@@ -1,5 +1,5 @@
 import seedrandom from 'seedrandom';
-import { deriveSeed } from '../util/seed.js';
+import { deriveSeed } from '../core/seed.js';
 
 /**
  * Random streams for data work. Each purpose gets its own generator, seeded through deriveSeed

@@ -1,5 +1,5 @@
 import type { DataConfig } from '../config/types.js';
-import { didYouMean } from '../diagnostics/suggest.js';
+import { didYouMean } from '../core/suggest.js';
 import { DataError, rowsOfSplit, type Dataset } from './dataset.js';
 import { randomStream, shuffleInPlace } from './random.js';
 

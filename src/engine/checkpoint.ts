@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
-import type { Tf, TfOptimizer } from '../registry/layer-definition.js';
+import type { Tf, TfOptimizer } from '../core/tf.js';
+import type { EpochMetrics } from '../store/run-folder.js';
 import type { ScheduleState } from './schedules.js';
 
 /** What a training run needs to continue exactly where it stopped (after the last finished epoch). */
@@ -18,23 +19,6 @@ export interface TrainerState {
   fingerprint: string;
   /** Whether training steps run as recorded TensorFlow functions, once decided (graph-step.ts). */
   graphSteps?: 'graph' | 'eager';
-}
-
-export interface EpochMetrics {
-  /** From 1, as logs and MLflow steps show it. */
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  val_loss?: number;
-  val_accuracy?: number;
-  /** Reported for tasks without a validation fold (final fits); nothing is decided on them. */
-  test_loss?: number;
-  test_accuracy?: number;
-  learning_rate: number;
-  seconds: number;
-  images_per_second: number;
-  /** The training stage (from 1) when training.stages is set. */
-  stage?: number;
 }
 
 interface TensorEntry {

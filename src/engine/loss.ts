@@ -1,6 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { ItemSpec } from '../registry/schema-helpers.js';
-import type { Tf } from '../registry/layer-definition.js';
+import type { Tf } from '../core/tf.js';
 
 /** Probabilities are clipped away from 0 and 1 before the log, as Keras does (its epsilon). */
 const EPSILON = 1e-7;

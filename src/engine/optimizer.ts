@@ -1,7 +1,7 @@
 import type { FerRegistry } from '../registry/index.js';
-import type { Tf, TfOptimizer } from '../registry/layer-definition.js';
+import type { Tf, TfOptimizer } from '../core/tf.js';
 import type { ItemSpec } from '../registry/schema-helpers.js';
-import { createNativeOptimizer, nativeOptimizersAvailable } from './native-optimizers.js';
+import { createNativeOptimizer, nativeOptimizersAvailable } from '../backend/native/optimizers.js';
 
 /** Builds the optimizer a training section names; returns it with its base learning rate. */
 export function buildOptimizer(tf: Tf, registry: FerRegistry, spec: ItemSpec): { optimizer: TfOptimizer; baseRate: number } {

@@ -1,14 +1,15 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import { matchesAny } from '../compile/initial-weights.js';
+import { matchesAny } from '../core/patterns.js';
 import type { ItemSpec, TrainingConfig } from '../config/types.js';
 import { batchCount, batches, type Batch, type BatchPlan } from '../data/batches.js';
 import type { FerRegistry } from '../registry/index.js';
-import type { Tf } from '../registry/layer-definition.js';
-import { loadCheckpoint, readCheckpointState, saveCheckpoint, type EpochMetrics, type TrainerState } from './checkpoint.js';
-import { GraphStepRunner, graphStepsAvailable } from './graph-step.js';
+import type { Tf } from '../core/tf.js';
+import { loadCheckpoint, readCheckpointState, saveCheckpoint, type TrainerState } from './checkpoint.js';
+import type { EpochMetrics } from '../store/run-folder.js';
+import { GraphStepRunner, graphStepsAvailable } from '../backend/native/graph-step.js';
 import { buildLoss, type LossFunction } from './loss.js';
 import { buildOptimizer, setLearningRate } from './optimizer.js';
-import { setRandomStep } from './random-layers.js';
+import { setRandomStep } from '../layers/random-layers.js';
 import { buildSchedule, initialScheduleState } from './schedules.js';
 
 export type { EpochMetrics };

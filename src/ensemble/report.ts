@@ -1,4 +1,4 @@
-import type { EnsembleSummary } from './evaluate-run.js';
+import type { EnsembleSummary } from './summary.js';
 import type { Metrics } from './metrics.js';
 
 const pct = (m: Metrics | undefined, key: 'accuracy' | 'macroF1') => (m ? `${(m[key] * 100).toFixed(2)}%` : '-');

@@ -1,5 +1,9 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import type { LayerBuildContext, Shape, Tf } from '../registry/layer-definition.js';
+import type { LayerBuildContext } from '../registry/layer-definition.js';
+import type { Shape, Tf } from '../core/tf.js';
+
+/** What plugins name in their types: the tfjs namespace they are handed, and tensor shapes. */
+export type { LayerBuildContext, Shape, Tf };
 
 /**
  * The plugin API, version 1. A plugin is a module whose default export is a plain object, in the

@@ -4,9 +4,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 import type { FerRegistry } from '../registry/index.js';
-import type { LayerDefinition, Tf } from '../registry/layer-definition.js';
+import type { LayerDefinition } from '../registry/layer-definition.js';
+import type { Tf } from '../core/tf.js';
 import { RegistryError } from '../registry/registry.js';
-import { packageRoot } from '../util/package.js';
+import { packageRoot } from '../core/package.js';
 import { PLUGIN_API_VERSION, type FerPlugin, type PluginLayer, type PluginLayerClass } from './api.js';
 
 /**

@@ -1,6 +1,6 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type { Definition } from './registry.js';
-import type { Tf, TfInitializer } from './layer-definition.js';
+import type { Tf, TfInitializer } from '../core/tf.js';
 import { args, choice } from './schema-helpers.js';
 
 /** How weights start. Randomised initializers get a seed derived from the experiment seed and the weight's name. */

@@ -1,16 +1,7 @@
-import type * as tfjs from '@tensorflow/tfjs';
 import type { Static, TObject } from '@sinclair/typebox';
+import { formatShape, type Shape, type Tf, type TfInitializer, type TfLayer, type TfRegularizer } from '../core/tf.js';
 import type { Definition } from './registry.js';
 import type { ItemSpec, RegularizerSpec } from './schema-helpers.js';
-
-/** The tfjs namespace the engine loaded (tfjs, tfjs-node...); registry code never imports tfjs itself. */
-export type Tf = typeof tfjs;
-export type TfLayer = tfjs.layers.Layer;
-export type TfInitializer = ReturnType<Tf['initializers']['zeros']>;
-export type TfRegularizer = ReturnType<Tf['regularizers']['l2']>;
-export type TfOptimizer = tfjs.Optimizer;
-/** A tensor shape with the batch dimension first (null: any size). */
-export type Shape = readonly (number | null)[];
 
 export type LayerFamily =
   | 'convolution'
@@ -58,12 +49,6 @@ export interface LayerDefinition<A extends TObject = TObject> extends Definition
 /** Keeps the argument type of `build` tied to the schema at the definition site. */
 export function defineLayer<A extends TObject>(definition: LayerDefinition<A>): LayerDefinition<A> {
   return definition;
-}
-
-/** Shape without the batch dimension, as users write it: 48x48x1. */
-export function formatShape(shape: Shape): string {
-  const dims = shape.slice(1);
-  return dims.length === 0 ? '(scalar)' : dims.map((d) => (d === null ? '?' : String(d))).join('x');
 }
 
 /** A requirement on the input rank (batch included), phrased for users. */

@@ -1,6 +1,6 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type { Definition } from './registry.js';
-import type { Tf, TfOptimizer } from './layer-definition.js';
+import type { Tf, TfOptimizer } from '../core/tf.js';
 import { args } from './schema-helpers.js';
 
 

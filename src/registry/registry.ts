@@ -1,4 +1,4 @@
-import { closestMatches } from '../diagnostics/suggest.js';
+import { closestMatches } from '../core/suggest.js';
 
 /** What every registry entry has: a unique type name (namespaced `plugin/name` for plugins) and a summary. */
 export interface Definition {

@@ -9,11 +9,11 @@ import { fitPreprocessor, type Preprocessor } from '../data/preprocess.js';
 import { selectSplits, type SplitRows } from '../data/splits.js';
 import { buildLoss } from '../engine/loss.js';
 import { evaluate, trainModel, type BatchProgress, type EpochMetrics } from '../engine/trainer.js';
-import type { Tf } from '../registry/layer-definition.js';
-import { deriveSeed } from '../util/seed.js';
-import { saveModel } from './model-io.js';
-import { taskDir, writeAtomic, writePredictions, writeTaskMetrics, writeTaskStatus, type TaskStatus } from './run-folder.js';
-import type { Task } from './tasks.js';
+import type { Tf } from '../core/tf.js';
+import { deriveSeed } from '../core/seed.js';
+import { saveModel } from '../store/model-io.js';
+import { taskDir, writeAtomic, writePredictions, writeTaskMetrics, writeTaskStatus, type TaskStatus } from '../store/run-folder.js';
+import type { Task } from '../store/tasks.js';
 
 /** What every task of a run shares: the config, the data, the splits and the fold assignment. */
 export interface RunContext {

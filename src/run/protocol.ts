@@ -1,6 +1,6 @@
 import type { BatchProgress, EpochMetrics } from '../engine/trainer.js';
 import type { TaskOutcome } from './execute-task.js';
-import type { Task } from './tasks.js';
+import type { Task } from '../store/tasks.js';
 
 /** Messages between the runner (parent) and its worker processes, over Node's IPC channel. */
 export type ToWorker =

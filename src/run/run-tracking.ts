@@ -3,18 +3,18 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describeInitSource } from '../compile/initial-weights.js';
+import { describeInitSource } from '../compile/transfer.js';
 import type { FerConfig } from '../config/types.js';
 import { rowsOfSplit, type Dataset } from '../data/dataset.js';
-import type { EpochMetrics } from '../engine/checkpoint.js';
-import type { EnsembleSummary } from '../ensemble/evaluate-run.js';
+import type { EpochMetrics } from '../store/run-folder.js';
+import type { EnsembleSummary } from '../ensemble/summary.js';
 import type { Metrics } from '../ensemble/metrics.js';
 import { PARENT_RUN, type TrackStatus } from '../track/journal.js';
 import { flattenParams } from '../track/params.js';
 import { redactUri } from '../track/settings.js';
 import type { RunTracker } from '../track/tracker.js';
-import { readJson, taskDir, writeAtomic, type RunManifest } from './run-folder.js';
-import type { Task } from './tasks.js';
+import { readJson, taskDir, writeAtomic, type RunManifest } from '../store/run-folder.js';
+import type { Task } from '../store/tasks.js';
 
 /**
  * Turns what the runner does into tracking events, laid out the way MLflow users expect: one parent

@@ -4,15 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadedConfig } from '../config/load.js';
-import { loadConfigWithPlugins } from '../plugins/config.js';
+import { loadConfigWithPlugins } from '../config/read.js';
 import { DataError } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
-import { predictBackend, type BackendRequest } from '../engine/backend.js';
-import { evaluateRun, type EnsembleSummary } from '../ensemble/evaluate-run.js';
+import { predictBackend, type BackendRequest } from '../backend/backend.js';
+import { evaluateRun } from './collect.js';
+import type { EnsembleSummary } from '../ensemble/summary.js';
 import { resolveTrackingSettings } from '../track/settings.js';
 import { RunTracker } from '../track/tracker.js';
-import { ferVersion } from '../util/package.js';
-import type { Progress } from '../util/progress.js';
+import { ferVersion } from '../core/package.js';
+import type { Progress } from '../core/progress.js';
 import { formatDuration, type RunDisplay } from './display.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { RunTracking } from './run-tracking.js';
@@ -26,8 +27,8 @@ import {
   writeAtomic,
   writeResolvedConfig,
   type RunManifest,
-} from './run-folder.js';
-import { expandTasks, shardTasks, type Task } from './tasks.js';
+} from '../store/run-folder.js';
+import { expandTasks, shardTasks, type Task } from '../store/tasks.js';
 
 /** Worker processes of runs in progress, so a forced quit (a second Ctrl-C) can end them too. */
 const activeWorkers = new Set<ChildProcess>();

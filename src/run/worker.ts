@@ -1,6 +1,6 @@
-import { loadConfigWithPlugins } from '../plugins/config.js';
+import { loadConfigWithPlugins } from '../config/read.js';
 import { loadDataset } from '../data/load.js';
-import { startEngine } from '../engine/backend.js';
+import { startEngine } from '../backend/backend.js';
 import { createRunContext, executeTask, type RunContext } from './execute-task.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 

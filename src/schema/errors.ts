@@ -1,12 +1,12 @@
-import type { Diagnostic } from '../diagnostics/diagnostic.js';
-import { closestMatches, didYouMean, listChoices } from '../diagnostics/suggest.js';
-import { displayPath, fromPointer, type DocumentPath } from '../config/document-path.js';
+import type { Diagnostic } from '../core/diagnostic.js';
+import { closestMatches, didYouMean, listChoices } from '../core/suggest.js';
+import { displayPath, fromPointer, type DocumentPath } from '../core/document-path.js';
 import type { FerRegistry } from '../registry/index.js';
 import { Registry, type Definition } from '../registry/registry.js';
 import { ENTRY_KEYS } from './document.js';
 import { isSchemaObject, type JsonSchemaObject } from './json-schema.js';
 import type { SchemaError } from './validator.js';
-import type { SourceSpan } from '../diagnostics/diagnostic.js';
+import type { SourceSpan } from '../core/diagnostic.js';
 
 /** Where a document path is written: the value's span, and the key's when it is a map entry. */
 export interface Position {

@@ -5,9 +5,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compileModel, compileModels } from '../../src/compile/model-builder.js';
 import { formatSummary } from '../../src/compile/summary.js';
 import { loadConfig } from '../../src/config/load.js';
-import { loadTf } from '../../src/engine/tf.js';
+import { loadTf } from '../../src/backend/load-tf.js';
 import { createRegistry } from '../../src/registry/index.js';
-import type { Tf } from '../../src/registry/layer-definition.js';
+import type { Tf } from '../../src/core/tf.js';
 import { repoRoot } from '../helpers/cli.js';
 
 let tf: Tf;

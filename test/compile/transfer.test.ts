@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadModel } from '../../src/run/model-io.js';
+import { loadModel } from '../../src/store/model-io.js';
 import { ferBin, killAtEpoch, repoRoot, runFer } from '../helpers/cli.js';
 
 /**

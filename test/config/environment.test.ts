@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Diagnostic } from '../../src/diagnostics/diagnostic.js';
+import type { Diagnostic } from '../../src/core/diagnostic.js';
 import { substituteEnvironment } from '../../src/config/environment.js';
 import { nodeAt, toPlain, type LocatedScalar } from '../../src/config/located.js';
 import { readYaml } from '../../src/config/yaml-reader.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { ConfigError } from '../../src/diagnostics/diagnostic.js';
+import { ConfigError } from '../../src/core/diagnostic.js';
 import { repoRoot } from '../helpers/cli.js';
 
 function folder(files: Record<string, string>): string {

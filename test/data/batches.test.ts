@@ -4,8 +4,8 @@ import { batches } from '../../src/data/batches.js';
 import { loadDataset } from '../../src/data/load.js';
 import { fitPreprocessor } from '../../src/data/preprocess.js';
 import type { Dataset } from '../../src/data/dataset.js';
-import { loadTf } from '../../src/engine/tf.js';
-import type { Tf } from '../../src/registry/layer-definition.js';
+import { loadTf } from '../../src/backend/load-tf.js';
+import type { Tf } from '../../src/core/tf.js';
 import { dataConfig } from '../helpers/data.js';
 
 let tf: Tf;

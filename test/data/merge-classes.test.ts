@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config/load.js';
 import { classCounts, rowsOfSplit } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/load.js';
-import { classNames } from '../../src/data/shape.js';
+import { classNames } from '../../src/config/shape.js';
 import { repoRoot } from '../helpers/cli.js';
 import { dataConfig, tempDir, writeCsv } from '../helpers/data.js';
 

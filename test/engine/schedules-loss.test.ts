@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { startEngine } from '../../src/engine/backend.js';
+import { startEngine } from '../../src/backend/backend.js';
 import { buildLoss } from '../../src/engine/loss.js';
 import { buildSchedule, initialScheduleState } from '../../src/engine/schedules.js';
-import type { Tf } from '../../src/registry/layer-definition.js';
+import type { Tf } from '../../src/core/tf.js';
 
 let tf: Tf;
 beforeAll(async () => {

@@ -10,9 +10,9 @@ import type { Dataset } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/load.js';
 import { fitPreprocessor } from '../../src/data/preprocess.js';
 import { selectSplits } from '../../src/data/splits.js';
-import { startEngine } from '../../src/engine/backend.js';
+import { startEngine } from '../../src/backend/backend.js';
 import { trainModel, type EpochMetrics } from '../../src/engine/trainer.js';
-import type { Tf } from '../../src/registry/layer-definition.js';
+import type { Tf } from '../../src/core/tf.js';
 import { repoRoot } from '../helpers/cli.js';
 import { sharedData, tempDir } from '../helpers/data.js';
 

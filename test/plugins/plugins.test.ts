@@ -3,11 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { pluginRegistry } from '../../src/plugins/config.js';
+import { pluginRegistry } from '../../src/config/read.js';
 import { activatePlugins } from '../../src/plugins/loader.js';
 import type { FerRegistry } from '../../src/registry/index.js';
-import type { LayerBuildContext, Shape } from '../../src/registry/layer-definition.js';
-import { loadModel, saveModel } from '../../src/run/model-io.js';
+import type { LayerBuildContext } from '../../src/registry/layer-definition.js';
+import type { Shape } from '../../src/core/tf.js';
+import { loadModel, saveModel } from '../../src/store/model-io.js';
 import { repoRoot, runFer, STACK_TRACE } from '../helpers/cli.js';
 
 /** The plugins shipped in plugins/: each layer's shape, gradients and save/reload, then whole runs. */

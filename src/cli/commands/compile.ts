@@ -1,9 +1,9 @@
-import type { InitReport } from '../../compile/initial-weights.js';
+import type { InitReport } from '../../compile/transfer.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadAndCompile } from '../../compile/check.js';
 import { formatSummary } from '../../compile/summary.js';
-import { expandMembers } from '../../ensemble/members.js';
-import { formatShape } from '../../registry/layer-definition.js';
+import { expandMembers } from '../../store/members.js';
+import { formatShape } from '../../core/tf.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 

@@ -1,15 +1,15 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { loadConfigWithPlugins } from '../../plugins/config.js';
+import { loadConfigWithPlugins } from '../../config/read.js';
 import type { DataConfig, FerConfig } from '../../config/types.js';
-import { ConfigError } from '../../diagnostics/diagnostic.js';
+import { ConfigError } from '../../core/diagnostic.js';
 import { assignFolds, foldRows } from '../../data/folds.js';
 import { loadDataset, type LoadedData } from '../../data/load.js';
 import { selectSplits } from '../../data/splits.js';
 import { countRows, countsTable, splitSummary } from '../../data/summary.js';
 import { FER2013_CLASSES } from '../../schema/sections.js';
-import { createProgress } from '../../util/progress.js';
+import { createProgress } from '../../core/progress.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 

@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { BACKEND_NAMES, machineFacts, startEngine, type BackendRequest } from '../../engine/backend.js';
-import { graphStepsAvailable } from '../../engine/graph-step.js';
-import { ferVersion } from '../../util/package.js';
+import { BACKEND_NAMES, machineFacts, startEngine, type BackendRequest } from '../../backend/backend.js';
+import { graphStepsAvailable } from '../../backend/native/graph-step.js';
+import { ferVersion } from '../../core/package.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 

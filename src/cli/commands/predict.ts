@@ -1,4 +1,4 @@
-import { classNames } from '../../data/shape.js';
+import { classNames } from '../../config/shape.js';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
@@ -8,12 +8,12 @@ import { decodeImage } from '../../data/image-decode.js';
 import { resizeBilinear } from '../../data/preprocess.js';
 import { readCsvSource } from '../../data/sources/csv.js';
 import { csvOptions } from '../../data/load.js';
-import { startEngine } from '../../engine/backend.js';
+import { startEngine } from '../../backend/backend.js';
 import { combine } from '../../ensemble/combine.js';
 import { argmax } from '../../ensemble/metrics.js';
-import { loadModel } from '../../run/model-io.js';
-import { activateRunPlugins, memberModels, openRun, taskPreprocessor } from '../../run/saved-run.js';
-import { taskDir } from '../../run/run-folder.js';
+import { loadModel } from '../../store/model-io.js';
+import { activateRunPlugins, memberModels, openRun, taskPreprocessor } from '../../store/saved-run.js';
+import { taskDir } from '../../store/run-folder.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 

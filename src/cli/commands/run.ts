@@ -1,13 +1,13 @@
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { loadConfigWithPlugins } from '../../plugins/config.js';
-import { ConfigError } from '../../diagnostics/diagnostic.js';
-import { BACKEND_NAMES, predictBackend, type BackendRequest } from '../../engine/backend.js';
+import { loadConfigWithPlugins } from '../../config/read.js';
+import { ConfigError } from '../../core/diagnostic.js';
+import { BACKEND_NAMES, predictBackend, type BackendRequest } from '../../backend/backend.js';
 import { formatReport } from '../../ensemble/report.js';
 import { createDisplay } from '../../run/display.js';
 import { killWorkers, runExperiment } from '../../run/runner.js';
-import { expandTasks, parseShard, shardTasks } from '../../run/tasks.js';
-import { createProgress } from '../../util/progress.js';
+import { expandTasks, parseShard, shardTasks } from '../../store/tasks.js';
+import { createProgress } from '../../core/progress.js';
 import { defaultIo, EXIT_FAILURE, EXIT_OK, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 

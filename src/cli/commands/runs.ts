@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import type { EnsembleSummary } from '../../ensemble/evaluate-run.js';
-import { listRuns, readJson, readTaskStatus, type RunManifest } from '../../run/run-folder.js';
-import { openRun } from '../../run/saved-run.js';
+import type { EnsembleSummary } from '../../ensemble/summary.js';
+import { listRuns, readJson, readTaskStatus, type RunManifest } from '../../store/run-folder.js';
+import { openRun } from '../../store/saved-run.js';
 import { MlflowClient, type Run } from '../../track/mlflow-client.js';
 import { resolveTrackingSettings } from '../../track/settings.js';
 import { defaultIo, runCommand, type CommandIo } from '../output.js';

@@ -1,6 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { ConfigError } from '../../diagnostics/diagnostic.js';
-import { pluginRegistry } from '../../plugins/config.js';
+import { ConfigError } from '../../core/diagnostic.js';
+import { pluginRegistry } from '../../config/read.js';
 import { documentSchema } from '../../schema/index.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';

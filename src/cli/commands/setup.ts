@@ -1,5 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { DEFAULT_TENSORFLOW_VERSION, defaultNativeCache, setupNative } from '../../engine/native-setup.js';
+import { DEFAULT_TENSORFLOW_VERSION, defaultNativeCache, setupNative } from '../../setup/native-setup.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 

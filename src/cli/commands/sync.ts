@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { listRuns } from '../../run/run-folder.js';
+import { listRuns } from '../../store/run-folder.js';
 import { JournalDelivery } from '../../track/delivery.js';
 import { journalFiles } from '../../track/journal.js';
 import { MlflowClient } from '../../track/mlflow-client.js';

@@ -1,8 +1,8 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadAndCompile } from '../../compile/check.js';
-import { isConfigError, type Diagnostic } from '../../diagnostics/diagnostic.js';
-import { diagnosticToJson, displayFile, formatDiagnostics } from '../../diagnostics/format.js';
-import { expandMembers } from '../../ensemble/members.js';
+import { isConfigError, type Diagnostic } from '../../core/diagnostic.js';
+import { diagnosticToJson, displayFile, formatDiagnostics } from '../../core/diagnostic-format.js';
+import { expandMembers } from '../../store/members.js';
 import { defaultIo, EXIT_INVALID, EXIT_OK, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 

@@ -1,6 +1,6 @@
 import { createReadStream, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { didYouMean } from '../../diagnostics/suggest.js';
+import { didYouMean } from '../../core/suggest.js';
 import { ByteBuilder, DataError, imageSize, type ImageShape } from '../dataset.js';
 import type { SourceRows } from './source-rows.js';
 

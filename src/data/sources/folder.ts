@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { closestMatches } from '../../diagnostics/suggest.js';
+import { closestMatches } from '../../core/suggest.js';
 import { ByteBuilder, DataError, imageSize, type ImageShape } from '../dataset.js';
 import { decodeImage, storeImage } from '../image-decode.js';
 import type { SourceRows } from './source-rows.js';

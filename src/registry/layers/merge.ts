@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { defineLayer, formatShape, type LayerDefinition, type Shape } from '../layer-definition.js';
+import { defineLayer, type LayerDefinition } from '../layer-definition.js';
+import { formatShape, type Shape } from '../../core/tf.js';
 import { args } from '../schema-helpers.js';
 
 function named(shapes: readonly Shape[], names: readonly string[]): string {

@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { defineLayer, formatShape, requireRank, type LayerDefinition } from '../layer-definition.js';
-import { batchNormLayerClass } from '../../engine/fused-batch-norm.js';
-import { randomLayers } from '../../engine/random-layers.js';
+import { defineLayer, requireRank, type LayerDefinition } from '../layer-definition.js';
+import { formatShape } from '../../core/tf.js';
+import { batchNormLayerClass } from '../../layers/fused-batch-norm.js';
+import { randomLayers } from '../../layers/random-layers.js';
 import { args, initializerRef, Rate, regularizerRef } from '../schema-helpers.js';
 
 export const batchNorm = defineLayer({

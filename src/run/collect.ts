@@ -1,0 +1,114 @@
+import path from 'node:path';
+import type { FerConfig } from '../config/types.js';
+import { classNames as modelClasses } from '../config/shape.js';
+import { readPredictions, taskDir, writeAtomic, writePredictions } from '../store/run-folder.js';
+import type { Task } from '../store/tasks.js';
+import { combine, fitWeights, type CombineMethod } from '../ensemble/combine.js';
+import { confusionPng } from '../ensemble/confusion-png.js';
+import { computeMetrics, type Metrics } from '../ensemble/metrics.js';
+import type { EnsembleSummary } from '../ensemble/summary.js';
+import { formatReport } from '../ensemble/report.js';
+
+/**
+ * The ensemble of a finished run, from the predictions its tasks saved (no model is loaded):
+ * - a member's out-of-fold (OOF) predictions are its fold models' predictions on their validation
+ *   rows, which together cover every training row once;
+ * - a member's test predictions are the mean of its fold models' (or its final-fit model's);
+ * - members are combined per model type and over all, by the configured method; fitted weights
+ *   (ensemble.fit_weights) are fitted on the OOF predictions only.
+ */
+interface MemberPredictions {
+  name: string;
+  model: string;
+  weight: number;
+  oof?: { rows: Int32Array; labels: Uint8Array; probabilities: Float32Array };
+  test?: { rows: Int32Array; labels: Uint8Array; probabilities: Float32Array };
+}
+
+function gatherMember(runDir: string, tasks: readonly Task[], classes: number): MemberPredictions {
+  const first = tasks[0]!;
+  const folds = tasks.filter((t) => t.fold !== null);
+  const final = tasks.find((t) => t.fold === null);
+  const result: MemberPredictions = { name: first.member, model: first.model, weight: first.weight };
+  // OOF: every fold's validation rows, put in dataset row order.
+  const parts = folds.map((t) => readPredictions(path.join(taskDir(runDir, t.key), 'predictions.validation.csv'), classes)).filter((p) => p !== undefined);
+  if (parts.length > 0 && parts.length === folds.length) {
+    const rows = parts.flatMap((p) => Array.from(p.rows));
+    const order = rows.map((_, i) => i).sort((a, b) => rows[a]! - rows[b]!);
+    const flatRows = Int32Array.from(order, (i) => rows[i]!);
+    const allLabels = parts.flatMap((p) => Array.from(p.labels));
+    const labels = Uint8Array.from(order, (i) => allLabels[i]!);
+    const all = parts.flatMap((p) => Array.from(p.probabilities));
+    const probabilities = new Float32Array(order.length * classes);
+    order.forEach((source, target) => probabilities.set(all.slice(source * classes, (source + 1) * classes), target * classes));
+    result.oof = { rows: flatRows, labels, probabilities };
+  }
+  const testSources = final ? [final] : folds;
+  const tests = testSources.map((t) => readPredictions(path.join(taskDir(runDir, t.key), 'predictions.test.csv'), classes)).filter((p) => p !== undefined);
+  if (tests.length > 0 && tests.length === testSources.length) {
+    const probabilities = combine(tests.map((t) => t.probabilities), classes, 'mean');
+    result.test = { rows: tests[0]!.rows, labels: tests[0]!.labels, probabilities };
+  }
+  return result;
+}
+
+export function evaluateRun(runDir: string, config: FerConfig, tasks: readonly Task[], write = true): EnsembleSummary {
+  const classNames = modelClasses(config);
+  const classes = classNames.length;
+  const byMember = new Map<string, Task[]>();
+  for (const task of tasks) byMember.set(task.member, [...(byMember.get(task.member) ?? []), task]);
+  const members = [...byMember.values()].map((t) => gatherMember(runDir, t, classes));
+  const method: CombineMethod = config.ensemble?.combine ?? 'mean';
+
+  let weights = members.map((m) => m.weight);
+  const allOof = members.every((m) => m.oof);
+  if (method === 'weighted_mean' && config.ensemble?.fit_weights && allOof) {
+    weights = fitWeights(members.map((m) => m.oof!.probabilities), members[0]!.oof!.labels, classes);
+  }
+  const combineSet = (set: MemberPredictions[], part: 'oof' | 'test', setWeights: number[]): Metrics | undefined => {
+    if (set.length === 0 || !set.every((m) => m[part])) return undefined;
+    const probabilities = combine(set.map((m) => m[part]!.probabilities), classes, method, setWeights);
+    return computeMetrics(probabilities, set[0]![part]!.labels, classNames);
+  };
+
+  const summary: EnsembleSummary = {
+    method,
+    weights: Object.fromEntries(members.map((m, i) => [m.name, weights[i]!])),
+    classes: classNames,
+    members: members.map((m) => ({
+      name: m.name,
+      model: m.model,
+      ...(m.oof ? { oof: computeMetrics(m.oof.probabilities, m.oof.labels, classNames) } : {}),
+      ...(m.test ? { test: computeMetrics(m.test.probabilities, m.test.labels, classNames) } : {}),
+    })),
+    models: {},
+    ensemble: {},
+  };
+  for (const model of new Set(members.map((m) => m.model))) {
+    const indices = members.map((m, i) => (m.model === model ? i : -1)).filter((i) => i >= 0);
+    const set = indices.map((i) => members[i]!);
+    const setWeights = indices.map((i) => weights[i]!);
+    const oof = combineSet(set, 'oof', setWeights);
+    const test = combineSet(set, 'test', setWeights);
+    summary.models[model] = { ...(oof ? { oof } : {}), ...(test ? { test } : {}) };
+  }
+  const oof = combineSet(members, 'oof', weights);
+  const test = combineSet(members, 'test', weights);
+  summary.ensemble = { ...(oof ? { oof } : {}), ...(test ? { test } : {}) };
+
+  if (write) {
+    const dir = path.join(runDir, 'ensemble');
+    writeAtomic(path.join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    writeAtomic(path.join(dir, 'report.txt'), `${formatReport(summary)}\n`);
+    const shown = summary.ensemble.test ?? summary.ensemble.oof;
+    if (shown) {
+      writeAtomic(path.join(dir, 'confusion-matrix.json'), `${JSON.stringify({ classes: classNames, split: summary.ensemble.test ? 'test' : 'out-of-fold', confusion: shown.confusion }, null, 2)}\n`);
+      writeAtomic(path.join(dir, 'confusion-matrix.png'), confusionPng(shown.confusion, classNames, `${config.name}: ${summary.ensemble.test ? 'test' : 'out-of-fold'} accuracy ${(shown.accuracy * 100).toFixed(1)}%`));
+    }
+    if (members.every((m) => m.test)) {
+      const probabilities = combine(members.map((m) => m.test!.probabilities), classes, method, weights);
+      writePredictions(path.join(dir, 'predictions.test.csv'), members[0]!.test!.rows, members[0]!.test!.labels, probabilities, classNames);
+    }
+  }
+  return summary;
+}

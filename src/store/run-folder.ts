@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import type { FerConfig } from '../config/types.js';
+import { readJson } from '../core/json.js';
+
+/**
+ * The run folder, runs/<experiment>/run-<digest>/. Its name is a digest of the resolved config
+ * and the data, so running the same command again finds the same folder: that is how a rerun
+ * after a crash (or Ctrl-C) continues instead of starting over, and how shards on several machines
+ * sharing one runs folder meet. `--new` adds a suffix for a fresh run of the same config.
+ *   run.json               what was run, when, on what, and its state
+ *   config.resolved.yaml   the config after extends, templates' source, overrides and defaults
+ *   sources/               copies of every config file read
+ *   tasks/<member>/<fold>/ status.json, metrics.csv/json, checkpoint/, model/, preprocess.json,
+ *                          predictions.validation.csv, predictions.test.csv
+ *   ensemble/              summary.json, report.txt, confusion-matrix.png/json, predictions.test.csv
+ */
+export type RunState = 'running' | 'finished' | 'failed' | 'killed';
+export type TaskState = 'running' | 'finished' | 'failed' | 'killed';
+
+export interface RunManifest {
+  runId: string;
+  /** A random id given at the folder's first run: names the run in MLflow (tag fer.run_uid). */
+  uid?: string;
+  experiment: string;
+  configFile: string;
+  configDigest: string;
+  dataDigest: string;
+  created: string;
+  updated: string;
+  state: RunState;
+  ferVersion: string;
+  backend?: string;
+  tasks: number;
+  plugins?: { name: string; version: string; spec: string; source: string }[];
+}
+
+/** One epoch of a task, as metrics.json and metrics.csv keep it (the trainer reports these). */
+export interface EpochMetrics {
+  /** From 1, as logs and MLflow steps show it. */
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  val_loss?: number;
+  val_accuracy?: number;
+  /** Reported for tasks without a validation fold (final fits); nothing is decided on them. */
+  test_loss?: number;
+  test_accuracy?: number;
+  learning_rate: number;
+  seconds: number;
+  images_per_second: number;
+  /** The training stage (from 1) when training.stages is set. */
+  stage?: number;
+}
+
+export interface TaskStatus {
+  key: string;
+  state: TaskState;
+  fingerprint: string;
+  started: string;
+  updated: string;
+  epochs: number;
+  bestEpoch?: number;
+  error?: string;
+  summary?: { val_accuracy?: number; test_accuracy?: number; seconds: number };
+}
+
+/** What identifies the results of a config: everything but the notes and where they are reported. */
+export function configDigest(config: FerConfig): string {
+  const { tracking: _tracking, description: _description, ...rest } = config;
+  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function runDigest(configDigest: string, dataDigest: string): string {
+  return createHash('sha256').update(`${configDigest}/${dataDigest}`).digest('hex').slice(0, 12);
+}
+
+/** The run folder for these digests: the existing one, or (with `fresh`) the next unused name. */
+export function runFolder(runsDir: string, experiment: string, digest: string, fresh: boolean): string {
+  const base = path.join(runsDir, experiment, `run-${digest}`);
+  if (!fresh) return base;
+  for (let n = 2; ; n++) {
+    const candidate = `${base}-${n}`;
+    if (!existsSync(candidate)) return candidate;
+  }
+}
+
+/** Writes JSON (or text) through a temporary file and a rename: readers never see half a file. */
+export function writeAtomic(file: string, content: string | Buffer): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, content);
+  renameSync(temporary, file);
+}
+
+export { readJson };
+
+export function taskDir(runDir: string, key: string): string {
+  return path.join(runDir, 'tasks', ...key.split('/'));
+}
+
+export function taskFingerprint(key: string, configDigest: string, dataDigest: string): string {
+  return createHash('sha256').update(`${key}/${configDigest}/${dataDigest}`).digest('hex').slice(0, 16);
+}
+
+export function readTaskStatus(runDir: string, key: string): TaskStatus | undefined {
+  return readJson<TaskStatus>(path.join(taskDir(runDir, key), 'status.json'));
+}
+
+export function writeTaskStatus(runDir: string, status: TaskStatus): void {
+  writeAtomic(path.join(taskDir(runDir, status.key), 'status.json'), `${JSON.stringify(status, null, 2)}\n`);
+}
+
+const METRIC_COLUMNS: (keyof EpochMetrics)[] = ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'test_loss', 'test_accuracy', 'learning_rate', 'seconds', 'images_per_second', 'stage'];
+
+/** metrics.json and metrics.csv of a task, rewritten after every epoch (so a crash keeps the epochs done). */
+export function writeTaskMetrics(dir: string, history: readonly EpochMetrics[]): void {
+  writeAtomic(path.join(dir, 'metrics.json'), `${JSON.stringify(history, null, 2)}\n`);
+  const lines = [METRIC_COLUMNS.join(','), ...history.map((m) => METRIC_COLUMNS.map((c) => (m[c] === undefined ? '' : String(m[c]))).join(','))];
+  writeAtomic(path.join(dir, 'metrics.csv'), `${lines.join('\n')}\n`);
+}
+
+/** Probabilities as CSV: dataset row (file order), true label, then one column per class. */
+export function writePredictions(file: string, rows: ArrayLike<number>, labels: ArrayLike<number>, probabilities: Float32Array, classes: readonly string[]): void {
+  const lines = [['row', 'label', ...classes].join(',')];
+  for (let i = 0; i < rows.length; i++) {
+    const p = Array.from(probabilities.subarray(i * classes.length, (i + 1) * classes.length), (v) => v.toPrecision(6));
+    lines.push([rows[i], labels[i], ...p].join(','));
+  }
+  writeAtomic(file, `${lines.join('\n')}\n`);
+}
+
+export function readPredictions(file: string, classes: number): { rows: Int32Array; labels: Uint8Array; probabilities: Float32Array } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text.trim().split('\n').slice(1);
+  const rows = new Int32Array(lines.length);
+  const labels = new Uint8Array(lines.length);
+  const probabilities = new Float32Array(lines.length * classes);
+  lines.forEach((line, i) => {
+    const fields = line.split(',');
+    rows[i] = Number(fields[0]);
+    labels[i] = Number(fields[1]);
+    for (let c = 0; c < classes; c++) probabilities[i * classes + c] = Number(fields[2 + c]);
+  });
+  return { rows, labels, probabilities };
+}
+
+export function writeResolvedConfig(runDir: string, config: FerConfig, files: readonly string[], sources: ReadonlyMap<string, string>): void {
+  writeAtomic(path.join(runDir, 'config.resolved.yaml'), `# The configuration this run used: after extends, overrides and defaults.\n${stringify(config)}`);
+  files.forEach((file, i) => {
+    const text = sources.get(file);
+    if (text !== undefined) writeAtomic(path.join(runDir, 'sources', `${String(i).padStart(2, '0')}-${path.basename(file)}`), text);
+  });
+  const commandLine = sources.get('<command line>');
+  if (commandLine !== undefined) writeAtomic(path.join(runDir, 'sources', 'overrides.txt'), `${commandLine}\n`);
+}
+
+export function listRuns(runsDir: string): { dir: string; manifest: RunManifest }[] {
+  const out: { dir: string; manifest: RunManifest }[] = [];
+  if (!existsSync(runsDir)) return out;
+  for (const experiment of readdirSync(runsDir)) {
+    if (experiment.startsWith('.')) continue;
+    const folder = path.join(runsDir, experiment);
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(folder);
+    } catch {
+      continue;
+    }
+    for (const run of entries) {
+      const manifest = readJson<RunManifest>(path.join(folder, run, 'run.json'));
+      if (manifest) out.push({ dir: path.join(folder, run), manifest });
+    }
+  }
+  return out.sort((a, b) => (a.manifest.created < b.manifest.created ? 1 : -1));
+}
