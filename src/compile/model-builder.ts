@@ -1,24 +1,27 @@
-import path from 'node:path';
-import { matchesAny } from '../core/patterns.js';
-import { applySourceWeights, readSourceWeights, type InitReport, type SourceWeights } from './transfer.js';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { LoadedConfig } from '../config/load.js';
-import { displayPath, type DocumentPath } from '../core/document-path.js';
-import type { LayerEntry, LayerEntryMap, ModelConfig } from '../config/types.js';
-import { modelInputShape, classNames } from '../config/shape.js';
+import { classNames, modelInputShape } from '../config/shape.js';
+import type { LayerEntry, LayerEntryMap } from '../config/types.js';
 import { ConfigError, type Diagnostic, type DiagnosticNote, type SourceSpan } from '../core/diagnostic.js';
-import { closestMatches, didYouMean, listChoices } from '../core/suggest.js';
-import type { LayerBuildContext } from '../registry/layer-definition.js';
-import { formatShape, type Shape, type Tf } from '../core/tf.js';
-import type { ItemSpec, RegularizerSpec } from '../registry/schema-helpers.js';
-import { schemaErrorsToDiagnostics } from '../schema/errors.js';
-import { layerArgsValidator, schemaValidator } from '../schema/index.js';
-import { plainSchema, type JsonSchemaObject } from '../schema/json-schema.js';
-import { normalizeParam } from '../schema/template-params.js';
-import { weightPenalty } from '../layers/weight-penalty.js';
+import type { DocumentPath } from '../core/document-path.js';
 import { deriveSeed } from '../core/seed.js';
+import { formatShape, type Shape, type Tf } from '../core/tf.js';
+import { schemaErrorsToDiagnostics } from '../schema/errors.js';
+import { layerArgsValidator } from '../schema/index.js';
+import { plainSchema } from '../schema/json-schema.js';
+import { layerBuildContext } from './build-context.js';
+import { diagnosticAt } from './diagnostic-at.js';
 import { evaluateDeep, ExpressionError, scopeOf, type Scope, type Value } from './expression.js';
+import { bindTemplateArgs, FAILED, isMap, type TemplateHost } from './templates.js';
+import { applyInitAndFreeze, type InitReport } from './transfer.js';
 
+/**
+ * The compiler's graph walk: a model's layer list (and the templates it uses, recursively) becomes a
+ * tfjs functional graph. Names are scoped by template instance (`conv_stack_1/conv_unit_2/conv2d_1`),
+ * every layer remembers the YAML that wrote it, and every problem is a diagnostic at that YAML.
+ * Template arguments are bound in templates.ts, layers get their build context from
+ * build-context.ts, and transfer.ts loads initial weights and freezes layers.
+ */
 type SymbolicTensor = tfjs.SymbolicTensor;
 
 /** One layer of a compiled model, for summaries and for tracing a layer back to its YAML. */
@@ -79,13 +82,6 @@ function describeInputs(tensors: readonly SymbolicTensor[], names: readonly stri
   return `${tensors.length > 1 ? 'inputs' : 'input'} ${list}`;
 }
 
-/** A value was invalid; the diagnostic is recorded, and the entry yields no tensor. */
-const FAILED = Symbol('failed');
-
-function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 class ModelBuilder {
   readonly diagnostics: Diagnostic[] = [];
   readonly records: LayerRecord[] = [];
@@ -114,10 +110,19 @@ class ModelBuilder {
   }
 
   private report(d: Omit<Diagnostic, 'severity' | 'span' | 'path'>, path: DocumentPath, notes: DiagnosticNote[], onKey = false): void {
-    const p = this.loaded.locate(path);
-    const span = onKey && p.missing === 0 ? (p.keySpan ?? p.span) : p.span;
-    const allNotes = [...(d.notes ?? []), ...notes];
-    this.diagnostics.push({ severity: 'error', ...d, span, path: displayPath(path), ...(allNotes.length > 0 ? { notes: allNotes } : {}) });
+    this.diagnostics.push(diagnosticAt(this.loaded.locate, d, path, notes, onKey));
+  }
+
+  /** What template binding needs of the builder: where to report, how to evaluate, the globals. */
+  private templateHost(frame: Frame): TemplateHost {
+    return {
+      registry: this.registry,
+      globals: this.globals,
+      locate: this.loaded.locate,
+      notes: frame.notes,
+      diagnostics: this.diagnostics,
+      evaluate: (value, scope, path) => this.evaluate(value, scope, path, frame),
+    };
   }
 
   /** Evaluates expressions in `value`; an error becomes a diagnostic at `path`. */
@@ -179,7 +184,9 @@ class ModelBuilder {
       this.report({ code: 'shape', message: `tfjs could not assemble model \`${this.modelName}\`: ${(error as Error).message}` }, listPath, []);
       return undefined;
     }
-    const init = this.applyInitAndFreeze(tfModel, model);
+    const initialized = applyInitAndFreeze(this.tf, tfModel, model, this.modelName, this.loaded.locate, this.records);
+    this.diagnostics.push(...initialized.diagnostics);
+    const init = initialized.report;
     if (this.diagnostics.length > 0) {
       tfModel.dispose();
       return undefined;
@@ -194,44 +201,6 @@ class ModelBuilder {
       trainableParams,
       ...(init ? { init } : {}),
     };
-  }
-
-  /** Loads models.<name>.init weights and freezes models.<name>.frozen layers; problems at their YAML lines. */
-  private applyInitAndFreeze(tfModel: tfjs.LayersModel, model: ModelConfig): InitReport | undefined {
-    const modelPath: DocumentPath = ['models', this.modelName];
-    const spanOf = (layer: string) => this.records.find((r) => r.name === layer)?.span;
-    let report: InitReport | undefined;
-    if (model.init) {
-      const where = this.loaded.locate([...modelPath, 'init']).span.file;
-      const baseDir = path.isAbsolute(where) ? path.dirname(where) : process.cwd();
-      let source: SourceWeights | undefined;
-      try {
-        source = readSourceWeights(this.tf, model.init, baseDir);
-      } catch (error) {
-        this.report({ code: 'reference', message: (error as Error).message }, [...modelPath, 'init'], [], true);
-      }
-      if (source) {
-        const { report: applied, problems } = applySourceWeights(tfModel, source, model.init);
-        this.tf.dispose([...source.weights.values()]);
-        for (const problem of problems) {
-          const span = spanOf(problem.layer);
-          this.diagnostics.push({ severity: 'error', code: 'shape', message: problem.message, ...(span ? { span } : {}), path: displayPath([...modelPath, 'init']), ...(problem.hint ? { hint: problem.hint } : {}) });
-        }
-        report = applied;
-      }
-    }
-    if (model.frozen && model.frozen.length > 0) {
-      const frozen = tfModel.layers.filter((l) => matchesAny(model.frozen!, l.name));
-      if (frozen.length === 0) {
-        this.report({ code: 'reference', message: `frozen: no layer of \`${this.modelName}\` matches ${model.frozen.map((p) => `\`${p}\``).join(', ')}`, hint: 'fer compile --summary lists the layer names' }, [...modelPath, 'frozen'], [], true);
-      }
-      for (const layer of frozen) {
-        layer.trainable = false;
-        const record = this.records.find((r) => r.name === layer.name);
-        if (record) record.trainable = false;
-      }
-    }
-    return report;
   }
 
   private runList(frame: Frame, entries: readonly LayerEntry[], input: SymbolicTensor | undefined): SymbolicTensor | undefined {
@@ -368,35 +337,6 @@ class ModelBuilder {
     return full;
   }
 
-  private buildContext(name: string, inputShapes: readonly Shape[], trainable: boolean): LayerBuildContext {
-    const { tf, registry } = this;
-    const seed = this.seed;
-    const initialize = this.initialize;
-    return {
-      tf,
-      name,
-      trainable,
-      inputShapes,
-      initializer: (spec: ItemSpec, role: string) => {
-        const [type, rawArgs] = typeof spec === 'string' ? [spec, null] : (Object.entries(spec)[0] ?? ['zeros', null]);
-        const definition = registry.initializers.get(type)!;
-        const args = structuredClone(rawArgs ?? {});
-        schemaValidator(registry, plainSchema(definition.args) as JsonSchemaObject)(args);
-        if (!initialize) return tf.initializers.zeros();
-        return definition.build(args, deriveSeed(seed, name, role), tf);
-      },
-      regularizer: (spec: RegularizerSpec | null | undefined) => {
-        if (!spec) return undefined;
-        const l1 = spec.l1 ?? 0;
-        const l2 = spec.l2 ?? 0;
-        if (l1 === 0 && l2 === 0) return undefined;
-        return weightPenalty(tf, l1, l2);
-      },
-      activation: (activationName: string) => registry.activations.get(activationName)?.tfjs ?? activationName,
-      seed: (role: string) => deriveSeed(seed, name, role),
-    };
-  }
-
   private buildLayer(
     frame: Frame,
     entry: LayerEntryMap,
@@ -452,7 +392,7 @@ class ModelBuilder {
     let output: SymbolicTensor;
     let layer: tfjs.layers.Layer;
     try {
-      layer = definition.build(args as never, this.buildContext(name, shapes, trainable));
+      layer = definition.build(args as never, layerBuildContext({ tf: this.tf, registry: this.registry, seed: this.seed, initialize: this.initialize }, name, shapes, trainable));
       output = layer.apply(tensors.length === 1 ? tensors[0]! : tensors) as SymbolicTensor;
     } catch (error) {
       this.report(
@@ -511,75 +451,8 @@ class ModelBuilder {
       this.report({ code: 'template-cycle', message: `templates nest more than ${MAX_TEMPLATE_DEPTH} deep here` }, [...path, 'use'], frame.notes);
       return undefined;
     }
-    const withPath: DocumentPath = [...path, 'with'];
-    const given = this.evaluate(entry.with ?? {}, scope, withPath, frame);
-    if (given === FAILED || !isMap(given)) return undefined;
-    const declared = template.params ?? {};
-    const params = Object.entries(declared).map(([name, declaration]) => ({ name, ...normalizeParam(name, declaration) }));
-    const bound = new Map<string, Value>();
-    let ok = true;
-    for (const key of Object.keys(given)) {
-      if (key in declared) continue;
-      ok = false;
-      const names = Object.keys(declared);
-      const hint = didYouMean(key, names);
-      this.report(
-        {
-          code: 'template-arg',
-          message: `template \`${templateName}\` has no parameter \`${key}\``,
-          expected: names.length > 0 ? `one of ${listChoices(names)}` : `no arguments (\`${templateName}\` declares no parameters)`,
-          ...(hint ? { hint } : {}),
-        },
-        [...withPath, key],
-        frame.notes,
-        true,
-      );
-    }
-    const unknownArgs = Object.keys(given).filter((key) => !(key in declared));
-    for (const param of params) {
-      let value: unknown;
-      if (param.name in given) value = given[param.name];
-      else if (param.hasDefault) {
-        // Defaults may be expressions over the parameters declared before them: `default: $(filters * 4)`.
-        const defaultScope = scopeOf(new Map(bound), this.globals);
-        const evaluated = this.evaluate(param.default, defaultScope, ['templates', templateName, 'params', param.name, 'default'], frame);
-        if (evaluated === FAILED) {
-          ok = false;
-          continue;
-        }
-        value = evaluated;
-      } else {
-        ok = false;
-        // A misspelt argument was reported above with this parameter as its suggestion.
-        if (unknownArgs.some((key) => closestMatches(key, [param.name]).length > 0)) continue;
-        this.report(
-          {
-            code: 'template-arg',
-            message: `template \`${templateName}\` needs \`${param.name}\` (${param.describe})${param.doc ? `: ${param.doc}` : ''}`,
-            hint: `add it under \`with:\`, e.g. with: {${param.name}: ...}`,
-          },
-          [...path, 'use'],
-          frame.notes,
-        );
-        continue;
-      }
-      const validate = schemaValidator(this.registry, param.schema);
-      const copy = structuredClone(value);
-      if (!validate(copy)) {
-        ok = false;
-        const at: DocumentPath = param.name in given ? [...withPath, param.name] : [...path, 'use'];
-        this.diagnostics.push(
-          ...schemaErrorsToDiagnostics(validate.errors ?? [], (p) => this.loaded.locate([...at, ...p]), {
-            registry: this.registry,
-            basePath: at,
-            notes: frame.notes,
-          }).map((d) => ({ ...d, code: 'template-arg' as const, message: `argument \`${param.name}\` of template \`${templateName}\` must be ${param.describe}` })),
-        );
-        continue;
-      }
-      bound.set(param.name, copy as Value);
-    }
-    if (!ok) return undefined;
+    const bound = bindTemplateArgs(this.templateHost(frame), templateName, template, entry, path, scope);
+    if (bound === undefined) return undefined;
 
     const instance = this.nextName(frame, entry, templateName, scope, path, r, repeated);
     if (instance === undefined) return undefined;

@@ -5,7 +5,12 @@ import type * as tfjs from '@tensorflow/tfjs';
 import { matchesAny } from '../core/patterns.js';
 import type { Tf } from '../core/tf.js';
 import { downloadedModelDir } from '../config/remote-models.js';
-import type { InitConfig } from '../config/types.js';
+import type { InitConfig, ModelConfig } from '../config/types.js';
+import type { Diagnostic } from '../core/diagnostic.js';
+import { displayPath, type DocumentPath } from '../core/document-path.js';
+import type { SourceSpan } from '../core/diagnostic.js';
+import type { Locator } from '../schema/errors.js';
+import { diagnosticAt } from './diagnostic-at.js';
 import { chooseRun, memberModelDir } from '../store/member-models.js';
 
 /**
@@ -119,3 +124,54 @@ export function applySourceWeights(model: tfjs.LayersModel, source: SourceWeight
   return { report, problems };
 }
 
+/**
+ * Loads `models.<name>.init` weights into a built model and freezes its `frozen` layers; problems
+ * are placed at their YAML lines (a layer's problem at the line that wrote the layer). `layers`
+ * gives where each layer was written, and learns which became untrainable.
+ */
+export function applyInitAndFreeze(
+  tf: Tf,
+  tfModel: tfjs.LayersModel,
+  model: ModelConfig,
+  modelName: string,
+  locate: Locator,
+  layers: { name: string; span?: SourceSpan; trainable: boolean }[],
+): { report?: InitReport; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const modelPath: DocumentPath = ['models', modelName];
+  const spanOf = (layer: string) => layers.find((r) => r.name === layer)?.span;
+  let report: InitReport | undefined;
+  if (model.init) {
+    const where = locate([...modelPath, 'init']).span.file;
+    const baseDir = path.isAbsolute(where) ? path.dirname(where) : process.cwd();
+    let source: SourceWeights | undefined;
+    try {
+      source = readSourceWeights(tf, model.init, baseDir);
+    } catch (error) {
+      diagnostics.push(diagnosticAt(locate, { code: 'reference', message: (error as Error).message }, [...modelPath, 'init'], [], true));
+    }
+    if (source) {
+      const { report: applied, problems } = applySourceWeights(tfModel, source, model.init);
+      tf.dispose([...source.weights.values()]);
+      for (const problem of problems) {
+        const span = spanOf(problem.layer);
+        diagnostics.push({ severity: 'error', code: 'shape', message: problem.message, ...(span ? { span } : {}), path: displayPath([...modelPath, 'init']), ...(problem.hint ? { hint: problem.hint } : {}) });
+      }
+      report = applied;
+    }
+  }
+  if (model.frozen && model.frozen.length > 0) {
+    const frozen = tfModel.layers.filter((l) => matchesAny(model.frozen!, l.name));
+    if (frozen.length === 0) {
+      diagnostics.push(
+        diagnosticAt(locate, { code: 'reference', message: `frozen: no layer of \`${modelName}\` matches ${model.frozen.map((p) => `\`${p}\``).join(', ')}`, hint: 'fer compile --summary lists the layer names' }, [...modelPath, 'frozen'], [], true),
+      );
+    }
+    for (const layer of frozen) {
+      layer.trainable = false;
+      const record = layers.find((r) => r.name === layer.name);
+      if (record) record.trainable = false;
+    }
+  }
+  return { ...(report ? { report } : {}), diagnostics };
+}

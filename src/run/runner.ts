@@ -1,9 +1,6 @@
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { LoadedConfig } from '../config/load.js';
 import { loadConfigWithPlugins } from '../config/read.js';
 import { DataError } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
@@ -15,28 +12,20 @@ import { RunTracker } from '../track/tracker.js';
 import { ferVersion } from '../core/package.js';
 import type { Progress } from '../core/progress.js';
 import { formatDuration, type RunDisplay } from './display.js';
-import type { FromWorker, ToWorker } from './protocol.js';
+import { defaultWorkers, runPool } from './pool.js';
 import { RunTracking } from './run-tracking.js';
 import {
   configDigest as digestOfConfig,
-  readJson,
+  readRunManifest,
   readTaskStatus,
   runDigest,
   runFolder,
   taskFingerprint,
-  writeAtomic,
   writeResolvedConfig,
+  writeRunManifest,
   type RunManifest,
 } from '../store/run-folder.js';
 import { expandTasks, shardTasks, type Task } from '../store/tasks.js';
-
-/** Worker processes of runs in progress, so a forced quit (a second Ctrl-C) can end them too. */
-const activeWorkers = new Set<ChildProcess>();
-
-/** Ends every worker at once: for a forced quit. Their last epoch checkpoints stay; a rerun resumes. */
-export function killWorkers(): void {
-  for (const child of activeWorkers) child.kill('SIGKILL');
-}
 
 export interface RunOptions {
   configFile: string;
@@ -67,14 +56,6 @@ export interface RunResult {
   tracking: { uri: string | null; experiment: string; parentRunId: string | null; pending: number; error?: string };
 }
 
-const workerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.js');
-
-/** Threads each worker gives TensorFlow: the cores shared out, at least one. */
-export function defaultWorkers(backend: string, cores: number, tasks: number): { workers: number; threads: number } {
-  const workers = Math.max(1, Math.min(tasks, cores));
-  return { workers, threads: backend === 'tensorflow' ? Math.max(1, Math.floor(cores / workers)) : 1 };
-}
-
 export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overrides' | 'cwd' | 'runsDir' | 'fresh' | 'dataProgress'>) {
   const loaded = await loadConfigWithPlugins(options.configFile, { overrides: options.overrides, cwd: options.cwd });
   if (!loaded.config.data) throw new DataError(`${options.configFile} has no data section: fer run needs data to train on`);
@@ -103,7 +84,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   const skipped = mine.length - pending.length;
   let trackingResult: RunResult['tracking'] = { uri: null, experiment: config.name, parentRunId: null, pending: 0 };
 
-  const existing = readJson<RunManifest>(path.join(runDir, 'run.json'));
+  const existing = readRunManifest(runDir);
   const now = new Date().toISOString();
   const backendRequest = options.backend ?? config.engine.backend;
   const manifest: RunManifest & { uid: string } = {
@@ -124,7 +105,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     // Where each plugin was loaded from, so evaluate and predict load the same code for saved models.
     plugins: loaded.registry.plugins.map((p) => ({ name: p.plugin.name, version: p.plugin.version, spec: p.spec, source: p.source })),
   };
-  writeAtomic(path.join(runDir, 'run.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeRunManifest(runDir, manifest);
   writeResolvedConfig(runDir, config, loaded.files, loaded.sources);
 
   const settings = resolveTrackingSettings({ ...(options.trackingUri ? { cliUri: options.trackingUri } : {}), config: config.tracking, configName: config.name });
@@ -155,7 +136,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       const workerCount = Math.max(1, Math.min(options.workers ?? planned.workers, pending.length));
       const threads = config.engine.threads ?? (options.workers ? Math.max(1, Math.floor(cores / workerCount)) : planned.threads);
       options.display.message(`${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${manifest.backend}${manifest.backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}`);
-      failed = await runWorkers({ options, config, runDir, configDigest, pending, fingerprint, workerCount, threads, backendRequest, results, tracking, failures });
+      failed = await trainTasks({ options, runDir, configDigest, deterministic: config.engine.deterministic, pending, fingerprint, workerCount, threads, backendRequest, results, tracking, failures });
     }
 
     const allDone = tasks.every((t) => isFinished(t));
@@ -173,7 +154,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     throw error;
   } finally {
     manifest.updated = new Date().toISOString();
-    writeAtomic(path.join(runDir, 'run.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    writeRunManifest(runDir, manifest);
     trackingResult = await finishTracking(tracker, options, runDir, config.tracking.flush_seconds);
   }
   return {
@@ -201,11 +182,11 @@ async function finishTracking(tracker: RunTracker, options: RunOptions, runDir: 
   return { uri: settings.uri ?? null, experiment: settings.experiment, parentRunId, pending: flushed.pending, ...(flushed.error ? { error: flushed.error } : {}) };
 }
 
-interface WorkerPlan {
+interface TrainingPlan {
   options: RunOptions;
-  config: LoadedConfig['config'];
   runDir: string;
   configDigest: string;
+  deterministic: boolean;
   pending: Task[];
   fingerprint: (task: Task) => string;
   workerCount: number;
@@ -216,145 +197,75 @@ interface WorkerPlan {
   failures: { key: string; error: string }[];
 }
 
-/** Hands tasks to workers as they free up; returns whether any task failed. */
-function runWorkers(plan: WorkerPlan): Promise<boolean> {
-  const { options, config, pending } = plan;
+/** Trains the pending tasks in the worker pool, showing and tracking what happens; returns whether any failed. */
+function trainTasks(plan: TrainingPlan): Promise<boolean> {
+  const { options, tracking, results, failures } = plan;
   const display = options.display;
-  const queue = [...pending];
-  const total = pending.length;
+  const total = plan.pending.length;
   let done = 0;
-  let failed = false;
   const taskSeconds: number[] = [];
-  const started = new Map<string, number>();
-  const children: ChildProcess[] = [];
-
-  return new Promise<boolean>((resolve) => {
-    let alive = 0;
-    const finishOne = () => {
-      alive--;
-      if (alive === 0) resolve(failed);
-    };
-    const next = (child: ChildProcess) => {
-      const task = options.signal?.aborted ? undefined : queue.shift();
-      if (!task) {
-        if (child.connected) child.send({ type: 'stop' } satisfies ToWorker);
-        return;
-      }
-      if (!child.connected) return;
-      started.set(task.key, Date.now());
-      child.send({ type: 'task', task, fingerprint: plan.fingerprint(task) } satisfies ToWorker);
-    };
-    const eta = () => {
-      if (taskSeconds.length === 0) return undefined;
-      const mean = taskSeconds.reduce((a, b) => a + b, 0) / taskSeconds.length;
-      return ((total - done) * mean) / plan.workerCount;
-    };
-    options.signal?.addEventListener('abort', () => {
-      display.message('stopping: running tasks end after their current batch (their last epoch checkpoint stays for a rerun)');
-      for (const child of children) if (child.connected) child.send({ type: 'stop' } satisfies ToWorker);
-    });
-
-    for (let w = 0; w < plan.workerCount; w++) {
-      const child = fork(workerScript, [], {
-        cwd: options.cwd,
-        env: { ...process.env, TF_NUM_INTRAOP_THREADS: String(plan.threads), TF_NUM_INTEROP_THREADS: '1', TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
-        // Workers share the parent's process group: Ctrl-C reaches them too and each stops after
-        // its current batch; a kill of the group ends everything at once (no orphan writes on).
-        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      });
-      children.push(child);
-      activeWorkers.add(child);
-      alive++;
-      // A worker that went away while a message was on its way: its exit is handled below.
-      child.on('error', (error) => display.message(`worker ${w + 1}: ${error.message}`));
-      let stderr = '';
-      let current: string | undefined;
-      child.stderr?.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (stderr.length > 20_000) stderr = stderr.slice(-10_000);
-      });
-      child.on('message', (raw) => {
-        const message = raw as FromWorker;
-        switch (message.type) {
-          case 'ready':
-            if (w === 0) display.message(`backend: ${message.backend} (${message.reason})`);
-            next(child);
-            break;
-          case 'task-start':
-            current = message.key;
-            display.taskStart(w, message.key);
-            plan.tracking.taskStart(message.key);
-            break;
-          case 'batch':
-            display.batch(w, message.key, message.progress);
-            break;
-          case 'epoch':
-            display.epoch(w, message.key, message.metrics);
-            plan.tracking.epoch(message.key, message.metrics);
-            break;
-          case 'notice':
-            display.message(`${message.key}: ${message.message}`);
-            plan.tracking.notice(message.key, message.message);
-            break;
-          case 'task-end': {
-            current = undefined;
-            const o = message.outcome;
-            if (o.state === 'finished') plan.tracking.taskFinished(message.key, o.bestEpoch);
-            else plan.tracking.taskEnded(message.key, 'KILLED');
-            plan.results.set(message.key, o.state);
-            if (o.state === 'finished') {
-              done++;
-              taskSeconds.push((Date.now() - (started.get(message.key) ?? Date.now())) / 1000);
-              const last = o.history[o.bestEpoch - 1] ?? o.history[o.history.length - 1];
-              const val = last?.val_accuracy !== undefined ? `, val_acc ${(last.val_accuracy * 100).toFixed(1)}% at epoch ${o.bestEpoch}` : '';
-              display.taskEnd(w, message.key, `finished${o.resumedAfter ? ` (resumed after epoch ${o.resumedAfter})` : ''}${val}, ${formatDuration(taskSeconds[taskSeconds.length - 1]!)}`);
-              display.overall(done, total, eta());
-            } else {
-              display.taskEnd(w, message.key, `stopped after epoch ${o.history.length}; rerun the command to continue it`);
-            }
-            next(child);
-            break;
-          }
-          case 'task-error':
-            current = undefined;
-            failed = true;
-            plan.failures.push({ key: message.key, error: message.message });
-            plan.tracking.taskEnded(message.key, 'FAILED', message.message);
-            plan.results.set(message.key, 'failed');
-            display.taskEnd(w, message.key, `FAILED: ${message.message}`);
-            next(child);
-            break;
-          case 'fatal':
-            failed = true;
-            display.message(`worker ${w + 1} failed: ${message.message}`);
-            break;
+  const eta = () => {
+    if (taskSeconds.length === 0) return undefined;
+    const mean = taskSeconds.reduce((a, b) => a + b, 0) / taskSeconds.length;
+    return ((total - done) * mean) / plan.workerCount;
+  };
+  options.signal?.addEventListener('abort', () => display.message('stopping: running tasks end after their current batch (their last epoch checkpoint stays for a rerun)'));
+  return runPool({
+    tasks: plan.pending,
+    fingerprint: plan.fingerprint,
+    workers: plan.workerCount,
+    threads: plan.threads,
+    cwd: options.cwd,
+    ...(options.signal ? { signal: options.signal } : {}),
+    init: {
+      type: 'init',
+      configFile: path.resolve(options.cwd, options.configFile),
+      overrides: [...options.overrides],
+      cwd: options.cwd,
+      runDir: plan.runDir,
+      configDigest: plan.configDigest,
+      backend: plan.backendRequest,
+      deterministic: plan.deterministic,
+    },
+    events: {
+      ready: (backend, reason) => display.message(`backend: ${backend} (${reason})`),
+      taskStart: (w, key) => {
+        display.taskStart(w, key);
+        tracking.taskStart(key);
+      },
+      batch: (w, key, progress) => display.batch(w, key, progress),
+      epoch: (w, key, metrics) => {
+        display.epoch(w, key, metrics);
+        tracking.epoch(key, metrics);
+      },
+      notice: (_w, key, message) => {
+        display.message(`${key}: ${message}`);
+        tracking.notice(key, message);
+      },
+      taskEnd: (w, key, o, seconds) => {
+        if (o.state === 'finished') tracking.taskFinished(key, o.bestEpoch);
+        else tracking.taskEnded(key, 'KILLED');
+        results.set(key, o.state);
+        if (o.state === 'finished') {
+          done++;
+          taskSeconds.push(seconds);
+          const last = o.history[o.bestEpoch - 1] ?? o.history[o.history.length - 1];
+          const val = last?.val_accuracy !== undefined ? `, val_acc ${(last.val_accuracy * 100).toFixed(1)}% at epoch ${o.bestEpoch}` : '';
+          display.taskEnd(w, key, `finished${o.resumedAfter ? ` (resumed after epoch ${o.resumedAfter})` : ''}${val}, ${formatDuration(seconds)}`);
+          display.overall(done, total, eta());
+        } else {
+          display.taskEnd(w, key, `stopped after epoch ${o.history.length}; rerun the command to continue it`);
         }
-      });
-      child.on('exit', (code, signal) => {
-        activeWorkers.delete(child);
-        if (current) {
-          // The worker died inside a task (a crash of the native library, a kill): its child run ends too.
-          const reason = options.signal?.aborted ? undefined : `worker exited with ${signal ?? code}${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`;
-          if (reason) plan.failures.push({ key: current, error: reason });
-          plan.tracking.taskEnded(current, reason ? 'FAILED' : 'KILLED', reason);
-          current = undefined;
+      },
+      taskFailed: (w, key, error, crashed) => {
+        if (error !== undefined) failures.push({ key, error });
+        tracking.taskEnded(key, error !== undefined ? 'FAILED' : 'KILLED', error);
+        if (!crashed) {
+          results.set(key, 'failed');
+          display.taskEnd(w, key, `FAILED: ${error}`);
         }
-        if (code !== 0 && code !== null && !options.signal?.aborted) {
-          failed = true;
-          display.message(`worker ${w + 1} exited with ${signal ?? code}${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
-        }
-        finishOne();
-      });
-      child.send({
-        type: 'init',
-        configFile: path.resolve(options.cwd, options.configFile),
-        overrides: [...options.overrides],
-        cwd: options.cwd,
-        runDir: plan.runDir,
-        configDigest: plan.configDigest,
-        backend: plan.backendRequest,
-        deterministic: config.engine.deterministic,
-      } satisfies ToWorker);
-    }
+      },
+      message: (text) => display.message(text),
+    },
   });
 }

@@ -108,6 +108,14 @@ export function writeAtomic(file: string, content: string | Buffer): void {
 
 export { readJson };
 
+export function readRunManifest(runDir: string): RunManifest | undefined {
+  return readJson<RunManifest>(path.join(runDir, 'run.json'));
+}
+
+export function writeRunManifest(runDir: string, manifest: RunManifest): void {
+  writeAtomic(path.join(runDir, 'run.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
 export function taskDir(runDir: string, key: string): string {
   return path.join(runDir, 'tasks', ...key.split('/'));
 }
@@ -186,7 +194,7 @@ export function listRuns(runsDir: string): { dir: string; manifest: RunManifest 
       continue;
     }
     for (const run of entries) {
-      const manifest = readJson<RunManifest>(path.join(folder, run, 'run.json'));
+      const manifest = readRunManifest(path.join(folder, run));
       if (manifest) out.push({ dir: path.join(folder, run), manifest });
     }
   }

@@ -8,7 +8,7 @@ import type { EnsembleSummary } from '../ensemble/summary.js';
 import { activatePlugins } from '../plugins/loader.js';
 import { pluginRegistry } from '../config/read.js';
 import type { Tf } from '../core/tf.js';
-import { readJson, taskDir, type RunManifest } from './run-folder.js';
+import { readJson, readRunManifest, taskDir, type RunManifest } from './run-folder.js';
 import { expandTasks, type Task } from './tasks.js';
 
 /** A finished run read back from its folder, for evaluate and predict. */
@@ -21,7 +21,7 @@ export interface SavedRun {
 }
 
 export function openRun(dir: string): SavedRun {
-  const manifest = readJson<RunManifest>(path.join(dir, 'run.json'));
+  const manifest = readRunManifest(dir);
   if (!manifest) throw new Error(`${dir} is not a fer run folder (no run.json); runs are under runs/<experiment>/run-<id>/`);
   const config = parse(readFileSync(path.join(dir, 'config.resolved.yaml'), 'utf8')) as FerConfig;
   const summary = readJson<EnsembleSummary>(path.join(dir, 'ensemble', 'summary.json'));

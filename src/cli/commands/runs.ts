@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { EnsembleSummary } from '../../ensemble/summary.js';
-import { listRuns, readJson, readTaskStatus, type RunManifest } from '../../store/run-folder.js';
+import { listRuns, readJson, readRunManifest, readTaskStatus } from '../../store/run-folder.js';
 import { openRun } from '../../store/saved-run.js';
 import { MlflowClient, type Run } from '../../track/mlflow-client.js';
 import { resolveTrackingSettings } from '../../track/settings.js';
@@ -134,7 +134,7 @@ function local(io: CommandIo, argv: RunsOptions): void {
   }
   if (!argv.id) throw Object.assign(new Error('fer runs show needs a run'), { hint: 'give a run folder (fer runs list shows them)' });
   const found = argv.id.includes('/') ? path.resolve(argv.id) : listRuns(runsDir).find((r) => r.manifest.runId === argv.id)?.dir;
-  const manifest = found ? readJson<RunManifest>(path.join(found, 'run.json')) : undefined;
+  const manifest = found ? readRunManifest(found) : undefined;
   if (!found || !manifest) throw new Error(`${argv.id}: not a run folder (no run.json)`);
   const tasks = openRun(found).tasks.map((t) => ({ key: t.key, status: readTaskStatus(found, t.key) }));
   const summary = readJson<EnsembleSummary>(path.join(found, 'ensemble', 'summary.json'));
