@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startEngine } from '../../src/backend/backend.js';
 import { compileModel } from '../../src/compile/model-builder.js';
 import { normalizeItem } from '../../src/config/normalize.js';
-import { loadConfigWithPlugins, pluginRegistry } from '../../src/config/read.js';
+import { loadConfigWithPlugins, pluginRegistry, readConfigWithPlugins } from '../../src/config/read.js';
 import type { Tf } from '../../src/core/tf.js';
 import { createAugmenter } from '../../src/data/augment.js';
 import { loadDataset } from '../../src/data/load.js';
@@ -168,6 +168,34 @@ describe('the trainer runs plugin callbacks', () => {
 
   it('refuses two callbacks that both restore the best weights', async () => {
     await expect(train('{scripted/script: {}}, {early_stopping: {monitor: val_accuracy}}')).rejects.toThrow('only one callback may restore the best weights');
+  });
+});
+
+describe("the contributing guide's plugin (docs/contributing.md)", () => {
+  const guide = readFileSync(path.join(repoRoot, 'docs', 'contributing.md'), 'utf8');
+  const plugin = /```ts\n(import type \{ FerPlugin \} from 'fer\/plugin';[\s\S]*?)```/.exec(guide)![1]!;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fer-contributing-'));
+  writeFileSync(path.join(dir, 'erasing.ts'), plugin);
+
+  it('changes images exactly as the built-in entry it copies', async () => {
+    const { registry: withPlugin, diagnostics } = await pluginRegistry(['./erasing.ts'], dir);
+    expect(diagnostics).toEqual([]);
+    const args = { probability: 0.7, min_area: 0.1, max_area: 0.4, max_aspect: 2 };
+    const shape = { height: 12, width: 10, channels: 3 };
+    const apply = (item: Record<string, Record<string, unknown>>) => {
+      const data = Float32Array.from({ length: 360 * 6 }, (_, i) => (i * 31) % 256);
+      createAugmenter([item], withPlugin)!.apply(data, 6, shape, randomStream(5, 'augment', 0));
+      return Array.from(data);
+    };
+    const plugged = apply({ 'mine/erasing': args });
+    expect(plugged).toEqual(apply({ random_erasing: args }));
+    expect(plugged).not.toEqual(apply({ random_erasing: { ...args, probability: 0 } }));
+  });
+
+  it('is validated like a built-in: a misspelt name gets did-you-mean', async () => {
+    writeFileSync(path.join(dir, 'config.yaml'), ['plugins: [./erasing.ts]', 'data:', '  source: {synthetic: {}}', '  augment:', '    - flip_horizontal', '    - mine/erasng: {probability: 0.3}', ''].join('\n'));
+    const { diagnostics } = await readConfigWithPlugins(path.join(dir, 'config.yaml'));
+    expect(diagnostics).toEqual([expect.objectContaining({ code: 'unknown-key', hint: 'did you mean `mine/erasing`?', span: expect.objectContaining({ start: { line: 6, column: 7 } }) })]);
   });
 });
 
