@@ -9,6 +9,7 @@ import type { Tf } from '../core/tf.js';
 import { RegistryError } from '../registry/registry.js';
 import { packageRoot } from '../core/package.js';
 import { PLUGIN_API_VERSION, type FerPlugin, type PluginLayer, type PluginLayerClass } from './api.js';
+import { CONTRIBUTION_KINDS, contributionProblem, registerContributions } from './contributions.js';
 
 /**
  * Finding, importing and registering plugins. A spec is resolved like this:
@@ -126,7 +127,7 @@ function checkPlugin(value: unknown, spec: string, source: string): FerPlugin {
   if (p.api !== undefined && (typeof p.api !== 'number' || p.api > PLUGIN_API_VERSION)) {
     throw new PluginError(`${where} needs fer plugin API ${String(p.api)}; this fer has API ${PLUGIN_API_VERSION}`, 'update fer, or use a version of the plugin written for this API');
   }
-  const known = new Set(['name', 'version', 'api', 'description', 'layers', 'templates']);
+  const known = new Set(['name', 'version', 'api', 'description', 'layers', 'templates', ...CONTRIBUTION_KINDS.map((k) => k.field)]);
   const unknown = Object.keys(p).filter((k) => !known.has(k));
   if (unknown.length > 0) throw new PluginError(`${where}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `\`${k}\``).join(', ')}`, `a plugin object has ${[...known].join(', ')}`);
   if (p.layers !== undefined && !Array.isArray(p.layers)) throw new PluginError(`${where}: \`layers\` must be a list of layer definitions`);
@@ -139,6 +140,8 @@ function checkPlugin(value: unknown, spec: string, source: string): FerPlugin {
     if (typeof l.layerClass !== 'function' && typeof l.build !== 'function') throw new PluginError(`${at} needs \`layerClass\` (tf) => class, or \`build\` (args, context) => layer`);
     if (l.args !== undefined && (typeof l.args !== 'object' || (l.args as { type?: unknown }).type !== 'object')) throw new PluginError(`${at}: \`args\` must be a JSON Schema of type object`);
   }
+  const problem = contributionProblem(p, where);
+  if (problem !== undefined) throw new PluginError(problem, 'docs/plugins.md lists what each kind of entry has');
   return p as FerPlugin;
 }
 
@@ -156,20 +159,19 @@ function checkTemplates(pluginName: string, file: string): void {
   if (bad.length > 0) throw new PluginError(`plugin \`${pluginName}\`: template${bad.length > 1 ? 's' : ''} ${bad.map((b) => `\`${b}\``).join(', ')} must be named \`${pluginName}/<name>\``, 'a plugin\'s templates live in its namespace, as its layers do');
 }
 
-/** Adds a plugin's layers to the registry under its namespace; a clash names both claimants. */
+/** Adds a plugin's layers and other entries to the registry under its namespace; a clash names both claimants. */
 export function registerPlugin(registry: FerRegistry, loaded: LoadedPlugin): void {
   const { plugin } = loaded;
   const existing = registry.plugins.find((p) => p.plugin.name === plugin.name);
   if (existing) {
     throw new PluginError(`two plugins claim the name \`${plugin.name}\`: ${existing.source} and ${loaded.source}`, 'a plugin name is a namespace; rename one of them (its `name` field)');
   }
-  for (const layer of plugin.layers ?? []) {
-    try {
-      registry.layers.register(pluginLayerDefinition(plugin, layer));
-    } catch (error) {
-      if (error instanceof RegistryError) throw new PluginError(error.message);
-      throw error;
-    }
+  try {
+    for (const layer of plugin.layers ?? []) registry.layers.register(pluginLayerDefinition(plugin, layer));
+    registerContributions(registry, plugin);
+  } catch (error) {
+    if (error instanceof RegistryError) throw new PluginError(error.message);
+    throw error;
   }
   registry.plugins.push(loaded);
 }

@@ -78,7 +78,7 @@ export async function executeTask(context: RunContext, task: Task, fingerprint: 
   status({});
 
   const rows = taskRows(context, task);
-  const preprocessor: Preprocessor = fitPreprocessor(data.preprocess, dataset, rows.train);
+  const preprocessor: Preprocessor = fitPreprocessor(data.preprocess, dataset, rows.train, loaded.registry);
   writeAtomic(path.join(dir, 'preprocess.json'), `${JSON.stringify({ inputShape: preprocessor.inputShape, steps: preprocessor.steps }, null, 2)}\n`);
   const weights = classWeights(data.class_weight, classCounts(dataset, rows.train), task.memberSeed);
   const model = compileModel(loaded, task.model, { tf, seed: deriveSeed(task.seed, 'weights') }).model;
@@ -96,7 +96,7 @@ export async function executeTask(context: RunContext, task: Task, fingerprint: 
         batchSize: config.training.batch_size,
         shuffle: true,
         seed: task.seed,
-        augmenter: createAugmenter(data.augment),
+        augmenter: createAugmenter(data.augment, loaded.registry),
         ...(data.class_weight === 'none' ? {} : { classWeights: weights }),
       },
       ...(rows.validation.length > 0
@@ -126,7 +126,7 @@ export async function executeTask(context: RunContext, task: Task, fingerprint: 
       return { state: 'killed', history: result.history, bestEpoch: result.bestEpoch, ...(result.resumedAfter ? { resumedAfter: result.resumedAfter } : {}) };
     }
     await saveModel(tf, model, path.join(dir, 'model'));
-    const loss = buildLoss(tf, config.training.loss);
+    const loss = buildLoss(tf, config.training.loss, loaded.registry);
     const plan = { dataset, preprocessor, batchSize: 128, shuffle: false, seed: task.seed };
     let valAccuracy: number | undefined;
     if (rows.validation.length > 0) {

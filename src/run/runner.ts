@@ -59,7 +59,7 @@ export interface RunResult {
 export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overrides' | 'cwd' | 'runsDir' | 'fresh' | 'dataProgress'>) {
   const loaded = await loadConfigWithPlugins(options.configFile, { overrides: options.overrides, cwd: options.cwd });
   if (!loaded.config.data) throw new DataError(`${options.configFile} has no data section: fer run needs data to train on`);
-  const { dataset } = await loadDataset({ data: loaded.config.data, seed: loaded.config.seed, ...(options.dataProgress ? { progress: options.dataProgress } : {}) });
+  const { dataset } = await loadDataset({ data: loaded.config.data, seed: loaded.config.seed, registry: loaded.registry, ...(options.dataProgress ? { progress: options.dataProgress } : {}) });
   const configDigest = digestOfConfig(loaded.config);
   const runDir = runFolder(options.runsDir, loaded.config.name, runDigest(configDigest, dataset.digest), options.fresh ?? false);
   return { loaded, dataset, configDigest, runDir, tasks: expandTasks(loaded.config) };

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import type { FerConfig } from '../config/types.js';
-import type { ImageShape } from '../data/dataset.js';
+import type { ImageShape } from '../core/image.js';
+import type { FerRegistry } from '../registry/index.js';
 import { preprocessorFromSteps, type FittedStep, type Preprocessor } from '../data/preprocess.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
 import { activatePlugins } from '../plugins/loader.js';
@@ -18,6 +19,8 @@ export interface SavedRun {
   config: FerConfig;
   tasks: Task[];
   summary?: EnsembleSummary;
+  /** The registry with the run's plugins, once activateRunPlugins loaded them (their preprocessing steps apply saved steps too). */
+  registry?: FerRegistry;
 }
 
 export function openRun(dir: string): SavedRun {
@@ -44,7 +47,7 @@ export function memberModels(run: SavedRun): { member: string; model: string; we
 export function taskPreprocessor(run: SavedRun, task: Task): Preprocessor {
   const saved = readJson<{ inputShape: ImageShape; steps: FittedStep[] }>(path.join(taskDir(run.dir, task.key), 'preprocess.json'));
   if (!saved) throw new Error(`${task.key} has no preprocess.json`);
-  return preprocessorFromSteps(saved.steps, saved.inputShape);
+  return preprocessorFromSteps(saved.steps, saved.inputShape, run.registry);
 }
 
 /**
@@ -58,4 +61,5 @@ export async function activateRunPlugins(run: SavedRun, tf: Tf): Promise<void> {
   const { registry, diagnostics } = await pluginRegistry(specs, path.dirname(run.manifest.configFile));
   if (diagnostics.length > 0) throw new Error(`the plugins this run was trained with do not load: ${diagnostics.map((d) => d.message).join('; ')}`);
   activatePlugins(tf, registry);
+  run.registry = registry;
 }

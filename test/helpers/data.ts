@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { DataConfig } from '../../src/config/types.js';
+import type { DataInput } from '../../src/data/load.js';
 import { repoRoot } from './cli.js';
 
 export const sharedData = path.resolve(repoRoot, '..', 'shared', 'data', 'fer2013');
@@ -20,7 +20,7 @@ export function writeCsv(rows: readonly (readonly [number, string, string])[], o
   return file;
 }
 
-export function dataConfig(source: DataConfig['source'], overrides: Partial<DataConfig> = {}): DataConfig {
+export function dataConfig(source: DataInput['source'], overrides: Partial<DataInput> = {}): DataInput {
   return {
     source,
     classes: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'],
