@@ -5,7 +5,7 @@ import { loadConfigWithPlugins } from '../config/read.js';
 import { DataError } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { predictBackend, type BackendRequest } from '../backend/backend.js';
-import { evaluateRun } from './collect.js';
+import { checkCollectable, evaluateRun } from './collect.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
 import { resolveTrackingSettings } from '../track/settings.js';
 import { RunTracker } from '../track/tracker.js';
@@ -87,6 +87,8 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   const pending = options.collectOnly ? [] : mine.filter((t) => !isFinished(t));
   const skipped = mine.length - pending.length;
   let trackingResult: RunResult['tracking'] = { uri: null, experiment: config.name, parentRunId: null, pending: 0 };
+
+  if (options.collectOnly) checkCollectable({ runDir, runsDir: options.runsDir, experiment: config.name, configDigest, dataDigest, cwd: options.cwd }, tasks, fingerprint);
 
   const existing = readRunManifest(runDir);
   const now = new Date().toISOString();
