@@ -35,6 +35,8 @@ export interface LoadedConfig {
   /** Texts of the sources (files and `<command line>`), for code frames. */
   sources: Map<string, string>;
   registry: FerRegistry;
+  /** The config as written (after extends, environment and overrides, before defaults), each value with its position: what `locate` reads. */
+  tree: LocatedNode;
   /** Where a document path is written (for errors found after loading, by the compiler for instance). */
   locate(path: DocumentPath): Position;
 }
@@ -228,6 +230,7 @@ export function readConfig(file: string, options: LoadOptions = {}): ReadResult 
     files: state.files,
     sources: state.sources,
     registry,
+    tree: root,
     locate,
   });
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -28,12 +29,27 @@ export class PluginError extends Error {
   }
 }
 
+/** A plugin file that is not the one a run loaded: edited (another SHA-256) or gone. */
+export class PluginChangedError extends PluginError {
+  constructor(
+    readonly spec: string,
+    readonly source: string,
+    readonly expected: string,
+    readonly found: string | undefined,
+  ) {
+    super(`plugin \`${spec}\` (${source}) ${found === undefined ? 'is gone' : 'was edited'} since the run loaded it (sha256 ${expected.slice(0, 12)} then, ${found === undefined ? 'no file' : found.slice(0, 12)} now)`);
+    this.name = 'PluginChangedError';
+  }
+}
+
 export interface LoadedPlugin {
   plugin: FerPlugin;
   /** As written in the config. */
   spec: string;
   /** The file imported. */
   source: string;
+  /** SHA-256 of that file as it was just before the import: the code that shapes the model, part of a run's identity. */
+  digest: string;
   /** The plugin's template library (YAML with a `templates:` map), if it has one. */
   templates?: string;
 }
@@ -92,9 +108,25 @@ export function shippedPlugins(): string[] {
     .map((d) => `plugins/${d}`);
 }
 
+/** SHA-256 (hex) of a file's bytes, or undefined when it cannot be read (gone, unreadable). */
+export function fileDigest(file: string): string | undefined {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The plugins in a registry with what the loader recorded of each (every entry was put there by registerPlugin). */
+export function loadedPlugins(registry: FerRegistry): LoadedPlugin[] {
+  return registry.plugins as LoadedPlugin[];
+}
+
 /** Imports a plugin module and checks its export. */
 export async function importPlugin(spec: string, fromDir: string, cwd: string): Promise<LoadedPlugin> {
   const source = resolvePlugin(spec, fromDir, cwd);
+  const digest = fileDigest(source);
+  if (digest === undefined) throw new PluginError(`plugin \`${spec}\`: cannot read ${source}`);
   let module: Record<string, unknown>;
   try {
     if (/\.[mc]?ts$/.test(source)) {
@@ -114,7 +146,7 @@ export async function importPlugin(spec: string, fromDir: string, cwd: string): 
   const templatesFile = typeof (exported as { templates?: unknown }).templates === 'string' ? path.resolve(path.dirname(source), (exported as { templates: string }).templates) : undefined;
   if (templatesFile && !existsSync(templatesFile)) throw new PluginError(`plugin \`${plugin.name}\`: its templates file ${templatesFile} does not exist`);
   if (templatesFile) checkTemplates(plugin.name, templatesFile);
-  return { plugin, spec, source, ...(templatesFile ? { templates: templatesFile } : {}) };
+  return { plugin, spec, source, digest, ...(templatesFile ? { templates: templatesFile } : {}) };
 }
 
 function checkPlugin(value: unknown, spec: string, source: string): FerPlugin {
@@ -205,8 +237,7 @@ function classFor(tf: Tf, plugin: FerPlugin, layer: PluginLayer): PluginLayerCla
 
 /** Registers every plugin layer class with this tfjs, so saved models using them load. */
 export function activatePlugins(tf: Tf, registry: FerRegistry): void {
-  // Every entry of registry.plugins was put there by registerPlugin, so it is a LoadedPlugin.
-  for (const { plugin } of registry.plugins as LoadedPlugin[]) for (const layer of plugin.layers ?? []) classFor(tf, plugin, layer);
+  for (const { plugin } of loadedPlugins(registry)) for (const layer of plugin.layers ?? []) classFor(tf, plugin, layer);
 }
 
 function pluginLayerDefinition(plugin: FerPlugin, layer: PluginLayer): LayerDefinition {

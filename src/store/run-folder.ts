@@ -34,7 +34,8 @@ export interface RunManifest {
   ferVersion: string;
   backend?: string;
   tasks: number;
-  plugins?: { name: string; version: string; spec: string; source: string }[];
+  /** The plugins loaded, where from, and the SHA-256 of each file (part of configDigest). */
+  plugins?: { name: string; version: string; spec: string; source: string; digest?: string }[];
 }
 
 /** One epoch of a task, as metrics.json and metrics.csv keep it (the trainer reports these). */
@@ -67,18 +68,27 @@ export interface TaskStatus {
   summary?: { val_accuracy?: number; test_accuracy?: number; seconds: number };
 }
 
-/** What identifies the results of a config: everything but the notes and where they are reported. */
-export function configDigest(config: FerConfig): string {
+/**
+ * What identifies the results of a config: everything but the notes and where they are reported,
+ * and the code of its plugins (the SHA-256 of each plugin's file, in the order loaded), which
+ * shapes the model as much as the config does. Without plugins it is the digest of the config alone.
+ * It is a digest of the config as JSON, so a copy sent to another process has the same digest.
+ */
+export function configDigest(config: FerConfig, pluginDigests: readonly string[] = []): string {
   const { tracking: _tracking, description: _description, ...rest } = config;
-  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+  const identity = pluginDigests.length === 0 ? rest : { config: rest, plugins: pluginDigests };
+  return createHash('sha256').update(canonicalJson(identity)).digest('hex');
 }
 
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value)
+    const record = value as Record<string, unknown>;
+    // As in JSON, a key whose value is undefined is no key at all.
+    return `{${Object.keys(record)
+      .filter((k) => record[k] !== undefined)
       .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`)
       .join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';

@@ -6,8 +6,8 @@ import type { ImageShape } from '../core/image.js';
 import type { FerRegistry } from '../registry/index.js';
 import { preprocessorFromSteps, type FittedStep, type Preprocessor } from '../data/preprocess.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
-import { activatePlugins } from '../plugins/loader.js';
-import { pluginRegistry } from '../config/read.js';
+import { activatePlugins, PluginError } from '../plugins/loader.js';
+import { pluginRegistry, registryFromPluginFiles } from '../config/read.js';
 import type { Tf } from '../core/tf.js';
 import { readJson, readRunManifest, taskDir, type RunManifest } from './run-folder.js';
 import { expandTasks, type Task } from './tasks.js';
@@ -55,11 +55,27 @@ export function taskPreprocessor(run: SavedRun, task: Task): Preprocessor {
  * names them) and registers their layer classes with this tfjs, so its saved models load.
  */
 export async function activateRunPlugins(run: SavedRun, tf: Tf): Promise<void> {
-  const recorded = run.manifest.plugins?.map((p) => p.source);
-  const specs = recorded ?? run.config.plugins ?? [];
-  if (specs.length === 0) return;
-  const { registry, diagnostics } = await pluginRegistry(specs, path.dirname(run.manifest.configFile));
-  if (diagnostics.length > 0) throw new Error(`the plugins this run was trained with do not load: ${diagnostics.map((d) => d.message).join('; ')}`);
-  activatePlugins(tf, registry);
-  run.registry = registry;
+  const recorded = run.manifest.plugins;
+  const specs = run.config.plugins ?? [];
+  if ((recorded ?? specs).length === 0) return;
+  const fail = (messages: string[]) => new Error(`the plugins this run was trained with do not load: ${messages.join('; ')}`);
+  const cwd = path.dirname(run.manifest.configFile);
+  if (!recorded) {
+    // Runs from before fer recorded its plugins: as their config names them.
+    const { registry, diagnostics } = await pluginRegistry(specs, cwd);
+    if (diagnostics.length > 0) throw fail(diagnostics.map((d) => d.message));
+    activatePlugins(tf, registry);
+    run.registry = registry;
+    return;
+  }
+  // The files the run recorded, as its workers loaded them (not checked against their digests:
+  // a plugin fixed since training may still load the saved weights).
+  try {
+    const registry = await registryFromPluginFiles(recorded, cwd, { verify: false });
+    activatePlugins(tf, registry);
+    run.registry = registry;
+  } catch (error) {
+    if (error instanceof PluginError) throw fail([error.message]);
+    throw error;
+  }
 }
