@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { FerError } from '../core/errors.js';
 
 /** Image size of a dataset as stored (before preprocessing). */
 export interface ImageShape {
@@ -72,13 +73,13 @@ export function contentDigest(parts: {
 }
 
 /** A problem with the data itself (or finding it). It names the file, and the line or image, when there is one. */
-export class DataError extends Error {
+export class DataError extends FerError {
   constructor(
     message: string,
     readonly where?: { file: string; line?: number },
-    readonly hint?: string,
+    hint?: string,
   ) {
-    super(where ? `${where.file}${where.line !== undefined ? `:${where.line}` : ''}: ${message}` : message);
+    super(where ? `${where.file}${where.line !== undefined ? `:${where.line}` : ''}: ${message}` : message, hint);
     this.name = 'DataError';
   }
 }

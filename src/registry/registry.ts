@@ -1,4 +1,5 @@
 import { closestMatches } from '../core/suggest.js';
+import { FerError } from '../core/errors.js';
 
 /** What every registry entry has: a unique type name (namespaced `plugin/name` for plugins) and a summary. */
 export interface Definition {
@@ -8,7 +9,7 @@ export interface Definition {
   readonly plugin?: string;
 }
 
-export class RegistryError extends Error {
+export class RegistryError extends FerError {
   constructor(message: string) {
     super(message);
     this.name = 'RegistryError';
