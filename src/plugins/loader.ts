@@ -11,6 +11,7 @@ import { RegistryError } from '../registry/registry.js';
 import { packageRoot } from '../core/package.js';
 import { PLUGIN_API_VERSION, type FerPlugin, type PluginLayer, type PluginLayerClass } from './api.js';
 import { CONTRIBUTION_KINDS, contributionProblem, registerContributions } from './contributions.js';
+import { FerError } from '../core/errors.js';
 
 /**
  * Finding, importing and registering plugins. A spec is resolved like this:
@@ -19,12 +20,12 @@ import { CONTRIBUTION_KINDS, contributionProblem, registerContributions } from '
  *   anything else                an npm package, resolved from the config's folder
  * TypeScript files are compiled on import (tsx), so plugins need no build step.
  */
-export class PluginError extends Error {
+export class PluginError extends FerError {
   constructor(
     message: string,
-    readonly hint?: string,
+    hint?: string,
   ) {
-    super(message);
+    super(message, hint);
     this.name = 'PluginError';
   }
 }

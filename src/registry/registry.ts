@@ -1,5 +1,6 @@
 import type { TObject } from '@sinclair/typebox';
 import { closestMatches } from '../core/suggest.js';
+import { FerError } from '../core/errors.js';
 
 /** What every registry entry has: a unique type name (namespaced `plugin/name` for plugins) and a summary. */
 export interface Definition {
@@ -34,7 +35,7 @@ export interface DefinitionWithArgs extends Definition {
   readonly args: ArgsSchema;
 }
 
-export class RegistryError extends Error {
+export class RegistryError extends FerError {
   constructor(message: string) {
     super(message);
     this.name = 'RegistryError';

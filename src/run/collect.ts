@@ -1,3 +1,4 @@
+import { FerError } from '../core/errors.js';
 import path from 'node:path';
 import type { FerConfig } from '../config/types.js';
 import { classNames as modelClasses } from '../config/shape.js';
@@ -114,12 +115,9 @@ export function evaluateRun(runDir: string, config: FerConfig, tasks: readonly T
 }
 
 /** `fer run --collect` finds the run folder unfinished, or trained under another config or data. */
-export class CollectError extends Error {
-  constructor(
-    message: string,
-    readonly hint: string,
-  ) {
-    super(message);
+export class CollectError extends FerError {
+  constructor(message: string, hint: string) {
+    super(message, hint);
     this.name = 'CollectError';
   }
 }

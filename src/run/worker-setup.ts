@@ -1,3 +1,4 @@
+import { FerError } from '../core/errors.js';
 import type { BackendRequest } from '../backend/backend.js';
 import type { LoadedConfig } from '../config/load.js';
 import { registryFromPluginFiles } from '../config/read.js';
@@ -32,7 +33,7 @@ export function workerInit(
 }
 
 /** Something the run was started with is not what it was: the worker refuses to train. */
-export class RunInputChanged extends Error {
+export class RunInputChanged extends FerError {
   constructor(what: string, edited: 'config' | 'plugin' | 'data') {
     const restore = edited === 'config' ? '' : ` (or restore the ${edited === 'plugin' ? 'file' : 'data'} and rerun to continue this one)`;
     super(`${what}: not trained. Rerun the command: it will start a new run folder for the ${edited === 'data' ? 'changed data' : `edited ${edited}`}${restore}`);

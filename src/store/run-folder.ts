@@ -3,6 +3,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { FerConfig } from '../config/types.js';
+import type { ImageShape } from '../data/dataset.js';
+import type { FittedStep } from '../data/preprocess.js';
+import type { EnsembleSummary } from '../ensemble/summary.js';
 import { readJson } from '../core/json.js';
 
 /**
@@ -140,6 +143,25 @@ export function readTaskStatus(runDir: string, key: string): TaskStatus | undefi
 
 export function writeTaskStatus(runDir: string, status: TaskStatus): void {
   writeAtomic(path.join(taskDir(runDir, status.key), 'status.json'), `${JSON.stringify(status, null, 2)}\n`);
+}
+
+/** Where a task's trained model is saved (model.json and its weights), once the task has finished. */
+export function taskModelDir(runDir: string, key: string): string {
+  return path.join(taskDir(runDir, key), 'model');
+}
+
+export function hasSavedModel(runDir: string, key: string): boolean {
+  return existsSync(path.join(taskModelDir(runDir, key), 'model.json'));
+}
+
+/** The preprocessing a task fitted on its training rows (preprocess.json), to apply it again to new images. */
+export function readTaskPreprocessing(runDir: string, key: string): { inputShape: ImageShape; steps: FittedStep[] } | undefined {
+  return readJson(path.join(taskDir(runDir, key), 'preprocess.json'));
+}
+
+/** ensemble/summary.json: how the members were combined (method, weights) and what they scored. */
+export function readEnsembleSummary(runDir: string): EnsembleSummary | undefined {
+  return readJson<EnsembleSummary>(path.join(runDir, 'ensemble', 'summary.json'));
 }
 
 const METRIC_COLUMNS: (keyof EpochMetrics)[] = ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'test_loss', 'test_accuracy', 'learning_rate', 'seconds', 'images_per_second', 'stage'];

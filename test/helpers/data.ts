@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { DataInput } from '../../src/data/load.js';
+import { PNG } from 'pngjs';
 import { repoRoot } from './cli.js';
 
 export const sharedData = path.resolve(repoRoot, '..', 'shared', 'data', 'fer2013');
@@ -33,4 +34,14 @@ export function dataConfig(source: DataInput['source'], overrides: Partial<DataI
     cache: tempDir('fer-cache-'),
     ...overrides,
   };
+}
+
+/**
+ * An RGB PNG whose colours have gray (BT.601 luma) values with every fraction: a test of the
+ * grayscale conversion sees the difference between rounding and not.
+ */
+export function rgbPng(width = 48, height = 48): Buffer {
+  const image = new PNG({ width, height });
+  for (let i = 0; i < width * height; i++) image.data.set([(i * 37) % 256, (i * 91 + 11) % 256, (i * 53 + 7) % 256, 255], i * 4);
+  return PNG.sync.write(image);
 }
