@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { describeKernelChoice } from '../backend/kernel-choice.js';
 import { describeInitSource } from '../compile/transfer.js';
 import type { FerConfig } from '../config/types.js';
 import { rowsOfSplit, type Dataset } from '../data/dataset.js';
@@ -74,6 +75,7 @@ export class RunTracking {
       ...(commit ? { 'mlflow.source.git.commit': commit } : {}),
       'fer.version': manifest.ferVersion,
       'fer.backend': manifest.backend ?? 'unknown',
+      ...(manifest.kernels ? { 'fer.kernels': describeKernelChoice(manifest.kernels), 'fer.cpu': manifest.kernels.cpu } : {}),
       'fer.data_digest': manifest.dataDigest,
       'fer.config_digest': manifest.configDigest,
       'fer.run_dir': path.relative(cwd, this.context.runDir) || this.context.runDir,

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import { loadConfigWithPlugins } from '../config/read.js';
 import { DataError } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
-import { predictBackend, type BackendRequest } from '../backend/backend.js';
+import { predictBackend, predictNativePackage, type BackendRequest } from '../backend/backend.js';
+import { machineDevices } from '../backend/devices.js';
+import { kernelRecord } from '../backend/kernel-choice.js';
 import { checkCollectable, evaluateRun } from './collect.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
 import { resolveTrackingSettings } from '../track/settings.js';
@@ -12,7 +13,7 @@ import { RunTracker } from '../track/tracker.js';
 import { ferVersion } from '../core/package.js';
 import type { Progress } from '../core/progress.js';
 import { formatDuration, type RunDisplay } from './display.js';
-import { defaultWorkers, runPool } from './pool.js';
+import { placeWorkers, runPool } from './pool.js';
 import type { WorkerInit } from './protocol.js';
 import { workerInit } from './worker-setup.js';
 import { loadedPlugins } from '../plugins/loader.js';
@@ -93,6 +94,9 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   const existing = readRunManifest(runDir);
   const now = new Date().toISOString();
   const backendRequest = options.backend ?? config.engine.backend;
+  const predicted = predictBackend(backendRequest);
+  // Which kernels a native run takes (FER_KERNELS, else the CPU) and on which CPU: its numbers depend on both.
+  const kernels = predicted === 'tensorflow' ? kernelRecord() : undefined;
   const manifest: RunManifest & { uid: string } = {
     runId: path.basename(runDir),
     // Names this run in MLflow across reruns, resumes and shards (the folder name is shared by
@@ -106,7 +110,8 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     updated: now,
     state: 'running',
     ferVersion: ferVersion(),
-    backend: predictBackend(backendRequest),
+    backend: predicted,
+    ...(kernels ? { kernels } : {}),
     tasks: tasks.length,
     // Where each plugin was loaded from, so evaluate and predict load the same code for saved models.
     plugins: loadedPlugins(loaded.registry).map((p) => ({ name: p.plugin.name, version: p.plugin.version, spec: p.spec, source: p.source, digest: p.digest })),
@@ -137,14 +142,13 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     for (const t of mine) if (isFinished(t)) results.set(t.key, 'finished');
     let failed = false;
     if (pending.length > 0) {
-      const cores = os.availableParallelism?.() ?? os.cpus().length;
-      const planned = defaultWorkers(manifest.backend ?? 'cpu', cores, pending.length);
-      const workerCount = Math.max(1, Math.min(options.workers ?? planned.workers, pending.length));
-      const threads = config.engine.threads ?? (options.workers ? Math.max(1, Math.floor(cores / workerCount)) : planned.threads);
-      options.display.message(`${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${manifest.backend}${manifest.backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}`);
+      const backend = manifest.backend ?? 'cpu';
+      const placement = placeWorkers({ backend, package: predictNativePackage(), devices: machineDevices() }, pending.length, { workers: options.workers, threads: config.engine.threads });
+      const { workers: workerCount, threads } = placement;
+      options.display.message(`${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${backend}${backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}${placement.summary}`);
       // Workers get the config, plugins and data digests as read here, never the YAML's path.
       const init = workerInit(loaded, { config: configDigest, data: dataDigest }, { runDir, cwd: options.cwd, backend: backendRequest, deterministic: config.engine.deterministic });
-      failed = await trainTasks({ options, init, pending, fingerprint, workerCount, threads, results, tracking, failures });
+      failed = await trainTasks({ options, init, pending, fingerprint, workerCount, threads, workerEnv: placement.env, results, tracking, failures });
     }
 
     const allDone = tasks.every((t) => isFinished(t));
@@ -197,6 +201,7 @@ interface TrainingPlan {
   fingerprint: (task: Task) => string;
   workerCount: number;
   threads: number;
+  workerEnv: (worker: number) => Record<string, string>;
   results: Map<string, string>;
   tracking: RunTracking;
   failures: { key: string; error: string }[];
@@ -220,6 +225,7 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
     fingerprint: plan.fingerprint,
     workers: plan.workerCount,
     threads: plan.threads,
+    workerEnv: plan.workerEnv,
     cwd: options.cwd,
     ...(options.signal ? { signal: options.signal } : {}),
     init: plan.init,
