@@ -2,7 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
-import { redactUri, type TrackingCredentials } from './settings.js';
+import { redactUri } from '../../settings.js';
+import type { TrackingCredentials } from './settings.js';
+import { SinkUnavailableError } from '../../sink.js';
 
 /**
  * A typed client for MLflow's REST API (/api/2.0/mlflow and the artifact proxy), on undici.
@@ -83,7 +85,7 @@ export class MlflowApiError extends Error {
  * `maybeApplied` says whether a request may have reached the server before the failure (its
  * response was lost or it failed midway): appending requests must then be reconciled, not resent.
  */
-export class MlflowUnavailableError extends Error {
+export class MlflowUnavailableError extends SinkUnavailableError {
   constructor(
     message: string,
     readonly maybeApplied: boolean,
