@@ -44,6 +44,7 @@ const PATH_FIELDS: DocumentPath[] = [
   ['data', 'source', 'folder'],
   ['data', 'source', 'folder', 'path'],
   ['data', 'cache'],
+  ['tracking', 'tensorboard'],
 ];
 
 function fileStart(file: string): SourceSpan {

@@ -1,7 +1,9 @@
+import path from 'node:path';
 import type { TrackingInputs } from './settings.js';
 import type { Sink } from './sink.js';
 import { MlflowSink } from './sinks/mlflow/sink.js';
 import { credentialsFromEnv, moveCredentials, resolveExperiment, resolveMlflowSettings } from './sinks/mlflow/settings.js';
+import { TARGET_PREFIX, TensorboardSink } from './sinks/tensorboard/sink.js';
 
 /**
  * Every kind of sink fer can deliver a journal to, and how a run or `fer sync --to` names one. A new
@@ -30,6 +32,18 @@ export const SINK_KINDS: readonly SinkKind[] = [
       if (!/^https?:\/\//i.test(target)) return undefined;
       const credentials = credentialsFromEnv(env);
       return new MlflowSink(moveCredentials(target, credentials), credentials);
+    },
+  },
+  {
+    name: 'tensorboard',
+    targetForm: `${TARGET_PREFIX}<folder> (a TensorBoard log folder)`,
+    forRun(inputs) {
+      const dir = inputs.config?.tensorboard;
+      return dir ? new TensorboardSink(path.resolve(dir), 'tracking.tensorboard') : undefined;
+    },
+    forTarget(target, _env, cwd) {
+      if (!target.startsWith(TARGET_PREFIX) || target.length === TARGET_PREFIX.length) return undefined;
+      return new TensorboardSink(path.resolve(cwd, target.slice(TARGET_PREFIX.length)));
     },
   },
 ];
