@@ -66,9 +66,13 @@ export interface DeliveryReport {
 
 /** The destination cannot be reached now: entries wait in the journal and delivery retries later. */
 export class SinkUnavailableError extends Error {
-  constructor(message: string) {
+  /** What went wrong, without naming the destination again (for "<label> is not reachable now (<detail>)"). */
+  readonly detail: string;
+
+  constructor(message: string, detail?: string) {
     super(message);
     this.name = 'SinkUnavailableError';
+    this.detail = detail ?? message;
   }
 }
 

@@ -115,7 +115,7 @@ export class RunTracker {
         await sink.preflight(this.experiment);
       } catch (error) {
         if (error instanceof SinkUnavailableError) {
-          this.log(`${sink.label} is not reachable now (${error.message.replace(/^MLflow server \S+ unavailable /, '')}); training goes on, events wait in ${path.relative(process.cwd(), this.journalFile)}`);
+          this.log(`${sink.label} is not reachable now (${error.detail}); training goes on, events wait in ${path.relative(process.cwd(), this.journalFile)}`);
           pump.offline = true;
           continue;
         }

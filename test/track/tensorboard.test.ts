@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSummaryWriters } from '../../src/backend/summary-writer.js';
@@ -63,6 +63,23 @@ function expectSameScalars(tensorboard: Record<string, Record<string, { step: nu
   }
 }
 
+/**
+ * fer installed as a user with the wasm backend only would have it: the built package with every
+ * dependency but @tensorflow/tfjs-node(-gpu). The packages are links to this repository's, the
+ * package itself a copy (a link would resolve back to a node_modules that has tfjs-node).
+ */
+function installWithoutNative(): string {
+  const root = tempDir('fer-wasm-only-');
+  const modules = path.join(repoRoot, 'node_modules');
+  mkdirSync(path.join(root, 'node_modules', '@tensorflow'), { recursive: true });
+  for (const name of readdirSync(modules)) if (name !== '@tensorflow') symlinkSync(path.join(modules, name), path.join(root, 'node_modules', name));
+  for (const name of readdirSync(path.join(modules, '@tensorflow'))) {
+    if (!name.startsWith('tfjs-node')) symlinkSync(path.join(modules, '@tensorflow', name), path.join(root, 'node_modules', '@tensorflow', name));
+  }
+  for (const part of ['bin', 'dist', 'configs', 'package.json']) cpSync(path.join(repoRoot, part), path.join(root, part), { recursive: true });
+  return root;
+}
+
 /** No TensorBoard run has a tag with a step twice (TensorBoard would draw a zig-zag). */
 function expectNoRepeatedStep(scalars: TensorboardScalars): void {
   for (const [run, tags] of Object.entries(scalars)) {
@@ -72,6 +89,9 @@ function expectNoRepeatedStep(scalars: TensorboardScalars): void {
     }
   }
 }
+
+// One visible line when they cannot run here (CI sets FER_REQUIRE_MLFLOW=1, which turns it into a failure below).
+if (tensorboardSkipReason) console.warn(`TensorBoard sink tests skipped: ${tensorboardSkipReason}`);
 
 describe('the TensorBoard sink can be tested here', () => {
   it.runIf(mlflowRequired)('the native backend and tensorboard in the test virtualenv are there (FER_REQUIRE_MLFLOW=1)', () => {
@@ -212,6 +232,40 @@ describe.skipIf(tensorboardSkipReason !== undefined)(`fer run with tracking.tens
     }
     expect(points).toBe(first.size);
   }, 600_000);
+
+  it('without the native backend the run says so once, keeps the events, and fer sync writes them later', async () => {
+    const install = installWithoutNative();
+    const runs = tempDir('fer-tb-wasm-runs-');
+    const log = tempDir('fer-tb-wasm-log-');
+    const run = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(install, 'bin', 'fer.js'), 'run', 'configs/demo.yaml', '--runs', runs, '--set', 'training.epochs=2', '--set', `tracking.tensorboard=${log}`], {
+        cwd: install,
+        env: { ...process.env, NO_COLOR: '1', MLFLOW_TRACKING_URI: '' },
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('backend wasm');
+    expect(run.stderr.match(/TensorBoard delivery stopped: writing event files to .* needs the native TensorFlow backend/g), run.stderr).toHaveLength(1);
+    const runDir = onlyRunDir(runs);
+    expect(run.stderr).toContain(`not yet in TensorBoard`);
+    expect(run.stderr).toContain(`--to tensorboard:${log}`);
+    expect(eventFiles(log)).toEqual([]);
+    const sync = await runFer(['sync', runDir, '--to', `tensorboard:${log}`], { env: { MLFLOW_TRACKING_URI: '' } });
+    expect(sync.code, sync.stderr).toBe(0);
+    const scalars = byMlflowName(await readTensorboard(log), runDir, 'parent');
+    expectNoRepeatedStep(await readTensorboard(log));
+    const journaled = new Map<string, number>();
+    for (const entry of readJournal(path.join(runDir, 'tracking', 'journal-main.jsonl'))) {
+      if (entry.type === 'metrics') for (const p of entry.points) journaled.set(`${entry.run} ${p.key} ${p.step}`, p.value);
+    }
+    const written = new Map<string, number>(Object.entries(scalars).flatMap(([run, tags]) => Object.entries(tags).flatMap(([key, points]) => points.map((p): [string, number] => [`${run} ${key} ${p.step}`, p.value]))));
+    expect(written.size).toBe(journaled.size);
+    for (const [key, value] of journaled) expect(written.get(key), key).toBe(Math.fround(value));
+  }, 300_000);
 
   it('a run recorded before sinks existed (fer 0.1.0 journal) still syncs to MLflow and to TensorBoard', async () => {
     // A run folder of the same config, its journal replaced by the one fer 0.1.0 wrote for it

@@ -90,7 +90,7 @@ export class MlflowUnavailableError extends SinkUnavailableError {
     message: string,
     readonly maybeApplied: boolean,
   ) {
-    super(message);
+    super(message, message.replace(/^MLflow server \S+ unavailable /, ''));
     this.name = 'MlflowUnavailableError';
   }
 }

@@ -69,7 +69,7 @@ export class TensorboardSink implements Sink {
     if (!writers.available) {
       throw new SinkBlockedError(
         `writing event files to ${shown(this.dir)} needs the native TensorFlow backend (${writers.reason})`,
-        `\`fer setup native\` installs it; then \`fer sync <run folder> --to ${this.syncTo}\` writes what the journal kept`,
+        `\`fer setup native\` installs it`,
       );
     }
     return writers;
