@@ -8,8 +8,8 @@ import { machineDevices } from '../backend/devices.js';
 import { kernelRecord } from '../backend/kernel-choice.js';
 import { checkCollectable, evaluateRun } from './collect.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
-import { resolveTrackingSettings } from '../track/settings.js';
-import { RunTracker } from '../track/tracker.js';
+import { runTracking } from '../track/sink-kinds.js';
+import { RunTracker, type TrackingOutcome } from '../track/tracker.js';
 import { ferVersion } from '../core/package.js';
 import type { Progress } from '../core/progress.js';
 import { formatDuration, type RunDisplay } from './display.js';
@@ -57,7 +57,7 @@ export interface RunResult {
   tasks: { key: string; state: string }[];
   summary?: EnsembleSummary;
   skipped: number;
-  tracking: { uri: string | null; experiment: string; parentRunId: string | null; pending: number; error?: string };
+  tracking: TrackingOutcome;
 }
 
 export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overrides' | 'cwd' | 'runsDir' | 'fresh' | 'dataProgress'>) {
@@ -87,7 +87,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   };
   const pending = options.collectOnly ? [] : mine.filter((t) => !isFinished(t));
   const skipped = mine.length - pending.length;
-  let trackingResult: RunResult['tracking'] = { uri: null, experiment: config.name, parentRunId: null, pending: 0 };
+  let trackingResult: RunResult['tracking'] = { uri: null, experiment: config.name, parentRunId: null, pending: 0, sinks: [] };
 
   if (options.collectOnly) checkCollectable({ runDir, runsDir: options.runsDir, experiment: config.name, configDigest, dataDigest, cwd: options.cwd }, tasks, fingerprint);
 
@@ -119,11 +119,11 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   writeRunManifest(runDir, manifest);
   writeResolvedConfig(runDir, config, loaded.files, loaded.sources);
 
-  const settings = resolveTrackingSettings({ ...(options.trackingUri ? { cliUri: options.trackingUri } : {}), config: config.tracking, configName: config.name });
+  const where = runTracking({ ...(options.trackingUri ? { cliUri: options.trackingUri } : {}), config: config.tracking, configName: config.name });
   const writer = options.shard ? `shard-${options.shard.index}-of-${options.shard.count}` : 'main';
-  const tracker = new RunTracker(runDir, writer, settings, (text) => options.display.message(text));
+  const tracker = new RunTracker({ runDir, writer, experiment: where.experiment, sinks: where.sinks, log: (text) => options.display.message(text) });
   try {
-    await tracker.preflight(settings.experiment);
+    await tracker.preflight();
   } catch (error) {
     await tracker.shutdown();
     throw error;
@@ -132,7 +132,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   options.display.start(
     `run ${path.relative(options.cwd, runDir) || runDir}: ${tasks.length} task${tasks.length === 1 ? '' : 's'}${options.shard ? `, shard ${options.shard.index}/${options.shard.count} has ${mine.length}` : ''}, ${skipped} already done, ${pending.length} to train`,
   );
-  options.display.message(settings.uri ? `tracking: MLflow ${settings.uri} (from ${settings.uriSource}), experiment "${settings.experiment}"` : 'tracking: local only (runs/); set MLFLOW_TRACKING_URI or --tracking-uri to log to an MLflow server, or fer sync later');
+  options.display.message(tracker.describe());
 
   const results = new Map<string, string>();
   const failures: { key: string; error: string }[] = [];
@@ -181,17 +181,17 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
 
 /** Gives delivery its last chance, says what is left and how to send it, and closes the journal. */
 async function finishTracking(tracker: RunTracker, options: RunOptions, runDir: string, flushSeconds: number): Promise<RunResult['tracking']> {
-  const settings = tracker.settings;
-  const flushed = await tracker.flush(flushSeconds * 1000);
-  const parentRunId = tracker.serverRunIds.parent ?? null;
-  await tracker.shutdown();
+  const outcome = await tracker.finish(flushSeconds * 1000);
   const where = path.relative(options.cwd, runDir) || runDir;
-  if (settings.uri && flushed.pending > 0) {
-    options.display.message(`${flushed.pending} tracking event${flushed.pending === 1 ? '' : 's'} not yet in MLflow${flushed.error ? ` (${flushed.error})` : ''}; they are kept in ${where}/tracking: send them with fer sync ${where}${settings.uriSource === 'MLFLOW_TRACKING_URI' ? '' : ` --to ${settings.uri}`}`);
-  } else if (settings.uri && parentRunId) {
-    options.display.message(`MLflow: ${settings.uri}/#/experiments/${tracker.experimentId ?? ''}/runs/${parentRunId}`);
+  for (const [i, sink] of tracker.sinks.entries()) {
+    const done = outcome.sinks[i]!;
+    if (done.pending > 0) {
+      options.display.message(`${done.pending} tracking event${done.pending === 1 ? '' : 's'} not yet in ${sink.title}${done.error ? ` (${done.error})` : ''}; they are kept in ${where}/tracking: send them with fer sync ${where}${sink.syncTo ? ` --to ${sink.syncTo}` : ''}`);
+    } else if (done.link) {
+      options.display.message(`${sink.title}: ${done.link}`);
+    }
   }
-  return { uri: settings.uri ?? null, experiment: settings.experiment, parentRunId, pending: flushed.pending, ...(flushed.error ? { error: flushed.error } : {}) };
+  return outcome;
 }
 
 interface TrainingPlan {

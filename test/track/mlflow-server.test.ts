@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeKernelChoice, kernelRecord } from '../../src/backend/kernel-choice.js';
-import { deliveryStateFile, JournalDelivery } from '../../src/track/delivery.js';
+import { deliveryStateFile, JournalDelivery } from '../../src/track/sinks/mlflow/delivery.js';
 import { journalFiles, readJournal } from '../../src/track/journal.js';
-import type { MlflowClient, Run } from '../../src/track/mlflow-client.js';
+import type { MlflowClient, Run } from '../../src/track/sinks/mlflow/client.js';
 import { ferBin, repoRoot, runFer, STACK_TRACE } from '../helpers/cli.js';
 import { experimentContent, mlflowAvailable, mlflowRequired, startMlflow, tagsOf, paramsOf, type MlflowServer } from '../helpers/mlflow.js';
 
