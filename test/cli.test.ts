@@ -50,7 +50,7 @@ describe('fer CLI', () => {
   it('prints every FerError one way, and a stack only with FER_DEBUG', async () => {
     const { formatError } = await import('../src/cli/output.js');
     const { PluginError } = await import('../src/plugins/loader.js');
-    const { DataError } = await import('../src/data/dataset.js');
+    const { DataError } = await import('../src/core/data-error.js');
     expect(formatError(new PluginError('plugin `x` not found', 'install it\nor name a file'), false)).toBe('error: plugin `x` not found\n  help: install it\n        or name a file');
     expect(formatError(new DataError('bad row', { file: 'a.csv', line: 3 }, 'fix it'), false)).toBe('error: a.csv:3: bad row\n  help: fix it');
     expect(formatError(new Error('boom'), false)).toBe('error: boom');

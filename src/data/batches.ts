@@ -1,7 +1,8 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../core/tf.js';
 import type { Augmenter } from './augment.js';
-import { imageSize, type Dataset } from './dataset.js';
+import type { Dataset } from './dataset.js';
+import { imageSize } from '../core/image.js';
 import { gatherRows, type Preprocessor } from './preprocess.js';
 import { randomStream, shuffleInPlace } from './random.js';
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { imageSize, type Dataset } from './dataset.js';
+import type { Dataset } from './dataset.js';
+import { imageSize } from '../core/image.js';
 
 /**
  * The parsed-data cache: one binary file per source, found by a cheap fingerprint of the source

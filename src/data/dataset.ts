@@ -1,11 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ImageShape } from '../core/image.js';
 
-// The shape and the error moved down to core/ (data sources in the registry use them); re-exported
-// so that importers of this module keep working.
-export { imageSize, type ImageShape } from '../core/image.js';
-export { DataError } from '../core/data-error.js';
-
 /**
  * A whole dataset in memory, as compact as it can be: one byte per pixel (FER2013 in full is
  * ~83 MB) and one per label. Rows keep the order of the source (file order for a CSV), which the

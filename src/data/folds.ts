@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FoldsConfig } from '../config/types.js';
-import { DataError } from './dataset.js';
+import { DataError } from '../core/data-error.js';
 import { randomStream, shuffleInPlace } from './random.js';
 
 export type FoldStrategy = FoldsConfig['strategy'];

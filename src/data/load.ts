@@ -8,7 +8,8 @@ import { deriveSeed } from '../core/seed.js';
 import { builtinRegistry, type FerRegistry } from '../registry/index.js';
 import { compactSplits, type SourceRows } from '../registry/sources/rows.js';
 import { cacheFile, cacheKey, readCache, writeCache } from './cache.js';
-import { contentDigest, type Dataset, type ImageShape } from './dataset.js';
+import { contentDigest, type Dataset } from './dataset.js';
+import type { ImageShape } from '../core/image.js';
 
 /** A data section whose source may still be written as a config would (`{csv: data.csv}`). */
 export type DataInput = Omit<DataConfig, 'source'> & { source: Record<string, unknown> };

@@ -7,7 +7,6 @@ import type { FitContext } from '../registry/preprocessing.js';
 import type { Dataset } from './dataset.js';
 
 // Kept here for `fer predict`, which resizes the images it is given.
-export { resizeBilinear } from '../registry/preprocessing.js';
 
 /**
  * Preprocessing: the steps of data.preprocess, in order, turning raw pixel values (0-255, as

@@ -1,6 +1,7 @@
 import type { DataConfig } from '../config/types.js';
 import { didYouMean } from '../core/suggest.js';
-import { DataError, rowsOfSplit, type Dataset } from './dataset.js';
+import { rowsOfSplit, type Dataset } from './dataset.js';
+import { DataError } from '../core/data-error.js';
 import { randomStream, shuffleInPlace } from './random.js';
 
 export interface SplitRows {

@@ -1,7 +1,8 @@
 import type { Progress } from '../core/progress.js';
 import { didYouMean } from '../core/suggest.js';
 import { FerError } from '../core/errors.js';
-import { imageSize, rowsOfSplit } from '../data/dataset.js';
+import { rowsOfSplit } from '../data/dataset.js';
+import { imageSize } from '../core/image.js';
 import { loadDataset } from '../data/load.js';
 import { computeMetrics, type Metrics } from '../ensemble/metrics.js';
 import type { EnsemblePrediction, SavedEnsemble } from './saved-ensemble.js';

@@ -1,10 +1,11 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { FerConfig } from '../config/types.js';
-import { DataError, imageSize, type ImageShape } from '../data/dataset.js';
-import { decodeImage, imagePixels } from '../data/image-decode.js';
+import { DataError } from '../core/data-error.js';
+import { imageSize, type ImageShape } from '../core/image.js';
+import { decodeImage, imagePixels } from '../registry/sources/image-decode.js';
 import { csvOptions } from '../data/load.js';
-import { resizeBilinear } from '../data/preprocess.js';
-import { readCsvSource } from '../data/sources/csv.js';
+import { resizeBilinear } from '../registry/preprocessing.js';
+import { readCsvSource } from '../registry/sources/csv.js';
 
 /** Images to predict, named for the output, with their raw pixel values (images x imageSize). */
 export interface PredictionInputs {

@@ -4,7 +4,7 @@ import { classNames } from '../config/shape.js';
 import { FerError } from '../core/errors.js';
 import { silentProgress, type Progress } from '../core/progress.js';
 import type { Tf } from '../core/tf.js';
-import { imageSize, type ImageShape } from '../data/dataset.js';
+import { imageSize, type ImageShape } from '../core/image.js';
 import { combine, type CombineMethod } from '../ensemble/combine.js';
 import { memberModels, type MemberModels } from '../store/member-models.js';
 import { loadModel } from '../store/model-io.js';

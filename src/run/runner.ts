@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { loadConfigWithPlugins } from '../config/read.js';
-import { DataError } from '../data/dataset.js';
+import { DataError } from '../core/data-error.js';
 import { loadDataset } from '../data/load.js';
 import { predictBackend, predictNativePackage, type BackendRequest } from '../backend/backend.js';
 import { machineDevices } from '../backend/devices.js';

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { FerConfig } from '../config/types.js';
-import type { ImageShape } from '../data/dataset.js';
+import type { ImageShape } from '../core/image.js';
 import type { FittedStep } from '../data/preprocess.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
 import { readJson } from '../core/json.js';

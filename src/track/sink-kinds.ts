@@ -1,3 +1,4 @@
+import { FerError } from '../core/errors.js';
 import path from 'node:path';
 import type { TrackingInputs } from './settings.js';
 import type { Sink } from './sink.js';
@@ -63,5 +64,5 @@ export function sinkForTarget(target: string, env: NodeJS.ProcessEnv = process.e
     const sink = kind.forTarget(target.trim(), env, cwd);
     if (sink) return sink;
   }
-  throw Object.assign(new Error(`fer sync --to ${target}: not a destination fer knows`), { hint: `give one of: ${SINK_KINDS.map((k) => k.targetForm).join(', ')}` });
+  throw new FerError(`fer sync --to ${target}: not a destination fer knows`, `give one of: ${SINK_KINDS.map((k) => k.targetForm).join(', ')}`);
 }

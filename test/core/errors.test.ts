@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FerError } from '../../src/core/errors.js';
 import { ConfigError } from '../../src/core/diagnostic.js';
-import { DataError } from '../../src/data/dataset.js';
+import { DataError } from '../../src/core/data-error.js';
 import { ExpressionError } from '../../src/compile/expression.js';
 import { MlflowApiError, MlflowUnavailableError } from '../../src/track/sinks/mlflow/client.js';
 import { repoRoot } from '../helpers/cli.js';

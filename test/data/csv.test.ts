@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DataError } from '../../src/data/dataset.js';
-import { readCsvSource, type CsvSourceOptions } from '../../src/data/sources/csv.js';
+import { DataError } from '../../src/core/data-error.js';
+import { readCsvSource, type CsvSourceOptions } from '../../src/registry/sources/csv.js';
 import { tempDir, writeCsv } from '../helpers/data.js';
 import path from 'node:path';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { DataError } from '../../src/data/dataset.js';
+import { DataError } from '../../src/core/data-error.js';
 import { loadDataset } from '../../src/data/load.js';
 import { splitSummary } from '../../src/data/summary.js';
 import { dataConfig, tempDir } from '../helpers/data.js';

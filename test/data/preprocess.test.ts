@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.js';
-import { fitPreprocessor, gatherRows, preprocessorFromSteps, resizeBilinear } from '../../src/data/preprocess.js';
+import { fitPreprocessor, gatherRows, preprocessorFromSteps } from '../../src/data/preprocess.js';
+import { resizeBilinear } from '../../src/registry/preprocessing.js';
 
 /** Four 2x2 grayscale images; rows 2 and 3 are extreme, to show they never leak into a mean fitted without them. */
 const dataset: Dataset = {

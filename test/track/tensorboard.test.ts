@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync } from 'node:fs';
+import { copyFileSync, cpSync, readFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSummaryWriters } from '../../src/backend/summary-writer.js';
@@ -288,15 +288,27 @@ describe.skipIf(tensorboardSkipReason !== undefined)(`fer run with tracking.tens
     // What it shows in MLflow: the same runs, params, tags and points as the journal written today.
     const legacy = await experimentContent(client, 'tb-legacy');
     const current = await experimentContent(client, 'tb-now');
-    const shape = (content: typeof legacy) => Object.fromEntries(Object.entries(content).map(([name, run]) => [name, { ...run, params: Object.keys(run.params).sort() }]));
+    // Params are the config as each version resolved it (fer 0.1.0 did not write every default out), so
+    // they are compared with the old journal itself; everything else with today's journal.
+    const shape = (content: typeof legacy) => Object.fromEntries(Object.entries(content).map(([name, run]) => [name, { ...run, params: [] as string[] }]));
     expect(shape(legacy)).toEqual(shape(current));
+    const journaledParams = new Map<string, Record<string, string>>();
+    for (const line of readFileSync(path.join(repoRoot, 'test', 'fixtures', 'tracking', 'journal-fer-0.1.0.jsonl'), 'utf8').split('\n').filter(Boolean)) {
+      const entry = JSON.parse(line) as { type: string; run: string; params?: Record<string, string> };
+      if (entry.type === 'params') journaledParams.set(entry.run, { ...journaledParams.get(entry.run), ...entry.params });
+    }
+    const parentName = Object.keys(legacy).find((name) => !name.includes('/'))!;
+    expect(legacy[parentName]!.params).toEqual(journaledParams.get('parent'));
+    expect(legacy['tiny-1/fold-0']!.params).toEqual(journaledParams.get('tiny-1/fold-0'));
     expect(legacy['tiny-1/fold-0']!.points.loss).toEqual([1, 2]);
     const found = async (experiment: string) => {
       const id = (await client.getExperimentByName(experiment))!.experiment_id;
       return (await client.searchRuns([id], '')).sort((a, b) => (a.info.run_name ?? '').localeCompare(b.info.run_name ?? ''));
     };
     const [legacyRuns2, currentRuns] = [await found('tb-legacy'), await found('tb-now')];
-    const machineTags = new Set(['mlflow.source.git.commit', 'fer.run_dir', 'fer.run_uid', 'fer.config_digest']);
+    // Tags that name the machine or the run's copy, and tags fer added after 0.1.0 (the CPU and the
+    // kernels it chose): the old journal cannot have those.
+    const machineTags = new Set(['mlflow.source.git.commit', 'fer.run_dir', 'fer.run_uid', 'fer.config_digest', 'fer.cpu', 'fer.kernels']);
     for (const [i, run] of legacyRuns2.entries()) {
       const tags = tagsOf(run);
       expect(Object.keys(tags).filter((k) => !machineTags.has(k)).sort(), run.info.run_name).toEqual(Object.keys(tagsOf(currentRuns[i]!)).filter((k) => !machineTags.has(k)).sort());

@@ -1,3 +1,4 @@
+import { FerError } from '../../core/errors.js';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { EnsembleSummary } from '../../ensemble/summary.js';
@@ -92,7 +93,7 @@ async function serverList(io: CommandIo, argv: RunsOptions, client: MlflowClient
 }
 
 async function serverShow(io: CommandIo, argv: RunsOptions, client: MlflowClient): Promise<void> {
-  if (!argv.id) throw Object.assign(new Error('fer runs show needs a run id'), { hint: 'fer runs list shows them' });
+  if (!argv.id) throw new FerError('fer runs show needs a run id', 'fer runs list shows them');
   const run = await client.getRun(argv.id);
   const children = await client.searchRuns([run.info.experiment_id], `tags.\`mlflow.parentRunId\` = '${argv.id.replace(/'/g, '')}'`);
   if (argv.json) {
@@ -132,7 +133,7 @@ function local(io: CommandIo, argv: RunsOptions): void {
     printRows(io, argv, rows);
     return;
   }
-  if (!argv.id) throw Object.assign(new Error('fer runs show needs a run'), { hint: 'give a run folder (fer runs list shows them)' });
+  if (!argv.id) throw new FerError('fer runs show needs a run', 'give a run folder (fer runs list shows them)');
   const found = argv.id.includes('/') ? path.resolve(argv.id) : listRuns(runsDir).find((r) => r.manifest.runId === argv.id)?.dir;
   const manifest = found ? readRunManifest(found) : undefined;
   if (!found || !manifest) throw new Error(`${argv.id}: not a run folder (no run.json)`);

@@ -77,7 +77,7 @@ function destination(to: string | undefined): Sink {
   if (to !== undefined && to.trim() !== '') return sinkForTarget(to);
   const settings = resolveMlflowSettings({ configName: '' });
   if (!settings.uri) {
-    throw Object.assign(new Error('fer sync needs a destination: none given'), { hint: `pass --to with ${SINK_KINDS.map((k) => k.targetForm).join(', or ')}, or set MLFLOW_TRACKING_URI` });
+    throw new FerError('fer sync needs a destination: none given', `pass --to with ${SINK_KINDS.map((k) => k.targetForm).join(', or ')}, or set MLFLOW_TRACKING_URI`);
   }
   return new MlflowSink(settings.uri, settings.credentials, settings.uriSource);
 }

@@ -1,3 +1,4 @@
+import { FerError } from '../../../core/errors.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadSummaryWriters, type ScalarWriter } from '../../../backend/summary-writer.js';
@@ -52,7 +53,7 @@ export class TensorboardSink implements Sink {
     try {
       mkdirSync(this.dir, { recursive: true });
     } catch (error) {
-      throw Object.assign(new Error(`TensorBoard folder ${shown(this.dir)} cannot be created: ${(error as Error).message}`), { hint: 'choose another tracking.tensorboard folder, or make this one writable' });
+      throw new FerError(`TensorBoard folder ${shown(this.dir)} cannot be created: ${(error as Error).message}`, 'choose another tracking.tensorboard folder, or make this one writable');
     }
     await this.writers();
   }
