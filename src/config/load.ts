@@ -10,6 +10,7 @@ import type { DocumentPath } from '../core/document-path.js';
 import { substituteEnvironment, type Environment } from './environment.js';
 import { locate as locateIn, nodeAt, toPlain, type LocatedMap, type LocatedNode } from './located.js';
 import { mergeLocated } from './merge.js';
+import { isUrl, pathFields } from './paths.js';
 import { applyOverrides, COMMAND_LINE, commandLineText } from './overrides.js';
 import type { FerConfig } from './types.js';
 import { readYaml } from './yaml-reader.js';
@@ -36,15 +37,6 @@ export interface LoadedConfig {
   /** Where a document path is written (for errors found after loading, by the compiler for instance). */
   locate(path: DocumentPath): Position;
 }
-
-/** Fields holding paths: relative ones are resolved against the folder of the file that wrote them. */
-const PATH_FIELDS: DocumentPath[] = [
-  ['data', 'source', 'csv'],
-  ['data', 'source', 'csv', 'path'],
-  ['data', 'source', 'folder'],
-  ['data', 'source', 'folder', 'path'],
-  ['data', 'cache'],
-];
 
 function fileStart(file: string): SourceSpan {
   return { file, start: { line: 1, column: 1 }, end: { line: 1, column: 2 } };
@@ -152,10 +144,8 @@ function readTree(file: string, chain: readonly string[], via: SourceSpan | unde
 }
 
 function resolvePaths(config: Record<string, unknown>, tree: LocatedNode, cwd: string): void {
-  // models.<name>.init.run and .model too: where a model's initial weights come from.
-  const models = config.models !== null && typeof config.models === 'object' ? Object.keys(config.models) : [];
-  const fields: DocumentPath[] = [...PATH_FIELDS, ...models.flatMap((m) => [['models', m, 'init', 'run'] as DocumentPath, ['models', m, 'init', 'model'] as DocumentPath])];
-  for (const fieldPath of fields) {
+  // Relative paths are resolved against the folder of the file that wrote them.
+  for (const { field: fieldPath } of pathFields(config)) {
     let parent: unknown = config;
     for (const segment of fieldPath.slice(0, -1)) {
       parent = typeof parent === 'object' && parent !== null ? (parent as Record<string, unknown>)[String(segment)] : undefined;
@@ -163,7 +153,7 @@ function resolvePaths(config: Record<string, unknown>, tree: LocatedNode, cwd: s
     if (typeof parent !== 'object' || parent === null) continue;
     const key = String(fieldPath[fieldPath.length - 1]);
     const value = (parent as Record<string, unknown>)[key];
-    if (typeof value !== 'string' || value === '' || /^https?:\/\//.test(value)) continue;
+    if (typeof value !== 'string' || value === '' || isUrl(value)) continue;
     const node = nodeAt(tree, fieldPath);
     const baseDir = node?.kind === 'scalar' ? node.baseDir : cwd;
     (parent as Record<string, unknown>)[key] = path.resolve(baseDir, value);

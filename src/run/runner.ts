@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { describeInitSource } from '../compile/transfer.js';
 import { loadConfigWithPlugins } from '../config/read.js';
+import type { FerConfig } from '../config/types.js';
 import { DataError } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { predictBackend, type BackendRequest } from '../backend/backend.js';
@@ -60,9 +62,26 @@ export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overr
   const loaded = await loadConfigWithPlugins(options.configFile, { overrides: options.overrides, cwd: options.cwd });
   if (!loaded.config.data) throw new DataError(`${options.configFile} has no data section: fer run needs data to train on`);
   const { dataset } = await loadDataset({ data: loaded.config.data, seed: loaded.config.seed, ...(options.dataProgress ? { progress: options.dataProgress } : {}) });
-  const configDigest = digestOfConfig(loaded.config);
+  const configDigest = digestOfConfig(loaded.config, initWeightDigests(loaded.config, path.dirname(loaded.file)));
   const runDir = runFolder(options.runsDir, loaded.config.name, runDigest(configDigest, dataset.digest), options.fresh ?? false);
   return { loaded, dataset, configDigest, runDir, tasks: expandTasks(loaded.config) };
+}
+
+/**
+ * The digest of each model's initial weights, which identifies them wherever they are read from. A
+ * source that cannot be read (yet) is left out: compiling the model reports it at its line.
+ */
+function initWeightDigests(config: FerConfig, baseDir: string): Record<string, string> {
+  const digests: Record<string, string> = {};
+  for (const [name, model] of Object.entries(config.models)) {
+    if (!model.init) continue;
+    try {
+      digests[name] = describeInitSource(model.init, baseDir).digest;
+    } catch {
+      // reported by the compile step, with its position
+    }
+  }
+  return digests;
 }
 
 /**

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { mapPathFields } from '../config/paths.js';
 import type { FerConfig } from '../config/types.js';
 import { readJson } from '../core/json.js';
 
@@ -67,10 +68,26 @@ export interface TaskStatus {
   summary?: { val_accuracy?: number; test_accuracy?: number; seconds: number };
 }
 
-/** What identifies the results of a config: everything but the notes and where they are reported. */
-export function configDigest(config: FerConfig): string {
+/**
+ * What identifies the results of a config: everything but the notes, where they are reported and
+ * where its files sit on this machine, so the same config and data give the same run folder in any
+ * checkout and on every machine sharing a runs folder (which is how shards meet). The data source
+ * is identified by the data's content digest (the other half of runDigest), the cache is where
+ * parsed data is kept (not what the run is), and initial weights by their digest (`initWeights`,
+ * per model; a source not readable yet counts by its path).
+ */
+export function configIdentity(config: FerConfig, initWeights: Readonly<Record<string, string>> = {}): Omit<FerConfig, 'tracking' | 'description'> {
   const { tracking: _tracking, description: _description, ...rest } = config;
-  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+  return mapPathFields(rest, (value, { kind, model }) => {
+    if (kind === 'data') return 'data digest';
+    if (kind === 'cache') return undefined;
+    const weights = model === undefined ? undefined : initWeights[model];
+    return weights === undefined ? value : `sha256:${weights}`;
+  });
+}
+
+export function configDigest(config: FerConfig, initWeights: Readonly<Record<string, string>> = {}): string {
+  return createHash('sha256').update(canonicalJson(configIdentity(config, initWeights))).digest('hex');
 }
 
 function canonicalJson(value: unknown): string {
