@@ -27,6 +27,8 @@ import {
   writeRunManifest,
   type RunManifest,
 } from '../store/run-folder.js';
+import { describeOwner } from '../store/lock.js';
+import { claimedTasks, RunBusyError, RunLocks } from '../store/run-lock.js';
 import { expandTasks, shardTasks, type Task } from '../store/tasks.js';
 
 export interface RunOptions {
@@ -90,7 +92,22 @@ function initWeightDigests(config: FerConfig, baseDir: string): Record<string, s
  * continues cut tasks from their last epoch.
  */
 export async function runExperiment(options: RunOptions): Promise<RunResult> {
-  const { loaded, dataset, configDigest, runDir, tasks } = await prepareRun(options);
+  const prepared = await prepareRun(options);
+  // Before anything in the folder is written: a second `fer run` (or the same shard twice) stops here, naming the holder.
+  const locks = await RunLocks.take(prepared.runDir, ownerCommand(options), options.shard, (text) => options.display.message(text));
+  try {
+    return await runLocked(options, prepared, locks);
+  } finally {
+    locks.releaseAll();
+  }
+}
+
+/** How a lock names its holder to whoever finds it taken. */
+function ownerCommand(options: RunOptions): string {
+  return `fer run ${options.configFile}${options.shard ? ` --shard ${options.shard.index}/${options.shard.count}` : ''}${options.collectOnly ? ' --collect' : ''}`;
+}
+
+async function runLocked(options: RunOptions, { loaded, dataset, configDigest, runDir, tasks }: Awaited<ReturnType<typeof prepareRun>>, locks: RunLocks): Promise<RunResult> {
   const config = loaded.config;
   const mine = options.shard ? shardTasks(tasks, options.shard) : tasks;
   const dataDigest = dataset.digest;
@@ -99,8 +116,23 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     const status = readTaskStatus(runDir, task.key);
     return status?.state === 'finished' && status.fingerprint === fingerprint(task);
   };
-  const pending = options.collectOnly ? [] : mine.filter((t) => !isFinished(t));
-  const skipped = mine.length - pending.length;
+  if (options.collectOnly) {
+    const busy = claimedTasks(runDir, tasks);
+    if (busy.length > 0) {
+      throw new RunBusyError(
+        `${busy.length} task${busy.length === 1 ? ' is' : 's are'} being trained: ${busy.map((b) => `${b.key} by ${describeOwner(b.owner)}`).join('; ')}; collect when they have finished`,
+      );
+    }
+  }
+  // Only the tasks no other process is training (shards and runs sharing the folder); a task
+  // finished while its claim was being taken is done.
+  const claims = locks.claim(options.collectOnly ? [] : mine.filter((t) => !isFinished(t)));
+  const pending: Task[] = [];
+  for (const t of claims.claimed) {
+    if (isFinished(t)) locks.release(t.key);
+    else pending.push(t);
+  }
+  const skipped = mine.length - pending.length - claims.elsewhere.length;
   let trackingResult: RunResult['tracking'] = { uri: null, experiment: config.name, parentRunId: null, pending: 0 };
 
   const existing = readRunManifest(runDir);
@@ -138,8 +170,11 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   }
   const tracking = new RunTracking({ tracker, runDir, config, configFile: loaded.file, configFiles: loaded.files, dataset, manifest, tasks, cwd: options.cwd });
   options.display.start(
-    `run ${path.relative(options.cwd, runDir) || runDir}: ${tasks.length} task${tasks.length === 1 ? '' : 's'}${options.shard ? `, shard ${options.shard.index}/${options.shard.count} has ${mine.length}` : ''}, ${skipped} already done, ${pending.length} to train`,
+    `run ${path.relative(options.cwd, runDir) || runDir}: ${tasks.length} task${tasks.length === 1 ? '' : 's'}${options.shard ? `, shard ${options.shard.index}/${options.shard.count} has ${mine.length}` : ''}, ${skipped} already done, ${pending.length} to train${claims.elsewhere.length > 0 ? `, ${claims.elsewhere.length} being trained elsewhere` : ''}`,
   );
+  if (locks.tookOver) options.display.message(`took over from ${describeOwner(locks.tookOver.owner)}: ${locks.tookOver.reason}`);
+  for (const t of claims.tookOver) options.display.message(`${t.key}: took over from ${describeOwner(t.owner)}: ${t.reason}`);
+  for (const t of claims.elsewhere) options.display.message(`${t.key} is being trained by ${describeOwner(t.owner)}: left to it`);
   options.display.message(settings.uri ? `tracking: MLflow ${settings.uri} (from ${settings.uriSource}), experiment "${settings.experiment}"` : 'tracking: local only (runs/); set MLFLOW_TRACKING_URI or --tracking-uri to log to an MLflow server, or fer sync later');
 
   const results = new Map<string, string>();
@@ -155,11 +190,15 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       const workerCount = Math.max(1, Math.min(options.workers ?? planned.workers, pending.length));
       const threads = config.engine.threads ?? (options.workers ? Math.max(1, Math.floor(cores / workerCount)) : planned.threads);
       options.display.message(`${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${manifest.backend}${manifest.backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}`);
-      failed = await trainTasks({ options, runDir, configDigest, deterministic: config.engine.deterministic, pending, fingerprint, workerCount, threads, backendRequest, results, tracking, failures });
+      failed = await trainTasks({ options, runDir, configDigest, deterministic: config.engine.deterministic, pending, fingerprint, workerCount, threads, backendRequest, results, tracking, failures, locks });
     }
 
     const allDone = tasks.every((t) => isFinished(t));
-    if (allDone) {
+    if (allDone && options.shard) {
+      // The ensemble is built under the run's lock (fer run, or --collect after shards), by one
+      // writer: shards finishing together would each log it to MLflow.
+      manifest.state = existing?.state === 'finished' ? 'finished' : 'running';
+    } else if (allDone) {
       summary = evaluateRun(runDir, config, tasks);
       manifest.state = 'finished';
     } else {
@@ -214,6 +253,8 @@ interface TrainingPlan {
   results: Map<string, string>;
   tracking: RunTracking;
   failures: { key: string; error: string }[];
+  /** A task's claim goes when the task ends, so others may collect or resume it. */
+  locks: RunLocks;
 }
 
 /** Trains the pending tasks in the worker pool, showing and tracking what happens; returns whether any failed. */
@@ -262,6 +303,7 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
         tracking.notice(key, message);
       },
       taskEnd: (w, key, o, seconds) => {
+        plan.locks.release(key);
         if (o.state === 'finished') tracking.taskFinished(key, o.bestEpoch);
         else tracking.taskEnded(key, 'KILLED');
         results.set(key, o.state);
@@ -277,6 +319,7 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
         }
       },
       taskFailed: (w, key, error, crashed) => {
+        plan.locks.release(key);
         if (error !== undefined) failures.push({ key, error });
         tracking.taskEnded(key, error !== undefined ? 'FAILED' : 'KILLED', error);
         if (!crashed) {
