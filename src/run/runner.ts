@@ -124,15 +124,6 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
       );
     }
   }
-  // Only the tasks no other process is training (shards and runs sharing the folder); a task
-  // finished while its claim was being taken is done.
-  const claims = locks.claim(options.collectOnly ? [] : mine.filter((t) => !isFinished(t)));
-  const pending: Task[] = [];
-  for (const t of claims.claimed) {
-    if (isFinished(t)) locks.release(t.key);
-    else pending.push(t);
-  }
-  const skipped = mine.length - pending.length - claims.elsewhere.length;
   let trackingResult: RunResult['tracking'] = { uri: null, experiment: config.name, parentRunId: null, pending: 0 };
 
   const existing = readRunManifest(runDir);
@@ -169,6 +160,15 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     throw error;
   }
   const tracking = new RunTracking({ tracker, runDir, config, configFile: loaded.file, configFiles: loaded.files, dataset, manifest, tasks, cwd: options.cwd });
+  // Only the tasks no other process is training (shards and runs sharing the folder), claimed once
+  // the run can be recorded; a task finished while its claim was being taken is done.
+  const claims = locks.claim(options.collectOnly ? [] : mine.filter((t) => !isFinished(t)));
+  const pending: Task[] = [];
+  for (const t of claims.claimed) {
+    if (isFinished(t)) locks.release(t.key);
+    else pending.push(t);
+  }
+  const skipped = mine.length - pending.length - claims.elsewhere.length;
   options.display.start(
     `run ${path.relative(options.cwd, runDir) || runDir}: ${tasks.length} task${tasks.length === 1 ? '' : 's'}${options.shard ? `, shard ${options.shard.index}/${options.shard.count} has ${mine.length}` : ''}, ${skipped} already done, ${pending.length} to train${claims.elsewhere.length > 0 ? `, ${claims.elsewhere.length} being trained elsewhere` : ''}`,
   );
