@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runFer, STACK_TRACE } from './helpers/cli.js';
 
@@ -35,6 +38,26 @@ describe('fer CLI', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('config file not found');
     expect(result.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it('prints an error with a hint as `error:` then `  help:`, exit 1, without a stack trace', async () => {
+    const notARun = mkdtempSync(path.join(os.tmpdir(), 'fer-not-a-run-'));
+    const result = await runFer(['predict', notARun, 'face.png']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`error: ${notARun} is not a fer run folder (no run.json)\n  help: runs are under runs/<experiment>/run-<id>/ (\`fer runs list\` shows them)\n`);
+  });
+
+  it('prints every FerError one way, and a stack only with FER_DEBUG', async () => {
+    const { formatError } = await import('../src/cli/output.js');
+    const { PluginError } = await import('../src/plugins/loader.js');
+    const { DataError } = await import('../src/data/dataset.js');
+    expect(formatError(new PluginError('plugin `x` not found', 'install it\nor name a file'), false)).toBe('error: plugin `x` not found\n  help: install it\n        or name a file');
+    expect(formatError(new DataError('bad row', { file: 'a.csv', line: 3 }, 'fix it'), false)).toBe('error: a.csv:3: bad row\n  help: fix it');
+    expect(formatError(new Error('boom'), false)).toBe('error: boom');
+    const debug = formatError(new DataError('bad row', undefined, 'fix it'), true);
+    expect(debug).toMatch(STACK_TRACE);
+    expect(debug).toMatch(/^DataError: bad row\n/);
+    expect(debug.endsWith('\n  help: fix it')).toBe(true);
   });
 
   it('compile --json reports the reference models and all 16 members, in the documented shape', async () => {

@@ -14,11 +14,12 @@ import { syncCommand } from './commands/sync.js';
 import { setupCommand } from './commands/setup.js';
 import { schemaCommand } from './commands/schema.js';
 import { validateCommand } from './commands/validate.js';
-import { EXIT_INVALID } from './output.js';
+import { EXIT_INVALID, formatError } from './output.js';
 import { KNOWN_FLAGS, type GlobalOptions } from './options.js';
+import { FerError } from '../core/errors.js';
 
 /** Thrown after a usage error is printed, so the process ends with exit code 2 once output is flushed. */
-class UsageError extends Error {}
+class UsageError extends FerError {}
 
 /** Turns yargs' "Unknown argument: modle" into a did-you-mean over the flags yargs knows. */
 function usageHint(message: string, flags: readonly string[]): string | undefined {
@@ -75,12 +76,11 @@ function parser(argv: string[]) {
       if (error) throw error;
       const flags = KNOWN_FLAGS;
       const suggestion = /^Did you mean (\S+)\?$/.exec(message);
-      process.stderr.write(suggestion ? `error: unknown command \`${argv[0]}\`\n` : `error: ${message}\n`);
-      const hint = suggestion ? `did you mean \`${suggestion[1]}\`?` : usageHint(message, flags);
-      if (hint) process.stderr.write(`help: ${hint}\n`);
+      const usage = new UsageError(suggestion ? `unknown command \`${argv[0]}\`` : message, suggestion ? `did you mean \`${suggestion[1]}\`?` : usageHint(message, flags));
+      process.stderr.write(`${formatError(usage, false)}\n`);
       process.stderr.write('run `fer --help` (or `fer <command> --help`) for usage\n');
       process.exitCode = EXIT_INVALID;
-      throw new UsageError(message);
+      throw usage;
     });
 }
 

@@ -1,5 +1,6 @@
 import { isConfigError } from '../core/diagnostic.js';
 import { diagnosticToJson, formatDiagnostics } from '../core/diagnostic-format.js';
+import { FerError } from '../core/errors.js';
 
 /** Exit codes: 0 ok, 1 a failure while doing the work, 2 bad usage or an invalid config. */
 export const EXIT_OK = 0;
@@ -22,8 +23,21 @@ export interface CommandIo {
 }
 
 /**
+ * How the CLI shows an error: `error: <message>`, then `  help: <hint>` when it has one (as a
+ * config diagnostic shows its hint). Any FerError is a user's problem and prints without a stack;
+ * FER_DEBUG=1 prints the stack instead of the first line, for any error.
+ */
+export function formatError(error: unknown, debug = Boolean(process.env.FER_DEBUG)): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const lines = [debug && error instanceof Error && error.stack ? error.stack : `error: ${message}`];
+  // A hint of several lines keeps its lines under the first one's text.
+  if (error instanceof FerError && error.hint !== undefined) lines.push(`  help: ${error.hint.split('\n').join('\n        ')}`);
+  return lines.join('\n');
+}
+
+/**
  * Runs a command body: a ConfigError prints its diagnostics (or JSON) and exits 2, any other error
- * prints one line (the stack with FER_DEBUG=1) and exits 1. Library code never exits the process.
+ * prints as formatError says and exits 1. Library code never exits the process.
  */
 export async function runCommand(io: CommandIo, body: () => Promise<number | void>): Promise<void> {
   try {
@@ -35,10 +49,7 @@ export async function runCommand(io: CommandIo, body: () => Promise<number | voi
       process.exitCode = EXIT_INVALID;
       return;
     }
-    const message = error instanceof Error ? error.message : String(error);
-    io.stderr(process.env.FER_DEBUG ? String((error as Error)?.stack ?? message) : `error: ${message}`);
-    const hint = (error as { hint?: unknown } | undefined)?.hint;
-    if (typeof hint === 'string') io.stderr(`help: ${hint}`);
+    io.stderr(formatError(error));
     process.exitCode = EXIT_FAILURE;
   }
 }

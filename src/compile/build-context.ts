@@ -4,8 +4,8 @@ import { weightPenalty } from '../layers/weight-penalty.js';
 import type { FerRegistry } from '../registry/index.js';
 import type { LayerBuildContext } from '../registry/layer-definition.js';
 import type { ItemSpec, RegularizerSpec } from '../registry/schema-helpers.js';
-import { schemaValidator } from '../schema/index.js';
-import { plainSchema, type JsonSchemaObject } from '../schema/json-schema.js';
+import { entryOf } from '../core/item-spec.js';
+import { normalizeItem } from '../config/normalize.js';
 
 /** What every layer of one model is built with: the tf, the registry, and how to draw initial weights. */
 export interface ModelBuildSettings {
@@ -29,12 +29,9 @@ export function layerBuildContext(settings: ModelBuildSettings, name: string, in
     trainable,
     inputShapes,
     initializer: (spec: ItemSpec, role: string) => {
-      const [type, rawArgs] = typeof spec === 'string' ? [spec, null] : (Object.entries(spec)[0] ?? ['zeros', null]);
-      const definition = registry.initializers.get(type)!;
-      const args = structuredClone(rawArgs ?? {});
-      schemaValidator(registry, plainSchema(definition.args) as JsonSchemaObject)(args);
+      const { name: type, args } = entryOf(normalizeItem(registry, 'initializer', spec));
       if (!initialize) return tf.initializers.zeros();
-      return definition.build(args, deriveSeed(seed, name, role), tf);
+      return registry.initializers.get(type)!.build(args as never, deriveSeed(seed, name, role), tf);
     },
     regularizer: (spec: RegularizerSpec | null | undefined) => {
       if (!spec) return undefined;

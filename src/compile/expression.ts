@@ -1,5 +1,6 @@
 import jsepModule from 'jsep';
 import { closestMatches, listChoices } from '../core/suggest.js';
+import { FerError } from '../core/errors.js';
 
 // jsep is CommonJS-shaped in its typings; the callable parser is the default export either way.
 const jsep = ((jsepModule as unknown as { default?: typeof jsepModule }).default ?? jsepModule) as typeof jsepModule;
@@ -14,15 +15,15 @@ const jsep = ((jsepModule as unknown as { default?: typeof jsepModule }).default
  */
 export type Value = number | string | boolean | null | Value[] | { [key: string]: Value };
 
-export class ExpressionError extends Error {
+export class ExpressionError extends FerError {
   /** Where in the evaluated value the failing expression sits (keys and indices), once known. */
   path?: (string | number)[];
 
   constructor(
     message: string,
-    readonly hint?: string,
+    hint?: string,
   ) {
-    super(message);
+    super(message, hint);
     this.name = 'ExpressionError';
   }
 }

@@ -100,7 +100,7 @@ class ModelBuilder {
     this.globals = scopeOf(
       new Map<string, Value>([
         ['classes', classNames(config).length],
-        ['input_shape', modelInputShape(config)],
+        ['input_shape', modelInputShape(config, loaded.registry)],
       ]),
     );
   }
@@ -138,7 +138,7 @@ class ModelBuilder {
 
   build(): CompiledModel | undefined {
     const model = this.loaded.config.models[this.modelName]!;
-    const shape = model.input ?? modelInputShape(this.loaded.config);
+    const shape = model.input ?? modelInputShape(this.loaded.config, this.registry);
     const input = this.tf.input({ shape, name: 'input' });
     this.usedNames.add('input');
     this.producers.set(input, 'input');

@@ -12,6 +12,7 @@ import type { SourceSpan } from '../core/diagnostic.js';
 import type { Locator } from '../schema/errors.js';
 import { diagnosticAt } from './diagnostic-at.js';
 import { chooseRun, memberModelDir } from '../store/member-models.js';
+import { FerError } from '../core/errors.js';
 
 /**
  * Transfer learning: a model's starting weights from a member of a finished fer run or from any
@@ -148,7 +149,7 @@ export function applyInitAndFreeze(
     try {
       source = readSourceWeights(tf, model.init, baseDir);
     } catch (error) {
-      diagnostics.push(diagnosticAt(locate, { code: 'reference', message: (error as Error).message }, [...modelPath, 'init'], [], true));
+      diagnostics.push(diagnosticAt(locate, { code: 'reference', message: (error as Error).message, ...(error instanceof FerError && error.hint ? { hint: error.hint } : {}) }, [...modelPath, 'init'], [], true));
     }
     if (source) {
       const { report: applied, problems } = applySourceWeights(tfModel, source, model.init);

@@ -4,7 +4,8 @@ import type { FerRegistry } from '../registry/index.js';
 import { schemaErrorsToDiagnostics, type Locator } from '../schema/errors.js';
 import { schemaValidator } from '../schema/index.js';
 import { normalizeParam, RESERVED_PARAM_NAMES } from '../schema/template-params.js';
-import { FER2013_CLASSES, type ParamDeclarationConfig } from '../schema/sections.js';
+import type { ParamDeclarationConfig } from '../schema/sections.js';
+import { defaultImageAndClasses } from './normalize.js';
 import { displayPath, type DocumentPath } from '../core/document-path.js';
 
 /**
@@ -348,7 +349,7 @@ function checkEnsemble(config: Plain, models: Plain, error: Report): void {
 
 /** merge_classes takes every class of `classes` exactly once, by its name. */
 function checkMergeClasses(data: Plain, error: (d: Omit<Diagnostic, 'severity' | 'span' | 'path'>, path: DocumentPath, onKey?: boolean) => void): void {
-  const source = Array.isArray(data.classes) ? data.classes.filter((c): c is string => typeof c === 'string') : FER2013_CLASSES;
+  const source = Array.isArray(data.classes) ? data.classes.filter((c): c is string => typeof c === 'string') : defaultImageAndClasses().classes;
   const seen = new Map<string, string>();
   for (const [target, members] of Object.entries(data.merge_classes as Plain)) {
     if (!Array.isArray(members)) continue;

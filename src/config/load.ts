@@ -5,12 +5,13 @@ import { createRegistry, type FerRegistry } from '../registry/index.js';
 import { schemaErrorsToDiagnostics, type Position } from '../schema/errors.js';
 import { documentValidator } from '../schema/index.js';
 import { builtinConfigDir } from '../core/package.js';
+import { pathFields } from '../schema/paths.js';
 import { checkSemantics } from './check.js';
+import { normalizeConfig } from './normalize.js';
 import type { DocumentPath } from '../core/document-path.js';
 import { substituteEnvironment, type Environment } from './environment.js';
 import { locate as locateIn, nodeAt, toPlain, type LocatedMap, type LocatedNode } from './located.js';
 import { mergeLocated } from './merge.js';
-import { isUrl, pathFields } from './paths.js';
 import { applyOverrides, COMMAND_LINE, commandLineText } from './overrides.js';
 import type { FerConfig } from './types.js';
 import { readYaml } from './yaml-reader.js';
@@ -34,6 +35,8 @@ export interface LoadedConfig {
   /** Texts of the sources (files and `<command line>`), for code frames. */
   sources: Map<string, string>;
   registry: FerRegistry;
+  /** The config as written (after extends, environment and overrides, before defaults), each value with its position: what `locate` reads. */
+  tree: LocatedNode;
   /** Where a document path is written (for errors found after loading, by the compiler for instance). */
   locate(path: DocumentPath): Position;
 }
@@ -143,20 +146,26 @@ function readTree(file: string, chain: readonly string[], via: SourceSpan | unde
   return merged === undefined ? root : mergeLocated(merged, root);
 }
 
-function resolvePaths(config: Record<string, unknown>, tree: LocatedNode, cwd: string): void {
-  // Relative paths are resolved against the folder of the file that wrote them.
-  for (const { field: fieldPath } of pathFields(config)) {
+/** The concrete paths a pattern with `*` (any key or item) matches in a config. */
+function expand(value: unknown, pattern: readonly string[], at: DocumentPath = []): DocumentPath[] {
+  if (pattern.length === 0) return [at];
+  if (typeof value !== 'object' || value === null) return [];
+  const [head, ...rest] = pattern as [string, ...string[]];
+  const keys: (string | number)[] = head !== '*' ? [head] : Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value);
+  return keys.flatMap((key) => expand((value as Record<string | number, unknown>)[key], rest, [...at, key]));
+}
+
+/** Relative paths (fields marked `format: path`) resolved against the folder of the file that wrote them. */
+function resolvePaths(config: Record<string, unknown>, tree: LocatedNode, cwd: string, registry: FerRegistry): void {
+  for (const fieldPath of pathFields(registry).flatMap((pattern) => expand(config, pattern))) {
     let parent: unknown = config;
-    for (const segment of fieldPath.slice(0, -1)) {
-      parent = typeof parent === 'object' && parent !== null ? (parent as Record<string, unknown>)[String(segment)] : undefined;
-    }
-    if (typeof parent !== 'object' || parent === null) continue;
-    const key = String(fieldPath[fieldPath.length - 1]);
-    const value = (parent as Record<string, unknown>)[key];
-    if (typeof value !== 'string' || value === '' || isUrl(value)) continue;
+    for (const segment of fieldPath.slice(0, -1)) parent = (parent as Record<string | number, unknown>)[segment];
+    const key = fieldPath[fieldPath.length - 1]!;
+    const value = (parent as Record<string | number, unknown>)[key];
+    if (typeof value !== 'string' || value === '' || /^https?:\/\//.test(value)) continue;
     const node = nodeAt(tree, fieldPath);
     const baseDir = node?.kind === 'scalar' ? node.baseDir : cwd;
-    (parent as Record<string, unknown>)[key] = path.resolve(baseDir, value);
+    (parent as Record<string | number, unknown>)[key] = path.resolve(baseDir, value);
   }
 }
 
@@ -170,8 +179,9 @@ export interface ReadResult {
 
 /**
  * Reads a config as far as it goes: reads it and what it extends, substitutes the environment,
- * applies overrides, validates against the schema (filling defaults) and checks what the schema
- * cannot. Returns what it found without throwing, so that callers can go on with the parts that
+ * applies overrides, validates against the schema (filling defaults), checks what the schema
+ * cannot, resolves relative paths and normalises it (every item written out with all its
+ * arguments, config/normalize.ts). Returns what it found without throwing, so that callers can go on with the parts that
  * are sound (validate compiles the models that have no errors of their own).
  */
 export function readConfig(file: string, options: LoadOptions = {}): ReadResult {
@@ -211,13 +221,16 @@ export function readConfig(file: string, options: LoadOptions = {}): ReadResult 
     training.epochs = training.stages.reduce((sum, s) => sum + (s.epochs as number), 0);
   }
   plain.templates ??= {};
-  resolvePaths(plain, tree, cwd);
+  resolvePaths(plain, tree, cwd, registry);
+  // Paths first: a bare `csv: data.csv` is resolved where it is written, then becomes {csv: {path: ...}}.
+  state.diagnostics.push(...normalizeConfig(plain, registry, locate));
   return done({
     file: absolute,
     config: plain as unknown as FerConfig,
     files: state.files,
     sources: state.sources,
     registry,
+    tree: root,
     locate,
   });
 }

@@ -100,3 +100,34 @@ export function fromPlain(value: PlainValue, span: SourceSpan, baseDir: string):
   }
   return syntheticScalar(value, span, baseDir);
 }
+
+/**
+ * A located tree as plain JSON (map entries as [key, node] pairs, in order), so the positions of a
+ * config can cross a process boundary with it: a worker places its errors where the parent would.
+ */
+export type LocatedJson =
+  | (Omit<LocatedScalar, 'value'> & { value: ScalarValue })
+  | (Omit<LocatedMap, 'entries'> & { entries: [string, LocatedJson][] })
+  | (Omit<LocatedList, 'items'> & { items: LocatedJson[] });
+
+export function locatedToJson(node: LocatedNode): LocatedJson {
+  switch (node.kind) {
+    case 'scalar':
+      return node;
+    case 'list':
+      return { ...node, items: node.items.map(locatedToJson) };
+    case 'map':
+      return { ...node, entries: [...node.entries].map(([key, value]) => [key, locatedToJson(value)]) };
+  }
+}
+
+export function locatedFromJson(json: LocatedJson): LocatedNode {
+  switch (json.kind) {
+    case 'scalar':
+      return json;
+    case 'list':
+      return { ...json, items: json.items.map(locatedFromJson) };
+    case 'map':
+      return { ...json, entries: new Map(json.entries.map(([key, value]) => [key, locatedFromJson(value)])) };
+  }
+}

@@ -3,7 +3,7 @@ import { readConfig, type LoadedConfig, type LoadOptions, type ReadResult } from
 import { ConfigError, type Diagnostic } from '../core/diagnostic.js';
 import { downloadModel } from './remote-models.js';
 import { createRegistry, type FerRegistry } from '../registry/index.js';
-import { importPlugin, PluginError, registerPlugin } from '../plugins/loader.js';
+import { fileDigest, importPlugin, PluginChangedError, PluginError, registerPlugin } from '../plugins/loader.js';
 
 /**
  * Reading a config that may name plugins. Plugins add layers and templates the schema must know,
@@ -81,4 +81,34 @@ export async function pluginRegistry(
     }
   }
   return { registry, diagnostics };
+}
+
+/** A plugin as a run recorded it: as written in the config, the file imported, and that file's SHA-256. */
+export interface PluginFile {
+  spec: string;
+  source: string;
+  digest?: string;
+}
+
+/**
+ * A registry with the plugins a run recorded, imported from the files it recorded (not resolved
+ * again from their specs). With `verify`, each file must still be the one recorded, before the
+ * import and after it: a plugin is code that shapes the model, so an edited one is refused with a
+ * PluginChangedError rather than trained under the identity of the code the run started with.
+ * A plugin that fails to load throws its PluginError.
+ */
+export async function registryFromPluginFiles(plugins: readonly PluginFile[], cwd: string, options: { verify: boolean }): Promise<FerRegistry> {
+  const registry = createRegistry();
+  for (const recorded of plugins) {
+    const check = () => {
+      if (!options.verify || recorded.digest === undefined) return;
+      const found = fileDigest(recorded.source);
+      if (found !== recorded.digest) throw new PluginChangedError(recorded.spec, recorded.source, recorded.digest, found);
+    };
+    check();
+    const loaded = await importPlugin(recorded.source, path.dirname(recorded.source), cwd);
+    check();
+    registerPlugin(registry, { ...loaded, spec: recorded.spec });
+  }
+  return registry;
 }

@@ -1,24 +1,27 @@
+import type { ImageShape } from '../core/image.js';
+import { entryOf } from '../core/item-spec.js';
+import type { FerRegistry } from '../registry/index.js';
+import { defaultImageAndClasses } from './normalize.js';
 import type { FerConfig } from './types.js';
-import { FER2013_CLASSES } from '../schema/sections.js';
 
-/** The shape of the images the models receive (after preprocessing), without the batch dimension. */
-export function modelInputShape(config: FerConfig): [number, number, number] {
-  const image = config.data?.image ?? { height: 48, width: 48, channels: 1 };
-  let [height, width, channels] = [image.height, image.width, image.channels as number];
+/**
+ * The shape of the images the models receive, without the batch dimension: data.image as each
+ * preprocessing step hands it on (its entry's `outputShape`: resize, to_rgb...).
+ */
+export function modelInputShape(config: FerConfig, registry: FerRegistry): [number, number, number] {
+  let shape: ImageShape = { ...(config.data?.image ?? defaultImageAndClasses().image) };
   for (const step of config.data?.preprocess ?? []) {
-    const [type, args] = typeof step === 'string' ? [step, {}] : (Object.entries(step)[0] ?? ['', {}]);
-    if (type === 'to_rgb') channels = 3;
-    if (type === 'resize' && args) {
-      const size = args as { height: number; width: number };
-      height = size.height;
-      width = size.width;
-    }
+    // A config with errors is still compiled (validate): skip what the schema rejected.
+    if (typeof step !== 'string' && Object.keys(step).length !== 1) continue;
+    const { name, args } = entryOf(step);
+    const definition = registry.preprocessing.get(name);
+    if (definition?.outputShape) shape = definition.outputShape(args, shape);
   }
-  return [height, width, channels];
+  return [shape.height, shape.width, shape.channels];
 }
 
 /** The classes models predict: the merged ones when data.merge_classes is set, else data.classes. */
 export function classNames(config: FerConfig): string[] {
   const merged = config.data?.merge_classes;
-  return merged ? Object.keys(merged) : (config.data?.classes ?? FER2013_CLASSES);
+  return merged ? Object.keys(merged) : (config.data?.classes ?? defaultImageAndClasses().classes);
 }

@@ -1,5 +1,5 @@
 import type { Static } from '@sinclair/typebox';
-import type { ItemSpec } from '../registry/schema-helpers.js';
+import type { Item, ItemSpec } from '../core/item-spec.js';
 import type {
   DataSection,
   EngineSection,
@@ -11,8 +11,9 @@ import type {
 } from '../schema/sections.js';
 
 /**
- * The resolved configuration: after `extends`, environment substitution, `--set` overrides and
- * schema validation with defaults filled in. Paths are absolute.
+ * The resolved configuration: after `extends`, environment substitution, `--set` overrides,
+ * schema validation with defaults filled in and normalisation (every item written out with all its
+ * arguments: config/normalize.ts). Paths are absolute.
  */
 export type LayerArgs = Record<string, unknown> | null;
 
@@ -92,4 +93,4 @@ export interface FerConfig {
   engine: EngineConfig;
 }
 
-export type { ItemSpec };
+export type { Item, ItemSpec };

@@ -2,6 +2,7 @@
  * Diagnostics are values: library code returns or throws them with a source position,
  * and only the CLI decides how to print them (never `process.exit` below `cli/`).
  */
+import { FerError } from './errors.js';
 
 /** A 1-based line and column, as editors and terminals show them. */
 export interface SourcePoint {
@@ -70,7 +71,7 @@ export interface Diagnostic {
 }
 
 /** An invalid configuration (exit code 2 at the CLI): carries every diagnostic found, not only the first. */
-export class ConfigError extends Error {
+export class ConfigError extends FerError {
   readonly diagnostics: readonly Diagnostic[];
   /** The texts of the sources the diagnostics point into, for code frames. */
   readonly sources: ReadonlyMap<string, string>;

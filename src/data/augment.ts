@@ -1,73 +1,54 @@
-import type { ItemSpec } from '../registry/schema-helpers.js';
-import { DataError, imageSize, type ImageShape } from './dataset.js';
+import { DataError } from '../core/data-error.js';
+import { entryOf, type Item, type ItemSpec } from '../core/item-spec.js';
+import { imageSize, type ImageShape } from '../core/image.js';
+import { normalizeItem } from '../config/normalize.js';
+import type { Augmentation, ImagePlan } from '../registry/augmentations.js';
+import { builtinRegistry, type FerRegistry } from '../registry/index.js';
 import type { Random } from './random.js';
 
 /**
- * Augmentation of training batches, in place on raw pixel values (0-255 floats) before
- * preprocessing. Flips, shifts, rotations and zooms are folded into one affine warp per image
- * (bilinear sampling, edges repeated as Keras's `nearest` fill mode does); brightness, contrast and
- * random erasing follow. Plain JavaScript on the batch buffer, so it is identical on every backend
- * and its randomness comes only from the stream it is given (seeded per task and epoch).
+ * Runs the augmentations of data.augment on training batches, in place on raw pixel values (0-255
+ * floats) before preprocessing. Each augmentation is a registry entry (registry/augmentations.ts);
+ * per image, the warp-stage entries draw one plan that becomes one affine warp (bilinear sampling,
+ * edges repeated as Keras's `nearest` fill mode does), the tone-stage entries one change of
+ * brightness and contrast, then the pixel-stage entries run in the order listed. Plain JavaScript
+ * on the batch buffer, so it is identical on every backend and its randomness comes only from the
+ * stream it is given (seeded per task and epoch).
  */
-interface Settings {
-  flip?: number;
-  shift?: number;
-  rotate?: number;
-  zoom?: number;
-  brightness?: number;
-  contrast?: number;
-  erasing?: { probability: number; minArea: number; maxArea: number; maxAspect: number };
-}
-
 export interface Augmenter {
   /** Augments `count` images of `shape` in `data`, drawing from `random`. */
   apply(data: Float32Array, count: number, shape: ImageShape, random: Random): void;
 }
 
-function argsOf(spec: ItemSpec): [string, Record<string, number>] {
-  if (typeof spec === 'string') return [spec, {}];
-  const [type, args] = Object.entries(spec)[0] ?? ['', {}];
-  return [type, (args ?? {}) as Record<string, number>];
+interface Bound {
+  rank: number;
+  augmentation: Augmentation;
 }
 
-export function createAugmenter(specs: readonly ItemSpec[]): Augmenter | undefined {
+/** The augmenter for a list of augmentations (as a config writes them); undefined for none. */
+export function createAugmenter(specs: readonly (ItemSpec | Item)[], registry: FerRegistry = builtinRegistry()): Augmenter | undefined {
   if (specs.length === 0) return undefined;
-  const s: Settings = {};
+  const order = registry.augmentations.types();
+  const stages: Record<'warp' | 'tone' | 'pixels', Bound[]> = { warp: [], tone: [], pixels: [] };
   for (const spec of specs) {
-    const [type, a] = argsOf(spec);
-    switch (type) {
-      case 'flip_horizontal':
-        s.flip = a.probability ?? 0.5;
-        break;
-      case 'shift':
-        s.shift = a.max ?? 0.1;
-        break;
-      case 'rotate':
-        s.rotate = ((a.max_degrees ?? 10) * Math.PI) / 180;
-        break;
-      case 'zoom':
-        s.zoom = a.max ?? 0.1;
-        break;
-      case 'brightness':
-        s.brightness = (a.max_delta ?? 0.1) * 255;
-        break;
-      case 'contrast':
-        s.contrast = a.max ?? 0.2;
-        break;
-      case 'random_erasing':
-        s.erasing = {
-          probability: a.probability ?? 0.5,
-          minArea: a.min_area ?? 0.02,
-          maxArea: a.max_area ?? 0.2,
-          maxAspect: a.max_aspect ?? 3.3,
-        };
-        if (s.erasing.minArea > s.erasing.maxArea) throw new DataError('random_erasing: min_area is larger than max_area');
-        break;
-      default:
-        throw new DataError(`unknown augmentation \`${type}\``);
+    let item: Item;
+    try {
+      item = normalizeItem(registry, 'augmentation', spec);
+    } catch (error) {
+      throw new DataError(`data.augment: ${(error as Error).message}`);
     }
+    const { name, args } = entryOf(item);
+    const definition = registry.augmentations.get(name)!;
+    const augmentation = definition.build(args);
+    const needs = definition.stage === 'pixels' ? 'apply' : 'draw';
+    if (typeof augmentation[needs] !== 'function') throw new DataError(`augmentation \`${name}\` (stage ${definition.stage}) has no \`${needs}\``);
+    stages[definition.stage].push({ rank: order.indexOf(name), augmentation });
   }
-  const geometric = s.shift !== undefined || s.rotate !== undefined || s.zoom !== undefined;
+  // Warp and tone draws follow the registry's order, whatever the order written (pixel ones keep it).
+  const warps = stages.warp.sort((a, b) => a.rank - b.rank).map((b) => b.augmentation);
+  const tones = stages.tone.sort((a, b) => a.rank - b.rank).map((b) => b.augmentation);
+  const pixels = stages.pixels.map((b) => b.augmentation);
+  const plan: ImagePlan = { flip: false, angle: 0, zoom: 1, shiftX: 0, shiftY: 0, brightness: 0, contrast: 1 };
   let scratch = new Float32Array(0);
   return {
     apply(data, count, shape, random) {
@@ -75,31 +56,26 @@ export function createAugmenter(specs: readonly ItemSpec[]): Augmenter | undefin
       if (scratch.length < size) scratch = new Float32Array(size);
       for (let n = 0; n < count; n++) {
         const image = data.subarray(n * size, (n + 1) * size);
-        const flip = s.flip !== undefined && random() < s.flip;
-        if (geometric) {
-          const angle = s.rotate !== undefined ? (random() * 2 - 1) * s.rotate : 0;
-          const zoom = s.zoom !== undefined ? 1 + (random() * 2 - 1) * s.zoom : 1;
-          const tx = s.shift !== undefined ? (random() * 2 - 1) * s.shift * shape.width : 0;
-          const ty = s.shift !== undefined ? (random() * 2 - 1) * s.shift * shape.height : 0;
-          warp(image, scratch, shape, flip, angle, zoom, tx, ty);
+        plan.flip = false;
+        plan.angle = 0;
+        plan.zoom = 1;
+        plan.shiftX = 0;
+        plan.shiftY = 0;
+        plan.brightness = 0;
+        plan.contrast = 1;
+        for (const w of warps) w.draw!(plan, random, shape);
+        if (plan.angle !== 0 || plan.zoom !== 1 || plan.shiftX !== 0 || plan.shiftY !== 0) {
+          warp(image, scratch, shape, plan);
           image.set(scratch.subarray(0, size));
-        } else if (flip) {
+        } else if (plan.flip) {
+          // A mirror alone moves whole pixels: no need to resample.
           flipInPlace(image, shape);
         }
-        if (s.brightness !== undefined || s.contrast !== undefined) {
-          const delta = s.brightness !== undefined ? (random() * 2 - 1) * s.brightness : 0;
-          const factor = s.contrast !== undefined ? 1 + (random() * 2 - 1) * s.contrast : 1;
-          let mean = 0;
-          if (factor !== 1) {
-            for (let i = 0; i < size; i++) mean += image[i]!;
-            mean /= size;
-          }
-          for (let i = 0; i < size; i++) {
-            const v = (image[i]! - mean) * factor + mean + delta;
-            image[i] = v < 0 ? 0 : v > 255 ? 255 : v;
-          }
+        if (tones.length > 0) {
+          for (const t of tones) t.draw!(plan, random, shape);
+          tone(image, plan.brightness, plan.contrast);
         }
-        if (s.erasing && random() < s.erasing.probability) erase(image, shape, s.erasing, random);
+        for (const p of pixels) p.apply!(image, shape, random);
       }
     },
   };
@@ -119,12 +95,13 @@ function flipInPlace(image: Float32Array, { height, width, channels }: ImageShap
   }
 }
 
-/** out(p) = in(A^-1 (p - centre - t) + centre), A = rotation x zoom (x flip); bilinear, edges clamped. */
-function warp(input: Float32Array, out: Float32Array, { height, width, channels }: ImageShape, flip: boolean, angle: number, zoom: number, tx: number, ty: number): void {
+/** out(p) = in(A^-1 (p - centre - t) + centre), A = rotation x zoom (x mirror); bilinear, edges clamped. */
+function warp(input: Float32Array, out: Float32Array, { height, width, channels }: ImageShape, plan: ImagePlan): void {
   const cx = (width - 1) / 2;
   const cy = (height - 1) / 2;
-  const cos = Math.cos(angle) / zoom;
-  const sin = Math.sin(angle) / zoom;
+  const cos = Math.cos(plan.angle) / plan.zoom;
+  const sin = Math.sin(plan.angle) / plan.zoom;
+  const { flip, shiftX: tx, shiftY: ty } = plan;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const dx = x - cx - tx;
@@ -152,16 +129,16 @@ function warp(input: Float32Array, out: Float32Array, { height, width, channels 
   }
 }
 
-function erase(image: Float32Array, { height, width, channels }: ImageShape, e: NonNullable<Settings['erasing']>, random: Random): void {
-  const area = (e.minArea + random() * (e.maxArea - e.minArea)) * height * width;
-  const aspect = Math.exp((random() * 2 - 1) * Math.log(e.maxAspect));
-  const h = Math.max(1, Math.min(height, Math.round(Math.sqrt(area * aspect))));
-  const w = Math.max(1, Math.min(width, Math.round(Math.sqrt(area / aspect))));
-  const top = Math.floor(random() * (height - h + 1));
-  const left = Math.floor(random() * (width - w + 1));
-  for (let y = top; y < top + h; y++) {
-    for (let x = left; x < left + w; x++) {
-      for (let c = 0; c < channels; c++) image[(y * width + x) * channels + c] = random() * 255;
-    }
+/** v -> (v - mean) * contrast + mean + brightness, clipped to 0-255 once for both. */
+function tone(image: Float32Array, delta: number, factor: number): void {
+  const size = image.length;
+  let mean = 0;
+  if (factor !== 1) {
+    for (let i = 0; i < size; i++) mean += image[i]!;
+    mean /= size;
+  }
+  for (let i = 0; i < size; i++) {
+    const v = (image[i]! - mean) * factor + mean + delta;
+    image[i] = v < 0 ? 0 : v > 255 ? 255 : v;
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { imageSize, type Dataset } from './dataset.js';
 
@@ -25,29 +25,6 @@ interface Header {
 
 export function cacheKey(parts: unknown): string {
   return createHash('sha256').update(JSON.stringify({ format: FORMAT, parts })).digest('hex');
-}
-
-/** A fingerprint of a file that changes when the file does (size or time), without reading it. */
-export function fileFingerprint(file: string): { path: string; size: number; mtimeMs: number } {
-  const stat = statSync(file);
-  return { path: path.resolve(file), size: stat.size, mtimeMs: stat.mtimeMs };
-}
-
-/** A fingerprint of every image under a folder (names, sizes, times). */
-export function folderFingerprint(folder: string): string {
-  const hash = createHash('sha256');
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else {
-        const stat = statSync(full);
-        hash.update(`${path.relative(folder, full)}\0${stat.size}\0${stat.mtimeMs}\n`);
-      }
-    }
-  };
-  walk(folder);
-  return hash.digest('hex');
 }
 
 export function cacheFile(cacheDir: string, key: string): string {

@@ -16,7 +16,7 @@ export function classWeights(spec: ClassWeightConfig, counts: readonly number[],
   const total = counts.reduce((a, b) => a + b, 0);
   if (spec === 'none') return counts.map(() => 1);
   if (spec === 'balanced') return counts.map((c) => (c === 0 ? 1 : total / (counts.length * c)));
-  const sigma = typeof spec === 'string' ? 0 : spec.majority_ratio.noise_sigma;
+  const sigma = spec.majority_ratio.noise_sigma;
   const majority = Math.max(...counts);
   const random = randomStream(memberSeed, 'class_weight');
   return counts.map((c) => {

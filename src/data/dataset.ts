@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
+import type { ImageShape } from '../core/image.js';
 
-/** Image size of a dataset as stored (before preprocessing). */
-export interface ImageShape {
-  height: number;
-  width: number;
-  channels: number;
-}
+// The shape and the error moved down to core/ (data sources in the registry use them); re-exported
+// so that importers of this module keep working.
+export { imageSize, type ImageShape } from '../core/image.js';
+export { DataError } from '../core/data-error.js';
 
 /**
  * A whole dataset in memory, as compact as it can be: one byte per pixel (FER2013 in full is
@@ -30,10 +29,6 @@ export interface Dataset {
 
 export function rowCount(dataset: Dataset): number {
   return dataset.labels.length;
-}
-
-export function imageSize(image: ImageShape): number {
-  return image.height * image.width * image.channels;
 }
 
 /** Rows of one split, in dataset order. */
@@ -69,47 +64,4 @@ export function contentDigest(parts: {
   hash.update(parts.labels);
   hash.update(parts.pixels);
   return hash.digest('hex');
-}
-
-/** A problem with the data itself (or finding it). It names the file, and the line or image, when there is one. */
-export class DataError extends Error {
-  constructor(
-    message: string,
-    readonly where?: { file: string; line?: number },
-    readonly hint?: string,
-  ) {
-    super(where ? `${where.file}${where.line !== undefined ? `:${where.line}` : ''}: ${message}` : message);
-    this.name = 'DataError';
-  }
-}
-
-/** A growable byte buffer: sources do not know their row count until the end. */
-export class ByteBuilder {
-  private buffer: Uint8Array;
-  length = 0;
-
-  constructor(initial = 1 << 16) {
-    this.buffer = new Uint8Array(initial);
-  }
-
-  /** Makes room for `extra` more bytes and returns the buffer to write into at `length`. */
-  reserve(extra: number): Uint8Array {
-    if (this.length + extra > this.buffer.length) {
-      let size = this.buffer.length * 2;
-      while (size < this.length + extra) size *= 2;
-      const grown = new Uint8Array(size);
-      grown.set(this.buffer.subarray(0, this.length));
-      this.buffer = grown;
-    }
-    return this.buffer;
-  }
-
-  push(value: number): void {
-    this.reserve(1)[this.length++] = value;
-  }
-
-  /** The bytes written, in a buffer of exactly that size. */
-  finish(): Uint8Array {
-    return this.length === this.buffer.length ? this.buffer : this.buffer.slice(0, this.length);
-  }
 }

@@ -1,23 +1,27 @@
 import { mergeClasses } from './merge-classes.js';
-import path from 'node:path';
 import type { DataConfig } from '../config/types.js';
-import { FER2013_CLASSES } from '../schema/sections.js';
+import { normalizeItem } from '../config/normalize.js';
+import { DataError } from '../core/data-error.js';
+import { entryOf } from '../core/item-spec.js';
 import { silentProgress, type Progress } from '../core/progress.js';
 import { deriveSeed } from '../core/seed.js';
-import { cacheFile, cacheKey, fileFingerprint, folderFingerprint, readCache, writeCache } from './cache.js';
-import { contentDigest, DataError, type Dataset, type ImageShape } from './dataset.js';
-import { readCsvSource } from './sources/csv.js';
-import { readFolderSource } from './sources/folder.js';
-import { compactSplits, type SourceRows } from './sources/source-rows.js';
-import { readSyntheticSource } from './sources/synthetic.js';
+import { builtinRegistry, type FerRegistry } from '../registry/index.js';
+import { compactSplits, type SourceRows } from '../registry/sources/rows.js';
+import { cacheFile, cacheKey, readCache, writeCache } from './cache.js';
+import { contentDigest, type Dataset, type ImageShape } from './dataset.js';
+
+/** A data section whose source may still be written as a config would (`{csv: data.csv}`). */
+export type DataInput = Omit<DataConfig, 'source'> & { source: Record<string, unknown> };
 
 export interface LoadDataOptions {
-  data: DataConfig;
+  data: DataInput;
   /** The experiment seed (the synthetic source draws from it). */
   seed: number;
   /** false: neither read nor write the cache. */
   cache?: boolean;
   progress?: Progress;
+  /** Knows the data source (a plugin's, too); default: fer's own. */
+  registry?: FerRegistry;
 }
 
 export interface LoadedData {
@@ -28,18 +32,9 @@ export interface LoadedData {
   cacheFile?: string;
 }
 
-type CsvOptions = { path: string; label_column: string; pixels_column: string; split_column: string | null; splits: string[] };
-
-/** The csv source with defaults filled in (a bare path in the config skips the schema defaults). */
-export function csvOptions(source: NonNullable<DataConfig['source']['csv']>): CsvOptions {
-  const given = typeof source === 'string' ? { path: source } : source;
-  return {
-    label_column: 'emotion',
-    pixels_column: 'pixels',
-    split_column: 'Usage',
-    splits: ['Training', 'PublicTest', 'PrivateTest'],
-    ...given,
-  };
+/** The csv source's arguments, defaults filled in from its entry: for reading a CSV outside a data section (`fer predict`). */
+export function csvOptions(source: string | Record<string, unknown>): { path: string; label_column: string; pixels_column: string; split_column: string | null; splits: string[] } {
+  return entryOf(normalizeItem(builtinRegistry(), 'source', { csv: source as Record<string, unknown> })).args as ReturnType<typeof csvOptions>;
 }
 
 function finish(rows: SourceRows, classes: string[], image: ImageShape, source: string): Dataset {
@@ -49,8 +44,8 @@ function finish(rows: SourceRows, classes: string[], image: ImageShape, source: 
 
 /**
  * Loads the dataset a data section describes: from the cache when the source is unchanged,
- * otherwise from the source (and then caches it). The synthetic source is generated every time
- * (it is small and its only input is the seed).
+ * otherwise from the source (and then caches it). A source without a fingerprint (synthetic) is
+ * generated every time (it is small and its only input is the seed).
  */
 export async function loadDataset(options: LoadDataOptions): Promise<LoadedData> {
   const loaded = await loadSource(options);
@@ -62,78 +57,37 @@ export async function loadDataset(options: LoadDataOptions): Promise<LoadedData>
 async function loadSource(options: LoadDataOptions): Promise<LoadedData> {
   const started = performance.now();
   const { data } = options;
+  const registry = options.registry ?? builtinRegistry();
   const progress = options.progress ?? silentProgress;
-  const classes = data.classes ?? FER2013_CLASSES;
-  const image: ImageShape = data.image;
+  const { classes, image } = data;
   const elapsed = () => (performance.now() - started) / 1000;
 
-  if (data.source.synthetic) {
-    const s = data.source.synthetic;
-    const rows = readSyntheticSource({
-      rowsPerClass: s.rows_per_class,
-      splits: s.splits,
-      noise: s.noise,
+  let name: string;
+  let args: Record<string, unknown>;
+  try {
+    ({ name, args } = entryOf(normalizeItem(registry, 'source', data.source)));
+  } catch (error) {
+    throw new DataError(`data.source: ${(error as Error).message}`, undefined, 'data.source names one source: csv, folder or synthetic (or a plugin\'s)');
+  }
+  const source = registry.sources.get(name)!;
+  const { source: label, task } = source.describe(args as never);
+  const read = () =>
+    source.read(args as never, {
       classes,
       image,
-      seed: deriveSeed(options.seed, 'data', 'synthetic'),
+      seed: deriveSeed(options.seed, 'data', name),
+      progress: (fraction, detail) => progress.update(task, fraction, detail),
     });
-    return { dataset: finish(rows, classes, image, 'synthetic'), cached: false, seconds: elapsed() };
-  }
+  if (source.fingerprint === undefined) return { dataset: finish(await read(), classes, image, label), cached: false, seconds: elapsed() };
 
-  let key: string;
-  let read: () => Promise<SourceRows>;
-  let source: string;
-  let task: string;
-  if (data.source.csv) {
-    const csv = csvOptions(data.source.csv);
-    source = `csv ${csv.path}`;
-    task = `reading ${path.basename(csv.path)}`;
-    let fingerprint: ReturnType<typeof fileFingerprint>;
-    try {
-      fingerprint = fileFingerprint(csv.path);
-    } catch {
-      throw new DataError(
-        `data file not found: ${csv.path}`,
-        undefined,
-        'FER2013 is the Kaggle "Challenges in Representation Learning: Facial Expression Recognition" CSV; point data.source.csv at it, or set FER_DATA to its folder',
-      );
-    }
-    key = cacheKey({ kind: 'csv', csv, classes, image, fingerprint });
-    read = () =>
-      readCsvSource({
-        path: csv.path,
-        labelColumn: csv.label_column,
-        pixelsColumn: csv.pixels_column,
-        splitColumn: csv.split_column,
-        allowedSplits: csv.splits,
-        classes,
-        image,
-        onProgress: (bytes, total, rows) => progress.update(task, bytes / total, `${rows.toLocaleString('en-US')} rows`),
-      });
-  } else if (data.source.folder) {
-    const folder = typeof data.source.folder === 'string' ? data.source.folder : data.source.folder.path;
-    source = `folder ${folder}`;
-    task = `reading ${folder}`;
-    let fingerprint: string;
-    try {
-      fingerprint = folderFingerprint(folder);
-    } catch {
-      throw new DataError(`data folder not found: ${folder}`, undefined, 'data.source.folder takes a folder laid out as <split>/<class name>/*.png|jpg');
-    }
-    key = cacheKey({ kind: 'folder', folder, classes, image, fingerprint });
-    read = async () =>
-      readFolderSource({ path: folder, classes, image, onProgress: (done, total) => progress.update(task, done / total, `${done} images`) });
-  } else {
-    throw new DataError('data.source names no source (csv, folder or synthetic)');
-  }
-
+  const key = cacheKey({ kind: name, args, classes, image, fingerprint: source.fingerprint(args as never) });
   const file = cacheFile(data.cache, key);
   if (options.cache !== false) {
     const cached = readCache(file, key);
     if (cached) return { dataset: cached, cached: true, seconds: elapsed(), cacheFile: file };
   }
   const rows = await read();
-  const dataset = finish(rows, classes, image, source);
+  const dataset = finish(rows, classes, image, label);
   progress.done(task, `${dataset.labels.length.toLocaleString('en-US')} rows in ${elapsed().toFixed(1)} s`);
   if (options.cache !== false) {
     try {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf, TfOptimizer } from '../core/tf.js';
 import type { EpochMetrics } from '../store/run-folder.js';
-import type { ScheduleState } from './schedules.js';
+import type { ScheduleState } from '../registry/schedules.js';
 
 /** What a training run needs to continue exactly where it stopped (after the last finished epoch). */
 export interface TrainerState {
@@ -12,7 +12,10 @@ export interface TrainerState {
   /** Batches trained so far (the dropout and noise layers draw from it). */
   step: number;
   schedule: ScheduleState;
-  early: { best: number | null; bestEpoch: number; wait: number };
+  /** Each training callback's own state (early stopping's best value and wait...), in callback order. */
+  callbacks: unknown[];
+  /** The epoch (from 0) whose weights are kept as the best, when a callback restores the best; -1 before one. */
+  bestEpoch: number;
   history: EpochMetrics[];
   stopped: boolean;
   /** Identifies what is being trained (task, config, data); a checkpoint of something else is ignored. */
@@ -29,8 +32,11 @@ interface TensorEntry {
   length: number;
 }
 
+/** 2: callbacks' states replaced early stopping's (a format-1 checkpoint is not resumed). */
+const FORMAT = 2;
+
 interface Manifest {
-  format: 1;
+  format: typeof FORMAT;
   state: TrainerState;
   weights: TensorEntry[];
   optimizer: TensorEntry[];
@@ -77,7 +83,7 @@ export async function saveCheckpoint(
   const slots = await optimizer.getWeights();
   const optimizerEntries = pack(slots, chunks, offset);
   const bestEntries = best ? pack(best.map((t, i) => ({ name: `best/${i}`, tensor: t })), chunks, offset) : null;
-  const manifest: Manifest = { format: 1, state, weights, optimizer: optimizerEntries, best: bestEntries };
+  const manifest: Manifest = { format: FORMAT, state, weights, optimizer: optimizerEntries, best: bestEntries };
   const staging = `${dir}.partial`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
@@ -102,7 +108,7 @@ export function readCheckpointState(dir: string, fingerprint: string): TrainerSt
   for (const folder of [dir, `${dir}.old`]) {
     try {
       const manifest = JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')) as Manifest;
-      if (manifest.format === 1 && manifest.state.fingerprint === fingerprint) return manifest.state;
+      if (manifest.format === FORMAT && manifest.state.fingerprint === fingerprint) return manifest.state;
     } catch {
       // not there, or being replaced: try the other
     }
@@ -127,7 +133,7 @@ export async function loadCheckpoint(
   } catch {
     return undefined;
   }
-  if (manifest.format !== 1 || manifest.state.fingerprint !== fingerprint) return undefined;
+  if (manifest.format !== FORMAT || manifest.state.fingerprint !== fingerprint) return undefined;
   const weights = unpack(tf, manifest.weights, data);
   if (weights.length !== model.weights.length || weights.some((w, i) => w.tensor.shape.join() !== model.weights[i]!.shape.join())) {
     tf.dispose(weights.map((w) => w.tensor));

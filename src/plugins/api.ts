@@ -1,14 +1,42 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { LayerBuildContext } from '../registry/layer-definition.js';
 import type { Shape, Tf } from '../core/tf.js';
+import type { ImageShape } from '../core/image.js';
+import type { AugmentationDefinition, Augmentation, ImagePlan, Random } from '../registry/augmentations.js';
+import type { CallbackDecision, CallbackDefinition, EpochValues, TrainingCallback } from '../registry/callbacks.js';
+import type { LossDefinition, LossFunction } from '../registry/losses.js';
+import type { NativeKernels, OptimizerDefinition } from '../registry/optimizers.js';
+import type { FitContext, PreprocessingDefinition } from '../registry/preprocessing.js';
+import type { ObjectSchema } from '../registry/registry.js';
+import type { Schedule, ScheduleDefinition, ScheduleState } from '../registry/schedules.js';
+import type { SourceContext, SourceDefinition, SourceRows } from '../registry/sources/index.js';
 
-/** What plugins name in their types: the tfjs namespace they are handed, and tensor shapes. */
-export type { LayerBuildContext, Shape, Tf };
+/** What plugins name in their types: the tfjs namespace they are handed, tensor shapes, and the parts of each kind's behaviour. */
+export type {
+  LayerBuildContext,
+  Shape,
+  Tf,
+  ImageShape,
+  Augmentation,
+  ImagePlan,
+  Random,
+  CallbackDecision,
+  EpochValues,
+  TrainingCallback,
+  LossFunction,
+  NativeKernels,
+  FitContext,
+  ObjectSchema,
+  Schedule,
+  ScheduleState,
+  SourceContext,
+  SourceRows,
+};
 
 /**
- * The plugin API, version 1. A plugin is a module whose default export is a plain object, in the
+ * The plugin API, version 2. A plugin is a module whose default export is a plain object, in the
  * manner of ESLint's and Vite's plugin objects: a name (its namespace in configs), a version, and
- * what it contributes. Layers are namespaced: a plugin `se` contributing `squeeze_excite` is
+ * what it contributes. Everything is namespaced: a plugin `se` contributing `squeeze_excite` is
  * written `se/squeeze_excite` in a config, so plugins cannot collide with fer or each other.
  *
  *   export default {
@@ -16,9 +44,13 @@ export type { LayerBuildContext, Shape, Tf };
  *     layers: [{ type: 'mish', summary: 'x * tanh(softplus(x))', layerClass: (tf) => class ... }],
  *   } satisfies FerPlugin;
  *
- * docs/plugins.md is the guide.
+ * API 1 has layers and templates. API 2 adds every other kind a config names: augmentations,
+ * preprocessing steps, schedules, losses, optimizers, data sources and training callbacks. Their
+ * entries have the shape of fer's own (registry/*.ts): the same fields and the same behaviour,
+ * with arguments as JSON Schema (TypeBox schemas are JSON Schema too). A plugin written for API 1
+ * loads unchanged. docs/plugins.md is the guide.
  */
-export const PLUGIN_API_VERSION = 1;
+export const PLUGIN_API_VERSION = 2;
 
 /** A tfjs layer class as plugins define it: `class X extends tf.layers.Layer { static className = 'plugin.X' }`. */
 export interface PluginLayerClass {
@@ -54,11 +86,26 @@ export interface PluginLayer {
   checkInput?: (shapes: readonly Shape[], args: Record<string, unknown>) => string | undefined;
 }
 
+/**
+ * An entry of an API 2 kind as a plugin writes it: fer's own shape for that kind, with `type` the
+ * name within the plugin, `args` a JSON Schema of an object (default: no arguments) and the
+ * behaviour receiving the arguments with their defaults filled in.
+ */
+export type PluginEntry<D extends { args: unknown; plugin?: string }> = Omit<D, 'args' | 'plugin'> & { args?: ObjectSchema };
+
+export type PluginAugmentation = PluginEntry<AugmentationDefinition<ObjectSchema>>;
+export type PluginPreprocessing = PluginEntry<PreprocessingDefinition<ObjectSchema, Record<string, unknown>>>;
+export type PluginSchedule = PluginEntry<ScheduleDefinition<ObjectSchema>>;
+export type PluginLoss = PluginEntry<LossDefinition<ObjectSchema>>;
+export type PluginOptimizer = PluginEntry<OptimizerDefinition<ObjectSchema>>;
+export type PluginSource = PluginEntry<SourceDefinition<ObjectSchema>>;
+export type PluginCallback = PluginEntry<CallbackDefinition<ObjectSchema>>;
+
 export interface FerPlugin {
   /** The namespace: lower_snake_case, unique among the plugins of a config. */
   name: string;
   version: string;
-  /** The plugin API this plugin was written for (default 1). */
+  /** The plugin API this plugin was written for (default 1; the API 2 kinds below need 2). */
   api?: number;
   description?: string;
   layers?: PluginLayer[];
@@ -67,6 +114,20 @@ export interface FerPlugin {
    * with `<plugin>/`; configs use them like their own (`use: se/conv_se_block`).
    */
   templates?: string;
+  /** API 2: random changes to training images (`data.augment`). */
+  augmentations?: PluginAugmentation[];
+  /** API 2: steps applied to every image (`data.preprocess`). */
+  preprocessing?: PluginPreprocessing[];
+  /** API 2: learning-rate schedules (`training.schedule`). */
+  schedules?: PluginSchedule[];
+  /** API 2: training objectives (`training.loss`). */
+  losses?: PluginLoss[];
+  /** API 2: optimizers (`training.optimizer`). */
+  optimizers?: PluginOptimizer[];
+  /** API 2: where images come from (`data.source`). */
+  sources?: PluginSource[];
+  /** API 2: what looks at each epoch's metrics and may end training (`training.callbacks`). */
+  callbacks?: PluginCallback[];
 }
 
 /** Identity, for type checking in plain JavaScript plugins (`export default definePlugin({...})`). */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -9,6 +10,8 @@ import type { Tf } from '../core/tf.js';
 import { RegistryError } from '../registry/registry.js';
 import { packageRoot } from '../core/package.js';
 import { PLUGIN_API_VERSION, type FerPlugin, type PluginLayer, type PluginLayerClass } from './api.js';
+import { CONTRIBUTION_KINDS, contributionProblem, registerContributions } from './contributions.js';
+import { FerError } from '../core/errors.js';
 
 /**
  * Finding, importing and registering plugins. A spec is resolved like this:
@@ -17,13 +20,26 @@ import { PLUGIN_API_VERSION, type FerPlugin, type PluginLayer, type PluginLayerC
  *   anything else                an npm package, resolved from the config's folder
  * TypeScript files are compiled on import (tsx), so plugins need no build step.
  */
-export class PluginError extends Error {
+export class PluginError extends FerError {
   constructor(
     message: string,
-    readonly hint?: string,
+    hint?: string,
   ) {
-    super(message);
+    super(message, hint);
     this.name = 'PluginError';
+  }
+}
+
+/** A plugin file that is not the one a run loaded: edited (another SHA-256) or gone. */
+export class PluginChangedError extends PluginError {
+  constructor(
+    readonly spec: string,
+    readonly source: string,
+    readonly expected: string,
+    readonly found: string | undefined,
+  ) {
+    super(`plugin \`${spec}\` (${source}) ${found === undefined ? 'is gone' : 'was edited'} since the run loaded it (sha256 ${expected.slice(0, 12)} then, ${found === undefined ? 'no file' : found.slice(0, 12)} now)`);
+    this.name = 'PluginChangedError';
   }
 }
 
@@ -33,6 +49,8 @@ export interface LoadedPlugin {
   spec: string;
   /** The file imported. */
   source: string;
+  /** SHA-256 of that file as it was just before the import: the code that shapes the model, part of a run's identity. */
+  digest: string;
   /** The plugin's template library (YAML with a `templates:` map), if it has one. */
   templates?: string;
 }
@@ -91,9 +109,25 @@ export function shippedPlugins(): string[] {
     .map((d) => `plugins/${d}`);
 }
 
+/** SHA-256 (hex) of a file's bytes, or undefined when it cannot be read (gone, unreadable). */
+export function fileDigest(file: string): string | undefined {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The plugins in a registry with what the loader recorded of each (every entry was put there by registerPlugin). */
+export function loadedPlugins(registry: FerRegistry): LoadedPlugin[] {
+  return registry.plugins as LoadedPlugin[];
+}
+
 /** Imports a plugin module and checks its export. */
 export async function importPlugin(spec: string, fromDir: string, cwd: string): Promise<LoadedPlugin> {
   const source = resolvePlugin(spec, fromDir, cwd);
+  const digest = fileDigest(source);
+  if (digest === undefined) throw new PluginError(`plugin \`${spec}\`: cannot read ${source}`);
   let module: Record<string, unknown>;
   try {
     if (/\.[mc]?ts$/.test(source)) {
@@ -113,7 +147,7 @@ export async function importPlugin(spec: string, fromDir: string, cwd: string): 
   const templatesFile = typeof (exported as { templates?: unknown }).templates === 'string' ? path.resolve(path.dirname(source), (exported as { templates: string }).templates) : undefined;
   if (templatesFile && !existsSync(templatesFile)) throw new PluginError(`plugin \`${plugin.name}\`: its templates file ${templatesFile} does not exist`);
   if (templatesFile) checkTemplates(plugin.name, templatesFile);
-  return { plugin, spec, source, ...(templatesFile ? { templates: templatesFile } : {}) };
+  return { plugin, spec, source, digest, ...(templatesFile ? { templates: templatesFile } : {}) };
 }
 
 function checkPlugin(value: unknown, spec: string, source: string): FerPlugin {
@@ -126,7 +160,7 @@ function checkPlugin(value: unknown, spec: string, source: string): FerPlugin {
   if (p.api !== undefined && (typeof p.api !== 'number' || p.api > PLUGIN_API_VERSION)) {
     throw new PluginError(`${where} needs fer plugin API ${String(p.api)}; this fer has API ${PLUGIN_API_VERSION}`, 'update fer, or use a version of the plugin written for this API');
   }
-  const known = new Set(['name', 'version', 'api', 'description', 'layers', 'templates']);
+  const known = new Set(['name', 'version', 'api', 'description', 'layers', 'templates', ...CONTRIBUTION_KINDS.map((k) => k.field)]);
   const unknown = Object.keys(p).filter((k) => !known.has(k));
   if (unknown.length > 0) throw new PluginError(`${where}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `\`${k}\``).join(', ')}`, `a plugin object has ${[...known].join(', ')}`);
   if (p.layers !== undefined && !Array.isArray(p.layers)) throw new PluginError(`${where}: \`layers\` must be a list of layer definitions`);
@@ -139,6 +173,8 @@ function checkPlugin(value: unknown, spec: string, source: string): FerPlugin {
     if (typeof l.layerClass !== 'function' && typeof l.build !== 'function') throw new PluginError(`${at} needs \`layerClass\` (tf) => class, or \`build\` (args, context) => layer`);
     if (l.args !== undefined && (typeof l.args !== 'object' || (l.args as { type?: unknown }).type !== 'object')) throw new PluginError(`${at}: \`args\` must be a JSON Schema of type object`);
   }
+  const problem = contributionProblem(p, where);
+  if (problem !== undefined) throw new PluginError(problem, 'docs/plugins.md lists what each kind of entry has');
   return p as FerPlugin;
 }
 
@@ -156,20 +192,19 @@ function checkTemplates(pluginName: string, file: string): void {
   if (bad.length > 0) throw new PluginError(`plugin \`${pluginName}\`: template${bad.length > 1 ? 's' : ''} ${bad.map((b) => `\`${b}\``).join(', ')} must be named \`${pluginName}/<name>\``, 'a plugin\'s templates live in its namespace, as its layers do');
 }
 
-/** Adds a plugin's layers to the registry under its namespace; a clash names both claimants. */
+/** Adds a plugin's layers and other entries to the registry under its namespace; a clash names both claimants. */
 export function registerPlugin(registry: FerRegistry, loaded: LoadedPlugin): void {
   const { plugin } = loaded;
   const existing = registry.plugins.find((p) => p.plugin.name === plugin.name);
   if (existing) {
     throw new PluginError(`two plugins claim the name \`${plugin.name}\`: ${existing.source} and ${loaded.source}`, 'a plugin name is a namespace; rename one of them (its `name` field)');
   }
-  for (const layer of plugin.layers ?? []) {
-    try {
-      registry.layers.register(pluginLayerDefinition(plugin, layer));
-    } catch (error) {
-      if (error instanceof RegistryError) throw new PluginError(error.message);
-      throw error;
-    }
+  try {
+    for (const layer of plugin.layers ?? []) registry.layers.register(pluginLayerDefinition(plugin, layer));
+    registerContributions(registry, plugin);
+  } catch (error) {
+    if (error instanceof RegistryError) throw new PluginError(error.message);
+    throw error;
   }
   registry.plugins.push(loaded);
 }
@@ -203,8 +238,7 @@ function classFor(tf: Tf, plugin: FerPlugin, layer: PluginLayer): PluginLayerCla
 
 /** Registers every plugin layer class with this tfjs, so saved models using them load. */
 export function activatePlugins(tf: Tf, registry: FerRegistry): void {
-  // Every entry of registry.plugins was put there by registerPlugin, so it is a LoadedPlugin.
-  for (const { plugin } of registry.plugins as LoadedPlugin[]) for (const layer of plugin.layers ?? []) classFor(tf, plugin, layer);
+  for (const { plugin } of loadedPlugins(registry)) for (const layer of plugin.layers ?? []) classFor(tf, plugin, layer);
 }
 
 function pluginLayerDefinition(plugin: FerPlugin, layer: PluginLayer): LayerDefinition {

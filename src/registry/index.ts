@@ -1,5 +1,6 @@
 import { activationDefinitions, type ActivationDefinition } from './activations.js';
 import { augmentationDefinitions, type AugmentationDefinition } from './augmentations.js';
+import { callbackDefinitions, type CallbackDefinition } from './callbacks.js';
 import { initializerDefinitions, type InitializerDefinition } from './initializers.js';
 import type { LayerDefinition } from './layer-definition.js';
 import { activationLayers } from './layers/activation.js';
@@ -11,8 +12,9 @@ import { shapeLayers } from './layers/shape.js';
 import { lossDefinitions, type LossDefinition } from './losses.js';
 import { optimizerDefinitions, type OptimizerDefinition } from './optimizers.js';
 import { preprocessingDefinitions, type PreprocessingDefinition } from './preprocessing.js';
-import { Registry } from './registry.js';
+import { Registry, type DefinitionWithArgs } from './registry.js';
 import { scheduleDefinitions, type ScheduleDefinition } from './schedules.js';
+import { sourceDefinitions, type SourceDefinition } from './sources/index.js';
 
 /** A plugin whose contributions are in a registry (the loader in src/plugins makes these). */
 export interface RegisteredPlugin {
@@ -37,20 +39,32 @@ export interface FerRegistry {
   readonly preprocessing: Registry<PreprocessingDefinition>;
   readonly augmentations: Registry<AugmentationDefinition>;
   readonly schedules: Registry<ScheduleDefinition>;
+  readonly sources: Registry<SourceDefinition>;
+  readonly callbacks: Registry<CallbackDefinition>;
 }
 
-/** Other spellings of our layer names users are likely to bring (Keras class names, common abbreviations). */
-const layerAliases: Record<string, readonly string[]> = {
-  batch_norm: ['batchnorm', 'bn', 'batch_normalization'],
-  layer_norm: ['layernorm', 'layer_normalization'],
-  max_pool2d: ['maxpool', 'maxpool2d', 'max_pooling2d', 'maxpooling'],
-  avg_pool2d: ['avgpool', 'avgpool2d', 'average_pooling2d', 'averagepooling2d'],
-  global_avg_pool2d: ['global_average_pooling2d', 'gap'],
-  global_max_pool2d: ['global_max_pooling2d'],
-  concat: ['concatenate'],
-  conv2d: ['conv', 'convolution2d'],
-  dense: ['linear', 'fc', 'fully_connected'],
-};
+/**
+ * The kinds a config names as items (`adam` or `{adam: {...}}`), each with its table and where
+ * configs write it. The schema, normalisation and plugins go through this list, so a new kind is
+ * one line here.
+ */
+export const ITEM_KINDS = {
+  optimizer: 'optimizers',
+  loss: 'losses',
+  schedule: 'schedules',
+  preprocessing: 'preprocessing',
+  augmentation: 'augmentations',
+  source: 'sources',
+  callback: 'callbacks',
+  initializer: 'initializers',
+} as const satisfies Record<string, keyof FerRegistry>;
+
+export type ItemKind = keyof typeof ITEM_KINDS;
+
+/** The table of an item kind. */
+export function itemTable(registry: FerRegistry, kind: ItemKind): Registry<DefinitionWithArgs> {
+  return registry[ITEM_KINDS[kind]] as unknown as Registry<DefinitionWithArgs>;
+}
 
 export function createRegistry(): FerRegistry {
   const layers = new Registry<LayerDefinition>('layer');
@@ -62,7 +76,7 @@ export function createRegistry(): FerRegistry {
     ...activationLayers,
     ...mergeLayers,
   ]) {
-    layers.register(layer, [...(layer.keras ? [layer.keras] : []), ...(layerAliases[layer.type] ?? [])]);
+    layers.register(layer, [...(layer.keras ? [layer.keras] : []), ...(layer.aliases ?? [])]);
   }
   const initializers = new Registry<InitializerDefinition>('initializer');
   for (const d of initializerDefinitions) initializers.register(d, d.keras ? [d.keras] : []);
@@ -78,7 +92,33 @@ export function createRegistry(): FerRegistry {
   for (const d of augmentationDefinitions) augmentations.register(d);
   const schedules = new Registry<ScheduleDefinition>('schedule');
   for (const d of scheduleDefinitions) schedules.register(d);
-  return { plugins: [], layers, initializers, activations, optimizers, losses, preprocessing, augmentations, schedules };
+  const sources = new Registry<SourceDefinition>('data source');
+  for (const d of sourceDefinitions) sources.register(d);
+  const callbacks = new Registry<CallbackDefinition>('callback');
+  for (const d of callbackDefinitions) callbacks.register(d);
+  return { plugins: [], layers, initializers, activations, optimizers, losses, preprocessing, augmentations, schedules, sources, callbacks };
 }
 
-export type { LayerDefinition, InitializerDefinition, ActivationDefinition, OptimizerDefinition, LossDefinition, PreprocessingDefinition, AugmentationDefinition, ScheduleDefinition };
+let builtin: FerRegistry | undefined;
+
+/**
+ * A registry of fer's own entries, shared: for code given a spec without the registry of a config
+ * (tests, benchmarks, saved runs without plugins). Never register anything into it.
+ */
+export function builtinRegistry(): FerRegistry {
+  builtin ??= createRegistry();
+  return builtin;
+}
+
+export type {
+  LayerDefinition,
+  InitializerDefinition,
+  ActivationDefinition,
+  OptimizerDefinition,
+  LossDefinition,
+  PreprocessingDefinition,
+  AugmentationDefinition,
+  ScheduleDefinition,
+  SourceDefinition,
+  CallbackDefinition,
+};

@@ -35,6 +35,8 @@ export interface LayerDefinition<A extends TObject = TObject> extends Definition
   readonly family: LayerFamily;
   /** The Keras class this corresponds to: shown in docs, and accepted as a spelling hint. */
   readonly keras?: string;
+  /** Other spellings users are likely to bring (common abbreviations): did-you-mean hints, never accepted names. */
+  readonly aliases?: readonly string[];
   readonly args: A;
   /** `multiple` for merge layers (add, concat...), which take `inputs: [a, b, ...]`. */
   readonly inputs?: 'single' | 'multiple';

@@ -1,13 +1,26 @@
-import { Type, type Static, type TObject } from '@sinclair/typebox';
-import type { Definition } from './registry.js';
+import { Type, type TObject } from '@sinclair/typebox';
+import type { ArgsOf, ArgsSchema, Definition } from './registry.js';
 import type { Tf, TfOptimizer } from '../core/tf.js';
 import { args } from './schema-helpers.js';
 
+/**
+ * TensorFlow's fused training kernels, as the native backend offers them (backend/native/
+ * optimizers.ts): one pass over the weights per step where tfjs makes ~14, and a step that can be
+ * recorded as one TensorFlow function. engine/optimizer.ts hands them to `buildNative`.
+ */
+export interface NativeKernels {
+  adam(options: { learningRate: number; beta1: number; beta2: number; epsilon: number; weightDecay?: number }): TfOptimizer;
+  sgd(options: { learningRate: number }): TfOptimizer;
+  momentum(options: { learningRate: number; momentum: number; nesterov: boolean }): TfOptimizer;
+}
 
-export interface OptimizerDefinition<A extends TObject = TObject> extends Definition {
+/** Optimizers (`training.optimizer`). `learning_rate` is every optimizer's base rate, which schedules and stages change. */
+export interface OptimizerDefinition<A extends ArgsSchema = ArgsSchema> extends Definition {
   readonly keras?: string;
   readonly args: A;
-  build(args: Static<A>, tf: Tf): TfOptimizer;
+  build(args: ArgsOf<A>, tf: Tf): TfOptimizer;
+  /** The same optimizer on TensorFlow's fused kernels, used instead of `build` on the native backend. */
+  buildNative?(args: ArgsOf<A>, native: NativeKernels): TfOptimizer;
 }
 
 function define<A extends TObject>(d: OptimizerDefinition<A>): OptimizerDefinition<A> {
@@ -31,6 +44,8 @@ export const optimizerDefinitions: OptimizerDefinition[] = [
     ),
     build: (a, tf) =>
       a.momentum > 0 || a.nesterov ? tf.train.momentum(a.learning_rate, a.momentum, a.nesterov) : tf.train.sgd(a.learning_rate),
+    buildNative: (a, native) =>
+      a.momentum > 0 || a.nesterov ? native.momentum({ learningRate: a.learning_rate, momentum: a.momentum, nesterov: a.nesterov }) : native.sgd({ learningRate: a.learning_rate }),
   }),
   define({
     type: 'adam',
@@ -46,6 +61,7 @@ export const optimizerDefinitions: OptimizerDefinition[] = [
       { title: 'adam arguments' },
     ),
     build: (a, tf) => tf.train.adam(a.learning_rate, a.beta_1, a.beta_2, a.epsilon),
+    buildNative: (a, native) => native.adam({ learningRate: a.learning_rate, beta1: a.beta_1, beta2: a.beta_2, epsilon: a.epsilon }),
   }),
   define({
     type: 'adamw',
@@ -79,6 +95,8 @@ export const optimizerDefinitions: OptimizerDefinition[] = [
       };
       return optimizer;
     },
+    buildNative: (a, native) =>
+      native.adam({ learningRate: a.learning_rate, beta1: a.beta_1, beta2: a.beta_2, epsilon: a.epsilon, weightDecay: a.weight_decay }),
   }),
   define({
     type: 'rmsprop',

@@ -1,4 +1,6 @@
+import type { TObject } from '@sinclair/typebox';
 import { closestMatches } from '../core/suggest.js';
+import { FerError } from '../core/errors.js';
 
 /** What every registry entry has: a unique type name (namespaced `plugin/name` for plugins) and a summary. */
 export interface Definition {
@@ -8,7 +10,32 @@ export interface Definition {
   readonly plugin?: string;
 }
 
-export class RegistryError extends Error {
+/** A plain JSON Schema of an object, as a plugin may write its arguments without TypeBox. */
+export interface ObjectSchema {
+  type: 'object';
+  properties?: Record<string, unknown>;
+  required?: string[];
+  additionalProperties?: boolean;
+  [keyword: string]: unknown;
+}
+
+/**
+ * The arguments of an entry: a TypeBox object (fer's own entries: the schema, the static type of
+ * the arguments, the defaults and the docs at once) or a plain JSON Schema object (plugins).
+ */
+export type ArgsSchema = TObject | ObjectSchema;
+
+/** What an entry's behaviour receives: every argument, defaults filled in. */
+// TypeBox schemas carry their static type as a phantom `static` member; reading it is cheaper for
+// the compiler than Static<> on a generic schema.
+export type ArgsOf<A extends ArgsSchema> = A extends TObject ? A['static'] : Record<string, unknown>;
+
+/** An entry of a kind that has arguments (all kinds but activations). */
+export interface DefinitionWithArgs extends Definition {
+  readonly args: ArgsSchema;
+}
+
+export class RegistryError extends FerError {
   constructor(message: string) {
     super(message);
     this.name = 'RegistryError';

@@ -1,4 +1,5 @@
-import { Type, type SchemaOptions, type Static, type TObject, type TProperties, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { Type, type SchemaOptions, type Static, type TObject, type TProperties, type TSchema, type TString, type TUnsafe } from '@sinclair/typebox';
+import type { ItemSpec } from '../core/item-spec.js';
 
 /**
  * Building blocks for argument schemas. They emit plain JSON Schema (draft-07) that both ajv and
@@ -34,11 +35,13 @@ export function choice<const T extends string>(values: readonly T[], options: Sc
   return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
 }
 
-/** The epoch metrics early stopping and reduce_on_plateau may watch (never test metrics). */
-export const MONITORS = ['val_loss', 'val_accuracy', 'loss', 'accuracy'] as const;
-export type Monitor = (typeof MONITORS)[number];
-
 export const PositiveInt = (options: SchemaOptions = {}) => Type.Integer({ minimum: 1, ...options });
+
+/**
+ * A file or folder path. `format: path` is what makes config/load.ts resolve a relative one against
+ * the folder of the file that wrote it (schema/paths.ts finds every such field).
+ */
+export const PathString = (options: SchemaOptions = {}): TString => Type.String({ minLength: 1, format: 'path', ...options });
 
 /** An integer or a pair of integers [height, width], as Keras accepts for kernel sizes and strides. */
 export function intOrPair(options: SchemaOptions & { minimum?: number } = {}): TUnsafe<number | [number, number]> {
@@ -69,8 +72,7 @@ export function ref<T>(definition: string, options: SchemaOptions = {}): TUnsafe
   return Type.Unsafe<T>({ allOf: [{ $ref: `${DEFS}/${definition}` }], ...options });
 }
 
-/** `he_normal` or `{variance_scaling: {scale: 2}}`: a registry item name, optionally with arguments. */
-export type ItemSpec = string | Record<string, Record<string, unknown> | null>;
+export type { ItemSpec };
 
 export const activationRef = (defaultName = 'linear', description?: string) =>
   ref<string>('activation', { default: defaultName, description: description ?? 'activation applied to the output' });

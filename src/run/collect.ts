@@ -1,7 +1,8 @@
+import { FerError } from '../core/errors.js';
 import path from 'node:path';
 import type { FerConfig } from '../config/types.js';
 import { classNames as modelClasses } from '../config/shape.js';
-import { readPredictions, taskDir, writeAtomic, writePredictions } from '../store/run-folder.js';
+import { listRuns, readPredictions, readRunManifest, readTaskStatus, taskDir, writeAtomic, writePredictions } from '../store/run-folder.js';
 import type { Task } from '../store/tasks.js';
 import { combine, fitWeights, type CombineMethod } from '../ensemble/combine.js';
 import { confusionPng } from '../ensemble/confusion-png.js';
@@ -111,4 +112,49 @@ export function evaluateRun(runDir: string, config: FerConfig, tasks: readonly T
     }
   }
   return summary;
+}
+
+/** `fer run --collect` finds the run folder unfinished, or trained under another config or data. */
+export class CollectError extends FerError {
+  constructor(message: string, hint: string) {
+    super(message, hint);
+    this.name = 'CollectError';
+  }
+}
+
+/**
+ * Before `--collect` builds an ensemble, every task must be finished in this run folder under this
+ * config and data (its fingerprint). Each shard reads the YAML itself, so a config edited between
+ * shards, other `--set`s, plugins or data give another digest and so another run folder: that, or a
+ * task trained under another fingerprint, is said plainly (a CollectError) instead of ending
+ * quietly with no ensemble. Nothing is written.
+ */
+export function checkCollectable(options: { runDir: string; runsDir: string; experiment: string; configDigest: string; dataDigest: string; cwd: string }, tasks: readonly Task[], fingerprint: (task: Task) => string): void {
+  const where = (dir: string) => path.relative(options.cwd, dir) || dir;
+  const same = 'each shard must run the same config, overrides, plugins and data; a config edited since the shards ran gives another run folder';
+  if (!readRunManifest(options.runDir)) {
+    const others = listRuns(options.runsDir).filter((r) => r.manifest.experiment === options.experiment);
+    const differs = (mine: string, theirs: string) => (mine === theirs ? 'same' : `${theirs.slice(0, 12)}, this one ${mine.slice(0, 12)}`);
+    const found = others.map((r) => `${where(r.dir)} (${r.manifest.state}; config digest ${differs(options.configDigest, r.manifest.configDigest)}; data digest ${differs(options.dataDigest, r.manifest.dataDigest)})`);
+    throw new CollectError(
+      `nothing to collect: no run of this config and data at ${where(options.runDir)}${found.length > 0 ? `; runs of experiment ${options.experiment}: ${found.join(', ')}` : ''}`,
+      `${same}: collect with the config the shards ran (a run folder keeps it in config.resolved.yaml and sources/)`,
+    );
+  }
+  const stale: string[] = [];
+  const unfinished: string[] = [];
+  for (const task of tasks) {
+    const status = readTaskStatus(options.runDir, task.key);
+    if (status && status.fingerprint !== fingerprint(task)) stale.push(`${task.key} (fingerprint ${status.fingerprint}, this config's ${fingerprint(task)})`);
+    else if (status?.state !== 'finished') unfinished.push(`${task.key} (${status?.state ?? 'not started'})`);
+  }
+  if (stale.length === 0 && unfinished.length === 0) return;
+  const parts = [
+    ...(unfinished.length > 0 ? [`${unfinished.length} of ${tasks.length} tasks not finished: ${unfinished.join(', ')}`] : []),
+    ...(stale.length > 0 ? [`${stale.length} trained under another config or data: ${stale.join(', ')}`] : []),
+  ];
+  throw new CollectError(
+    `cannot build the ensemble of ${where(options.runDir)}: ${parts.join('; ')}`,
+    stale.length > 0 ? `${same}; rerun the shards of those tasks with this config (fer run <config> --shard i/n), then collect again` : 'finish the shards that have these tasks (fer run <config> --shard i/n, rerun to resume), then collect again',
+  );
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { compileModel } from '../compile/model-builder.js';
+import { compileModel, type CompiledModel } from '../compile/model-builder.js';
 import type { LoadedConfig } from '../config/load.js';
 import { createAugmenter } from '../data/augment.js';
 import { classWeights } from '../data/class-weights.js';
@@ -10,6 +10,8 @@ import { selectSplits, type SplitRows } from '../data/splits.js';
 import { buildLoss } from '../engine/loss.js';
 import { evaluate, trainModel, type BatchProgress, type EpochMetrics } from '../engine/trainer.js';
 import type { Tf } from '../core/tf.js';
+import { isConfigError } from '../core/diagnostic.js';
+import { formatDiagnostics } from '../core/diagnostic-format.js';
 import { deriveSeed } from '../core/seed.js';
 import { saveModel } from '../store/model-io.js';
 import { taskDir, writeAtomic, writePredictions, writeTaskMetrics, writeTaskStatus, type TaskStatus } from '../store/run-folder.js';
@@ -48,6 +50,16 @@ export function taskRows(context: RunContext, task: Task): { train: Int32Array; 
   return foldRows(context.splits.train, context.folds, task.fold);
 }
 
+/**
+ * A task's error as the user reads it (in its status and on the terminal): a config problem the
+ * compiler found (a shape that does not fit, say) with its file:line:column and code frame, as
+ * `fer validate` shows it; anything else by its message.
+ */
+export function taskErrorText(error: unknown, cwd?: string): string {
+  if (isConfigError(error)) return formatDiagnostics(error.diagnostics, { sources: error.sources, ...(cwd ? { cwd } : {}) });
+  return error instanceof Error ? error.message : String(error);
+}
+
 export interface TaskEvents {
   onEpoch?: (metrics: EpochMetrics) => void;
   onBatch?: (progress: BatchProgress) => void;
@@ -77,13 +89,16 @@ export async function executeTask(context: RunContext, task: Task, fingerprint: 
     writeTaskStatus(context.runDir, { key: task.key, state: 'running', fingerprint, started, updated: new Date().toISOString(), epochs: 0, ...patch });
   status({});
 
-  const rows = taskRows(context, task);
-  const preprocessor: Preprocessor = fitPreprocessor(data.preprocess, dataset, rows.train);
-  writeAtomic(path.join(dir, 'preprocess.json'), `${JSON.stringify({ inputShape: preprocessor.inputShape, steps: preprocessor.steps }, null, 2)}\n`);
-  const weights = classWeights(data.class_weight, classCounts(dataset, rows.train), task.memberSeed);
-  const model = compileModel(loaded, task.model, { tf, seed: deriveSeed(task.seed, 'weights') }).model;
   const history: EpochMetrics[] = [];
+  // Everything after the status says `running` is inside the try: whatever fails (a model the
+  // compiler rejects too), the task ends `failed` with the reason, never left `running`.
+  let model: CompiledModel['model'] | undefined;
   try {
+    const rows = taskRows(context, task);
+    const preprocessor: Preprocessor = fitPreprocessor(data.preprocess, dataset, rows.train, loaded.registry);
+    writeAtomic(path.join(dir, 'preprocess.json'), `${JSON.stringify({ inputShape: preprocessor.inputShape, steps: preprocessor.steps }, null, 2)}\n`);
+    const weights = classWeights(data.class_weight, classCounts(dataset, rows.train), task.memberSeed);
+    model = compileModel(loaded, task.model, { tf, seed: deriveSeed(task.seed, 'weights') }).model;
     const result = await trainModel({
       tf,
       registry: loaded.registry,
@@ -96,7 +111,7 @@ export async function executeTask(context: RunContext, task: Task, fingerprint: 
         batchSize: config.training.batch_size,
         shuffle: true,
         seed: task.seed,
-        augmenter: createAugmenter(data.augment),
+        augmenter: createAugmenter(data.augment, loaded.registry),
         ...(data.class_weight === 'none' ? {} : { classWeights: weights }),
       },
       ...(rows.validation.length > 0
@@ -126,7 +141,7 @@ export async function executeTask(context: RunContext, task: Task, fingerprint: 
       return { state: 'killed', history: result.history, bestEpoch: result.bestEpoch, ...(result.resumedAfter ? { resumedAfter: result.resumedAfter } : {}) };
     }
     await saveModel(tf, model, path.join(dir, 'model'));
-    const loss = buildLoss(tf, config.training.loss);
+    const loss = buildLoss(tf, config.training.loss, loaded.registry);
     const plan = { dataset, preprocessor, batchSize: 128, shuffle: false, seed: task.seed };
     let valAccuracy: number | undefined;
     if (rows.validation.length > 0) {
@@ -150,9 +165,9 @@ export async function executeTask(context: RunContext, task: Task, fingerprint: 
     });
     return { state: 'finished', history: result.history, bestEpoch: result.bestEpoch, ...(result.resumedAfter ? { resumedAfter: result.resumedAfter } : {}) };
   } catch (error) {
-    status({ state: 'failed', error: (error as Error).message });
+    status({ state: 'failed', error: taskErrorText(error) });
     throw error;
   } finally {
-    model.dispose();
+    model?.dispose();
   }
 }

@@ -1,21 +1,32 @@
+import type { BackendRequest } from '../backend/backend.js';
+import type { PluginFile } from '../config/read.js';
+import type { ResolvedConfig } from '../config/resolved.js';
 import type { BatchProgress, EpochMetrics } from '../engine/trainer.js';
 import type { TaskOutcome } from './execute-task.js';
 import type { Task } from '../store/tasks.js';
 
-/** Messages between the runner (parent) and its worker processes, over Node's IPC channel. */
-export type ToWorker =
-  | {
-      type: 'init';
-      configFile: string;
-      overrides: string[];
-      cwd: string;
-      runDir: string;
-      configDigest: string;
-      backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
-      deterministic: boolean;
-    }
-  | { type: 'task'; task: Task; fingerprint: string }
-  | { type: 'stop' };
+/** Messages between the runner (parent) and its worker processes, over Node's IPC channel (JSON). */
+export type ToWorker = WorkerInit | { type: 'task'; task: Task; fingerprint: string } | { type: 'stop' };
+
+/**
+ * The first message: everything a worker trains from, as the parent read it (worker-setup.ts).
+ * The worker reads no config file; it checks each digest before it trains anything.
+ */
+export interface WorkerInit {
+  type: 'init';
+  /** The resolved config the parent validated, with its sources and positions (for errors). */
+  config: ResolvedConfig;
+  /** configDigest(config, plugin digests): part of every task's fingerprint. */
+  configDigest: string;
+  /** The digest of the dataset the parent loaded. */
+  dataDigest: string;
+  /** The plugins the parent loaded: as written, the file imported and its SHA-256. */
+  plugins: Required<PluginFile>[];
+  cwd: string;
+  runDir: string;
+  backend: BackendRequest;
+  deterministic: boolean;
+}
 
 export type FromWorker =
   | { type: 'ready'; backend: string; reason: string }

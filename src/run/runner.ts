@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { describeInitSource } from '../compile/transfer.js';
 import { loadConfigWithPlugins } from '../config/read.js';
-import type { FerConfig } from '../config/types.js';
 import { DataError } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { predictBackend, type BackendRequest } from '../backend/backend.js';
-import { evaluateRun } from './collect.js';
+import { checkCollectable, evaluateRun } from './collect.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
 import { resolveTrackingSettings } from '../track/settings.js';
 import { RunTracker } from '../track/tracker.js';
@@ -15,9 +13,12 @@ import { ferVersion } from '../core/package.js';
 import type { Progress } from '../core/progress.js';
 import { formatDuration, type RunDisplay } from './display.js';
 import { defaultWorkers, runPool } from './pool.js';
+import type { WorkerInit } from './protocol.js';
+import { workerInit } from './worker-setup.js';
+import { loadedPlugins } from '../plugins/loader.js';
+import { runConfigDigest } from './run-identity.js';
 import { RunTracking } from './run-tracking.js';
 import {
-  configDigest as digestOfConfig,
   readRunManifest,
   readTaskStatus,
   runDigest,
@@ -63,27 +64,11 @@ export interface RunResult {
 export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overrides' | 'cwd' | 'runsDir' | 'fresh' | 'dataProgress'>) {
   const loaded = await loadConfigWithPlugins(options.configFile, { overrides: options.overrides, cwd: options.cwd });
   if (!loaded.config.data) throw new DataError(`${options.configFile} has no data section: fer run needs data to train on`);
-  const { dataset } = await loadDataset({ data: loaded.config.data, seed: loaded.config.seed, ...(options.dataProgress ? { progress: options.dataProgress } : {}) });
-  const configDigest = digestOfConfig(loaded.config, initWeightDigests(loaded.config, path.dirname(loaded.file)));
+  const { dataset } = await loadDataset({ data: loaded.config.data, seed: loaded.config.seed, registry: loaded.registry, ...(options.dataProgress ? { progress: options.dataProgress } : {}) });
+  // The plugins' code is part of the config's identity: an edited plugin gets a new run folder.
+  const configDigest = runConfigDigest(loaded.config, loaded.file, loadedPlugins(loaded.registry).map((p) => p.digest));
   const runDir = runFolder(options.runsDir, loaded.config.name, runDigest(configDigest, dataset.digest), options.fresh ?? false);
   return { loaded, dataset, configDigest, runDir, tasks: expandTasks(loaded.config) };
-}
-
-/**
- * The digest of each model's initial weights, which identifies them wherever they are read from. A
- * source that cannot be read (yet) is left out: compiling the model reports it at its line.
- */
-function initWeightDigests(config: FerConfig, baseDir: string): Record<string, string> {
-  const digests: Record<string, string> = {};
-  for (const [name, model] of Object.entries(config.models)) {
-    if (!model.init) continue;
-    try {
-      digests[name] = describeInitSource(model.init, baseDir).digest;
-    } catch {
-      // reported by the compile step, with its position
-    }
-  }
-  return digests;
 }
 
 /**
@@ -126,6 +111,8 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
   }
   let trackingResult: RunResult['tracking'] = { uri: null, experiment: config.name, parentRunId: null, pending: 0 };
 
+  if (options.collectOnly) checkCollectable({ runDir, runsDir: options.runsDir, experiment: config.name, configDigest, dataDigest, cwd: options.cwd }, tasks, fingerprint);
+
   const existing = readRunManifest(runDir);
   const now = new Date().toISOString();
   const backendRequest = options.backend ?? config.engine.backend;
@@ -145,7 +132,7 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     backend: predictBackend(backendRequest),
     tasks: tasks.length,
     // Where each plugin was loaded from, so evaluate and predict load the same code for saved models.
-    plugins: loaded.registry.plugins.map((p) => ({ name: p.plugin.name, version: p.plugin.version, spec: p.spec, source: p.source })),
+    plugins: loadedPlugins(loaded.registry).map((p) => ({ name: p.plugin.name, version: p.plugin.version, spec: p.spec, source: p.source, digest: p.digest })),
   };
   writeRunManifest(runDir, manifest);
   writeResolvedConfig(runDir, config, loaded.files, loaded.sources);
@@ -190,7 +177,9 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
       const workerCount = Math.max(1, Math.min(options.workers ?? planned.workers, pending.length));
       const threads = config.engine.threads ?? (options.workers ? Math.max(1, Math.floor(cores / workerCount)) : planned.threads);
       options.display.message(`${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${manifest.backend}${manifest.backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}`);
-      failed = await trainTasks({ options, runDir, configDigest, deterministic: config.engine.deterministic, pending, fingerprint, workerCount, threads, backendRequest, results, tracking, failures, locks });
+      // Workers get the config, plugins and data digests as read here, never the YAML's path.
+      const init = workerInit(loaded, { config: configDigest, data: dataDigest }, { runDir, cwd: options.cwd, backend: backendRequest, deterministic: config.engine.deterministic });
+      failed = await trainTasks({ options, init, pending, fingerprint, workerCount, threads, results, tracking, failures, locks });
     }
 
     const allDone = tasks.every((t) => isFinished(t));
@@ -242,14 +231,11 @@ async function finishTracking(tracker: RunTracker, options: RunOptions, runDir: 
 
 interface TrainingPlan {
   options: RunOptions;
-  runDir: string;
-  configDigest: string;
-  deterministic: boolean;
+  init: WorkerInit;
   pending: Task[];
   fingerprint: (task: Task) => string;
   workerCount: number;
   threads: number;
-  backendRequest: BackendRequest;
   results: Map<string, string>;
   tracking: RunTracking;
   failures: { key: string; error: string }[];
@@ -277,16 +263,7 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
     threads: plan.threads,
     cwd: options.cwd,
     ...(options.signal ? { signal: options.signal } : {}),
-    init: {
-      type: 'init',
-      configFile: path.resolve(options.cwd, options.configFile),
-      overrides: [...options.overrides],
-      cwd: options.cwd,
-      runDir: plan.runDir,
-      configDigest: plan.configDigest,
-      backend: plan.backendRequest,
-      deterministic: plan.deterministic,
-    },
+    init: plan.init,
     events: {
       ready: (backend, reason) => display.message(`backend: ${backend} (${reason})`),
       taskStart: (w, key) => {

@@ -1,19 +1,34 @@
-import { loadConfigWithPlugins } from '../config/read.js';
-import { loadDataset } from '../data/load.js';
 import { startEngine } from '../backend/backend.js';
-import { createRunContext, executeTask, type RunContext } from './execute-task.js';
-import type { FromWorker, ToWorker } from './protocol.js';
+import { readTaskStatus, taskFingerprint, writeTaskStatus } from '../store/run-folder.js';
+import type { Task } from '../store/tasks.js';
+import { executeTask, taskErrorText, type RunContext } from './execute-task.js';
+import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
+import { openWorkerContext, RunInputChanged } from './worker-setup.js';
 
 /**
- * A worker process: loads the config, the data (from the cache the parent filled) and its own
- * backend once, then trains the tasks the parent sends, one at a time, reporting progress over IPC.
- * On `stop`, SIGINT or SIGTERM it stops after the current batch; the task's last epoch checkpoint
- * stays, so rerunning the command resumes it.
+ * A worker process: starts its own backend, takes the config, plugins and data the parent
+ * describes in its first message (checking each against the parent's digest: worker-setup.ts),
+ * then trains the tasks the parent sends, one at a time, reporting progress over IPC. A worker
+ * whose inputs are not the parent's trains nothing: it fails every task it is given with the
+ * reason. On `stop`, SIGINT or SIGTERM it stops after the current batch; the task's last epoch
+ * checkpoint stays, so rerunning the command resumes it.
  */
 const send = (message: FromWorker) => process.send?.(message);
 const stop = new AbortController();
+let init: WorkerInit | undefined;
 let context: RunContext | undefined;
+/** Why this worker refuses to train (its inputs changed since the parent read them). */
+let refusal: string | undefined;
 let busy = false;
+
+/** A task refused without training: failed with the reason; its checkpoint (if any) stays for a rerun. */
+function refuse(task: Task, fingerprint: string, reason: string): void {
+  const runDir = init!.runDir;
+  const previous = readTaskStatus(runDir, task.key);
+  const now = new Date().toISOString();
+  writeTaskStatus(runDir, { key: task.key, state: 'failed', fingerprint, started: now, updated: now, epochs: previous?.fingerprint === fingerprint ? previous.epochs : 0, error: reason });
+  send({ type: 'task-error', key: task.key, message: reason });
+}
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop.abort());
 process.on('disconnect', () => {
@@ -21,23 +36,38 @@ process.on('disconnect', () => {
   if (!busy) process.exit(0);
 });
 
+/** The fingerprint the runner gives a task must be the one of what this worker would train. */
+function wrongFingerprint(context: RunContext, task: Task, fingerprint: string): string | undefined {
+  const own = taskFingerprint(task.key, context.configDigest, context.dataDigest);
+  return own === fingerprint ? undefined : `${task.key}: the runner's fingerprint ${fingerprint} is not ${own}, the one of what this worker would train: not trained. Rerun the command`;
+}
+
 process.on('message', (raw) => {
   const message = raw as ToWorker;
   void (async () => {
     try {
       if (message.type === 'init') {
+        init = message;
         const engine = await startEngine(message.backend, { deterministic: message.deterministic });
-        const loaded = await loadConfigWithPlugins(message.configFile, { overrides: message.overrides, cwd: message.cwd });
-        const { dataset } = await loadDataset({ data: loaded.config.data!, seed: loaded.config.seed });
-        context = createRunContext(engine.tf, loaded, dataset, message.runDir, message.configDigest);
+        try {
+          context = await openWorkerContext(engine.tf, message);
+        } catch (error) {
+          if (!(error instanceof RunInputChanged)) throw error;
+          refusal = error.message;
+        }
         send({ type: 'ready', backend: engine.backend, reason: engine.reason });
       } else if (message.type === 'task') {
-        if (!context) throw new Error('task before init');
-        busy = true;
+        if (!init) throw new Error('task before init');
         send({ type: 'task-start', key: message.task.key });
+        const reason = refusal ?? wrongFingerprint(context!, message.task, message.fingerprint);
+        if (reason !== undefined) {
+          refuse(message.task, message.fingerprint, reason);
+          return;
+        }
+        busy = true;
         let lastBatch = 0;
         try {
-          const outcome = await executeTask(context, message.task, message.fingerprint, stop.signal, {
+          const outcome = await executeTask(context!, message.task, message.fingerprint, stop.signal, {
             onEpoch: (metrics) => send({ type: 'epoch', key: message.task.key, metrics }),
             onNotice: (text) => send({ type: 'notice', key: message.task.key, message: text }),
             onBatch: (progress) => {
@@ -49,7 +79,7 @@ process.on('message', (raw) => {
           });
           send({ type: 'task-end', key: message.task.key, outcome });
         } catch (error) {
-          send({ type: 'task-error', key: message.task.key, message: (error as Error).message });
+          send({ type: 'task-error', key: message.task.key, message: taskErrorText(error, init.cwd) });
         } finally {
           busy = false;
           if (stop.signal.aborted && process.connected) process.disconnect();

@@ -1,5 +1,5 @@
-import type { Definition, Registry } from '../registry/registry.js';
-import type { FerRegistry } from '../registry/index.js';
+import type { DefinitionWithArgs, Registry } from '../registry/registry.js';
+import type { FerRegistry, SourceDefinition } from '../registry/index.js';
 import type { TObject } from '@sinclair/typebox';
 import {
   DataSection,
@@ -32,10 +32,8 @@ export interface DocumentSchema {
   strictDefinitions: Record<string, JsonSchema>;
 }
 
-type WithArgs = Definition & { args: TObject };
-
 /** `name` or `{name: {arguments}}` for the entries of a registry. */
-function itemSpec(registry: Registry<WithArgs>, kind: string, example: string): JsonSchemaObject {
+function itemSpec(registry: Registry<DefinitionWithArgs>, kind: string, example: string): JsonSchemaObject {
   const properties: Record<string, JsonSchema> = {};
   for (const d of registry.values()) {
     const argsSchema = plainSchema(d.args) as JsonSchemaObject;
@@ -59,6 +57,39 @@ function itemSpec(registry: Registry<WithArgs>, kind: string, example: string): 
       minProperties: 1,
       maxProperties: 1,
     },
+  };
+}
+
+/**
+ * `data.source`: a map with exactly one source and its arguments; a source with a shorthand also
+ * takes a bare string for that argument (`csv: data.csv`), which keeps its `format` (a path).
+ */
+function sourceSpec(registry: Registry<SourceDefinition>): JsonSchemaObject {
+  const properties: Record<string, JsonSchema> = {};
+  for (const d of registry.values()) {
+    const argsSchema = plainSchema(d.args) as JsonSchemaObject;
+    const names = Object.keys(isSchemaObject(argsSchema.properties) ? argsSchema.properties : {});
+    const short = d.shorthand !== undefined && isSchemaObject(argsSchema.properties) ? (argsSchema.properties[d.shorthand] as JsonSchemaObject | undefined) : undefined;
+    properties[d.type] =
+      short === undefined
+        ? { ...argsSchema, type: 'object', description: d.summary }
+        : {
+            ...argsSchema,
+            type: ['object', 'string'],
+            ...(typeof short.format === 'string' ? { format: short.format } : {}),
+            description: d.summary,
+            'x-expected': `a ${short.format === 'path' ? 'path' : d.shorthand}, or {${names.slice(0, 2).map((n) => `${n}: ...`).join(', ')}${names.length > 2 ? ', ...' : ''}}`,
+          };
+  }
+  return {
+    title: 'data source',
+    'x-kind': 'data source',
+    type: 'object',
+    description: `where the images come from: exactly one of ${registry.types().map((t) => `\`${t}\``).join(', ')}`,
+    properties,
+    additionalProperties: false,
+    minProperties: 1,
+    maxProperties: 1,
   };
 }
 
@@ -173,6 +204,8 @@ export function buildDocumentSchema(registry: FerRegistry): DocumentSchema {
     preprocessing: itemSpec(registry.preprocessing, 'preprocessing step', 'subtract_mean'),
     augmentation: itemSpec(registry.augmentations, 'augmentation', 'flip_horizontal'),
     schedule: itemSpec(registry.schedules, 'schedule', 'cosine'),
+    callback: itemSpec(registry.callbacks, 'callback', 'early_stopping'),
+    source: sourceSpec(registry.sources),
     layer_entry: {
       title: 'layer entry',
       'x-kind': 'layer',
@@ -210,9 +243,9 @@ export function buildDocumentSchema(registry: FerRegistry): DocumentSchema {
           title: 'initial weights',
           description: 'start from saved weights, matched by layer name: a member of a finished fer run, or a tfjs model.json',
           properties: {
-            run: { type: 'string', minLength: 1, description: 'a fer run folder, or an experiment folder (runs/quick) for its finished run with the best accuracy; relative to this file' },
+            run: { type: 'string', minLength: 1, format: 'path', description: 'a fer run folder, or an experiment folder (runs/quick) for its finished run with the best accuracy; relative to this file' },
             member: { type: 'string', minLength: 1, default: 'best', description: 'with run: a member name, or best (highest out-of-fold accuracy)' },
-            model: { type: 'string', minLength: 1, description: 'a TensorFlow.js model.json (e.g. from tensorflowjs_converter): a path relative to this file, or an http(s) URL (downloaded once)' },
+            model: { type: 'string', minLength: 1, format: 'path', description: 'a TensorFlow.js model.json (e.g. from tensorflowjs_converter): a path relative to this file, or an http(s) URL (downloaded once)' },
             map: { type: 'object', additionalProperties: { type: 'string' }, description: 'layer name here -> layer name in the source, where they differ' },
             exclude: { type: 'array', items: { type: 'string' }, description: 'layers not to load (`*` matches within a name), e.g. a replaced head' },
             partial: { type: 'boolean', default: false, description: 'allow layers with no counterpart in the source (they start fresh)' },

@@ -84,12 +84,11 @@ export function configReference(registry: FerRegistry): string {
     const s = properties[section]!;
     out.push(`## \`${section}\``, '', ...propertyTable(s), '');
     if (section === 'data') {
-      const source = s.properties && isSchemaObject((s.properties as Record<string, unknown>).source) ? ((s.properties as Record<string, JsonSchemaObject>).source as JsonSchemaObject) : undefined;
-      if (source) {
-        out.push('### `data.source` (exactly one of)', '');
-        for (const [key, value] of Object.entries(source.properties as Record<string, JsonSchemaObject>)) {
-          out.push(`#### \`${key}\``, '', ...propertyTable(value), '');
-        }
+      const source = definitions.source!;
+      out.push('### `data.source` (exactly one of)', '');
+      for (const [key, value] of Object.entries(source.properties as Record<string, JsonSchemaObject>)) {
+        const shorthand = typeof value['x-expected'] === 'string' ? ` Also written as ${value['x-expected'].replace(/, or .*$/, '')} alone.` : '';
+        out.push(`#### \`${key}\``, '', `${String(value.description ?? '')}${shorthand}`, '', ...propertyTable(value), '');
       }
     }
     if (section === 'ensemble') {
@@ -174,12 +173,20 @@ export function configReference(registry: FerRegistry): string {
     }
     out.push('');
   };
-  out.push('Registry items (initializers, optimizers, losses, preprocessing steps) are written as a name, `he_normal`,', 'or a map with one name and its arguments, `{variance_scaling: {scale: 2}}`.', '');
+  out.push(
+    'Registry items (initializers, optimizers, losses, schedules, preprocessing steps, augmentations, callbacks) are written',
+    'as a name, `he_normal`, or a map with one name and its arguments, `{variance_scaling: {scale: 2}}`. A loaded config',
+    'holds every item written out with all its arguments (the defaults below filled in); that is what runs record.',
+    '',
+  );
   itemSection('Activations', registry.activations.values());
   itemSection('Initializers', registry.initializers.values());
   itemSection('Optimizers', registry.optimizers.values());
   itemSection('Losses', registry.losses.values());
+  itemSection('Learning-rate schedules', registry.schedules.values());
   itemSection('Preprocessing steps', registry.preprocessing.values());
+  itemSection('Augmentations', registry.augmentations.values().map((d) => ({ ...d, summary: `${d.summary} Stage: ${d.stage}.` })));
+  itemSection('Training callbacks', registry.callbacks.values());
   out.push(
     '## Regularizers',
     '',

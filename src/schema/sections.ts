@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { args, choice, DEFS, MONITORS, NAME_PATTERN, PositiveInt, ref, type ItemSpec, type Monitor } from '../registry/schema-helpers.js';
+import type { Item } from '../core/item-spec.js';
+import { earlyStopping } from '../registry/callbacks.js';
+import { args, choice, DEFS, NAME_PATTERN, PathString, PositiveInt, ref } from '../registry/schema-helpers.js';
 
 /**
  * The fixed parts of the document (everything but what the registry contributes). Defaults and docs
@@ -7,65 +9,6 @@ import { args, choice, DEFS, MONITORS, NAME_PATTERN, PositiveInt, ref, type Item
  */
 
 export const FER2013_CLASSES = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
-
-const path = (description: string) => Type.String({ minLength: 1, format: 'path', description });
-
-const csvSource = args(
-  {
-    path: path('the CSV file (`emotion,pixels,Usage` columns), plain or gzip'),
-    label_column: Type.String({ default: 'emotion', description: 'column holding the class index' }),
-    pixels_column: Type.String({ default: 'pixels', description: 'column holding space-separated pixel values' }),
-    split_column: Type.Union([Type.String(), Type.Null()], {
-      default: 'Usage',
-      description: 'column naming the split of each row (null: every row is in split `all`)',
-    }),
-    splits: Type.Array(Type.String({ minLength: 1 }), {
-      default: ['Training', 'PublicTest', 'PrivateTest'],
-      minItems: 1,
-      description: 'the values the split column may hold (a row with another value is an error)',
-    }),
-  },
-  { title: 'csv source' },
-);
-
-export const DataSource = Type.Unsafe<DataSourceConfig>({
-  title: 'data source',
-  type: 'object',
-  description: 'where the images come from: exactly one of `csv`, `folder` or `synthetic`',
-  properties: {
-    csv: {
-      ...csvSource,
-      type: ['object', 'string'],
-      'x-expected': 'a path, or {path: ..., label_column: ..., ...}',
-    },
-    folder: {
-      ...args({ path: path('a folder laid out as <split>/<class name>/*.png|jpg') }, { title: 'folder source' }),
-      type: ['object', 'string'],
-      'x-expected': 'a path, or {path: ...}',
-    },
-    synthetic: args(
-      {
-        rows_per_class: PositiveInt({ default: 200, description: 'images per class in each split' }),
-        splits: Type.Array(Type.String({ minLength: 1 }), {
-          default: ['train', 'test'],
-          minItems: 1,
-          description: 'the names of the splits to generate',
-        }),
-        noise: Type.Number({ minimum: 0, default: 0.3, description: 'how hard the classes are to tell apart' }),
-      },
-      { title: 'synthetic source' },
-    ),
-  },
-  additionalProperties: false,
-  minProperties: 1,
-  maxProperties: 1,
-});
-
-export interface DataSourceConfig {
-  csv?: string | { path: string; label_column: string; pixels_column: string; split_column: string | null; splits: string[] };
-  folder?: string | { path: string };
-  synthetic?: { rows_per_class: number; splits: string[]; noise: number };
-}
 
 export const ImageShape = args(
   {
@@ -97,11 +40,12 @@ export const ClassWeight = Type.Unsafe<ClassWeightConfig>({
     maxProperties: 1,
   },
 });
-export type ClassWeightConfig = 'none' | 'balanced' | 'majority_ratio' | { majority_ratio: { noise_sigma: number } };
+/** After loading (config/normalize.ts): a bare `majority_ratio` is written out with its noise. */
+export type ClassWeightConfig = 'none' | 'balanced' | { majority_ratio: { noise_sigma: number } };
 
 export const DataSection = args(
   {
-    source: DataSource,
+    source: ref<Item>('source', { description: 'where the images come from: one source and its arguments, e.g. {csv: data/fer2013.csv}' }),
     classes: Type.Array(Type.String({ minLength: 1 }), {
       minItems: 2,
       uniqueItems: true,
@@ -134,16 +78,16 @@ export const DataSection = args(
       },
       { title: 'split', default: {}, description: 'which split trains (and is cross-validated) and which tests' },
     ),
-    preprocess: Type.Array(ref<ItemSpec>('preprocessing'), {
+    preprocess: Type.Array(ref<Item>('preprocessing'), {
       default: [],
       description: 'steps applied to every image, in order',
     }),
-    augment: Type.Array(ref<ItemSpec>('augmentation'), {
+    augment: Type.Array(ref<Item>('augmentation'), {
       default: [],
       description: 'random changes applied to training images only, seeded, fresh every epoch',
     }),
     class_weight: ClassWeight,
-    cache: Type.String({ format: 'path', default: 'runs/.cache', description: 'folder for the parsed-data cache' }),
+    cache: PathString({ default: 'runs/.cache', description: 'folder for the parsed-data cache' }),
   },
   { title: 'data section', description: 'where the images come from and how they are prepared' },
 );
@@ -166,11 +110,11 @@ export const TrainingSection = args(
       },
     ),
     batch_size: PositiveInt({ default: 32, description: 'images per gradient step' }),
-    optimizer: ref<ItemSpec>('optimizer', { default: 'adam', description: 'e.g. `adam` or `{adam: {learning_rate: 1e-4}}`' }),
-    loss: ref<ItemSpec>('loss', { default: 'categorical_crossentropy', description: 'the training objective' }),
+    optimizer: ref<Item>('optimizer', { default: 'adam', description: 'e.g. `adam` or `{adam: {learning_rate: 1e-4}}`' }),
+    loss: ref<Item>('loss', { default: 'categorical_crossentropy', description: 'the training objective' }),
     // Nullable sections are if/then/else or multi-type, not anyOf: ajv ignores (and in strict mode
     // rejects) defaults inside anyOf branches.
-    schedule: Type.Unsafe<ItemSpec | null>({
+    schedule: Type.Unsafe<Item | null>({
       if: { type: 'null' },
       then: true,
       else: { allOf: [{ $ref: `${DEFS}/schedule` }] },
@@ -191,19 +135,15 @@ export const TrainingSection = args(
       default: null,
       description: 'gradient clipping: {norm: 1.0} or {value: 0.5} (null: none)',
     }),
-    early_stopping: Type.Unsafe<{ monitor: Monitor; patience: number; min_delta: number; restore_best: boolean } | null>({
-      ...args(
-        {
-          monitor: choice(MONITORS, { default: 'val_loss', description: 'the epoch metric to watch' }),
-          patience: Type.Integer({ minimum: 1, default: 5, description: 'epochs without improvement before stopping' }),
-          min_delta: Type.Number({ minimum: 0, default: 0, description: 'smallest change that counts as an improvement' }),
-          restore_best: Type.Boolean({ default: true, description: 'end with the weights of the best epoch' }),
-        },
-        { title: 'early_stopping' },
-      ),
+    early_stopping: Type.Unsafe<Static<typeof earlyStopping.args> | null>({
+      ...earlyStopping.args,
       type: ['object', 'null'],
       default: null,
-      description: 'stop when the monitored metric stops improving (null: train all epochs)',
+      description: 'stop when the monitored metric stops improving (null: train all epochs); the `early_stopping` callback',
+    }),
+    callbacks: Type.Array(ref<Item>('callback'), {
+      default: [],
+      description: 'what looks at every epoch\'s metrics and may end training (built in: early_stopping; plugins add more)',
     }),
   },
   { title: 'training section', description: 'how each member is trained' },

@@ -5,6 +5,7 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../core/package.js';
 import { addonPatchDigest, patchAddonSources } from '../backend/native/addon-patch.js';
+import { FerError } from '../core/errors.js';
 
 /**
  * `fer setup native`: the native TensorFlow backend without internet access beyond the npm
@@ -42,12 +43,12 @@ export const DEFAULT_TENSORFLOW_VERSION = '2.21.0';
 /** The C API headers the tfjs-node binding includes, transitively (found with g++ -MM). */
 const HEADER_DIRS = ['tensorflow/c/', 'tensorflow/core/platform/', 'tsl/platform/', 'xla/tsl/c/'];
 
-export class NativeSetupError extends Error {
+export class NativeSetupError extends FerError {
   constructor(
     message: string,
-    readonly hint?: string,
+    hint?: string,
   ) {
-    super(message);
+    super(message, hint);
     this.name = 'NativeSetupError';
   }
 }

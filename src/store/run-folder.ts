@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { mapPathFields } from '../config/paths.js';
 import type { FerConfig } from '../config/types.js';
+import type { ImageShape } from '../data/dataset.js';
+import type { FittedStep } from '../data/preprocess.js';
+import type { EnsembleSummary } from '../ensemble/summary.js';
 import { readJson } from '../core/json.js';
 
 /**
@@ -35,7 +37,8 @@ export interface RunManifest {
   ferVersion: string;
   backend?: string;
   tasks: number;
-  plugins?: { name: string; version: string; spec: string; source: string }[];
+  /** The plugins loaded, where from, and the SHA-256 of each file (part of configDigest). */
+  plugins?: { name: string; version: string; spec: string; source: string; digest?: string }[];
 }
 
 /** One epoch of a task, as metrics.json and metrics.csv keep it (the trainer reports these). */
@@ -69,33 +72,50 @@ export interface TaskStatus {
 }
 
 /**
- * What identifies the results of a config: everything but the notes, where they are reported and
- * where its files sit on this machine, so the same config and data give the same run folder in any
- * checkout and on every machine sharing a runs folder (which is how shards meet). The data source
- * is identified by the data's content digest (the other half of runDigest), the cache is where
- * parsed data is kept (not what the run is), and initial weights by their digest (`initWeights`,
- * per model; a source not readable yet counts by its path).
+ * What identifies the results of a config, the same in any checkout and on every machine sharing a
+ * runs folder (which is how shards meet): everything but the notes, where they are reported and
+ * where its files sit. The data source is identified by the data's content digest (the other half
+ * of runDigest), the cache is where parsed data is kept (not what the run is), and initial weights
+ * by the digest of their bytes (`initWeights`, per model; a source not readable counts by its path).
  */
-export function configIdentity(config: FerConfig, initWeights: Readonly<Record<string, string>> = {}): Omit<FerConfig, 'tracking' | 'description'> {
+export function configIdentity(config: FerConfig, initWeights: Readonly<Record<string, string>> = {}): Record<string, unknown> {
   const { tracking: _tracking, description: _description, ...rest } = config;
-  return mapPathFields(rest, (value, { kind, model }) => {
-    if (kind === 'data') return 'data digest';
-    if (kind === 'cache') return undefined;
-    const weights = model === undefined ? undefined : initWeights[model];
-    return weights === undefined ? value : `sha256:${weights}`;
-  });
+  const identity: Record<string, unknown> = { ...rest };
+  if (rest.data) {
+    const { source: _source, cache: _cache, ...data } = rest.data;
+    identity.data = data;
+  }
+  identity.models = Object.fromEntries(
+    Object.entries(rest.models ?? {}).map(([name, model]) => {
+      const weights = initWeights[name];
+      if (!model?.init || weights === undefined) return [name, model];
+      const { run: _run, model: _model, ...init } = model.init;
+      return [name, { ...model, init: { ...init, weights: `sha256:${weights}` } }];
+    }),
+  );
+  return identity;
 }
 
-export function configDigest(config: FerConfig, initWeights: Readonly<Record<string, string>> = {}): string {
-  return createHash('sha256').update(canonicalJson(configIdentity(config, initWeights))).digest('hex');
+/**
+ * The digest of configIdentity, with the code of the config's plugins (the SHA-256 of each plugin's
+ * file, in the order loaded), which shapes the model as much as the config does. It is a digest of
+ * the config as JSON, so a copy sent to another process has the same digest.
+ */
+export function configDigest(config: FerConfig, pluginDigests: readonly string[] = [], initWeights: Readonly<Record<string, string>> = {}): string {
+  const rest = configIdentity(config, initWeights);
+  const identity = pluginDigests.length === 0 ? rest : { config: rest, plugins: pluginDigests };
+  return createHash('sha256').update(canonicalJson(identity)).digest('hex');
 }
 
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value)
+    const record = value as Record<string, unknown>;
+    // As in JSON, a key whose value is undefined is no key at all.
+    return `{${Object.keys(record)
+      .filter((k) => record[k] !== undefined)
       .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`)
       .join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
@@ -147,6 +167,25 @@ export function readTaskStatus(runDir: string, key: string): TaskStatus | undefi
 
 export function writeTaskStatus(runDir: string, status: TaskStatus): void {
   writeAtomic(path.join(taskDir(runDir, status.key), 'status.json'), `${JSON.stringify(status, null, 2)}\n`);
+}
+
+/** Where a task's trained model is saved (model.json and its weights), once the task has finished. */
+export function taskModelDir(runDir: string, key: string): string {
+  return path.join(taskDir(runDir, key), 'model');
+}
+
+export function hasSavedModel(runDir: string, key: string): boolean {
+  return existsSync(path.join(taskModelDir(runDir, key), 'model.json'));
+}
+
+/** The preprocessing a task fitted on its training rows (preprocess.json), to apply it again to new images. */
+export function readTaskPreprocessing(runDir: string, key: string): { inputShape: ImageShape; steps: FittedStep[] } | undefined {
+  return readJson(path.join(taskDir(runDir, key), 'preprocess.json'));
+}
+
+/** ensemble/summary.json: how the members were combined (method, weights) and what they scored. */
+export function readEnsembleSummary(runDir: string): EnsembleSummary | undefined {
+  return readJson<EnsembleSummary>(path.join(runDir, 'ensemble', 'summary.json'));
 }
 
 const METRIC_COLUMNS: (keyof EpochMetrics)[] = ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'test_loss', 'test_accuracy', 'learning_rate', 'seconds', 'images_per_second', 'stage'];

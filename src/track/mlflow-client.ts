@@ -3,6 +3,7 @@ import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { redactUri, type TrackingCredentials } from './settings.js';
+import { FerError } from '../core/errors.js';
 
 /**
  * A typed client for MLflow's REST API (/api/2.0/mlflow and the artifact proxy), on undici.
@@ -66,14 +67,14 @@ export interface ArtifactEntry {
 export const LOG_BATCH_LIMITS = { metrics: 1000, params: 100, tags: 100, total: 1000, bytes: 1_000_000 } as const;
 
 /** The server answered, and said no: a 4xx that retrying will not fix. */
-export class MlflowApiError extends Error {
+export class MlflowApiError extends FerError {
   constructor(
     message: string,
     readonly status: number,
     readonly errorCode: string | undefined,
-    readonly hint?: string,
+    hint?: string,
   ) {
-    super(message);
+    super(message, hint);
     this.name = 'MlflowApiError';
   }
 }
@@ -83,7 +84,7 @@ export class MlflowApiError extends Error {
  * `maybeApplied` says whether a request may have reached the server before the failure (its
  * response was lost or it failed midway): appending requests must then be reconciled, not resent.
  */
-export class MlflowUnavailableError extends Error {
+export class MlflowUnavailableError extends FerError {
   constructor(
     message: string,
     readonly maybeApplied: boolean,

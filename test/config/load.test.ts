@@ -48,11 +48,13 @@ describe('loadConfig', () => {
       epochs: 10,
       stages: [],
       batch_size: 32,
-      optimizer: 'adam',
-      loss: 'categorical_crossentropy',
+      // Normalised: a bare name is written out with every argument, defaults from its registry entry.
+      optimizer: { adam: { learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 } },
+      loss: { categorical_crossentropy: { label_smoothing: 0 } },
       schedule: null,
       clip: null,
       early_stopping: null,
+      callbacks: [],
     });
     expect(config.tracking).toEqual({ uri: null, experiment: null, tags: {}, flush_seconds: 60 });
   });
@@ -63,7 +65,8 @@ describe('loadConfig', () => {
       'configs/exp.yaml': 'extends: base/data.yaml\n',
     });
     const { config } = loadConfig(path.join(dir, 'configs/exp.yaml'), { cwd: '/elsewhere' });
-    expect(config.data!.source.csv).toBe(path.join(dir, 'data/fer.csv'));
+    // A bare csv path is normalised to the csv source's full arguments.
+    expect(config.data!.source.csv!.path).toBe(path.join(dir, 'data/fer.csv'));
     expect(config.data!.cache).toBe(path.resolve('/elsewhere', 'runs/.cache'));
   });
 

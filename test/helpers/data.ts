@@ -2,8 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { DataConfig } from '../../src/config/types.js';
-import { readSyntheticSource } from '../../src/data/sources/synthetic.js';
+import { PNG } from 'pngjs';
+import type { DataInput } from '../../src/data/load.js';
+import { readSyntheticSource } from '../../src/registry/sources/synthetic.js';
 
 const CLASSES = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 
@@ -53,7 +54,7 @@ export function writeSyntheticFer2013Csv(rowsPerClass: number, options: { usage?
   return file;
 }
 
-export function dataConfig(source: DataConfig['source'], overrides: Partial<DataConfig> = {}): DataConfig {
+export function dataConfig(source: DataInput['source'], overrides: Partial<DataInput> = {}): DataInput {
   return {
     source,
     classes: [...CLASSES],
@@ -66,4 +67,14 @@ export function dataConfig(source: DataConfig['source'], overrides: Partial<Data
     cache: tempDir('fer-cache-'),
     ...overrides,
   };
+}
+
+/**
+ * An RGB PNG whose colours have gray (BT.601 luma) values with every fraction: a test of the
+ * grayscale conversion sees the difference between rounding and not.
+ */
+export function rgbPng(width = 48, height = 48): Buffer {
+  const image = new PNG({ width, height });
+  for (let i = 0; i < width * height; i++) image.data.set([(i * 37) % 256, (i * 91 + 11) % 256, (i * 53 + 7) % 256, 255], i * 4);
+  return PNG.sync.write(image);
 }

@@ -138,7 +138,7 @@ describe('plugins from the command line', () => {
     const result = await runFer(['plugins', 'list', '--json']);
     expect(result.code, result.stderr).toBe(0);
     const { plugins } = JSON.parse(result.stdout) as { plugins: { name: string; source: string; layers: { type: string }[]; templates: string[] }[] };
-    expect(plugins.map((p) => p.name)).toEqual(['cbam', 'mish', 'se']);
+    expect(plugins.map((p) => p.name)).toEqual(['cbam', 'mish', 'robust', 'se']);
     expect(plugins.find((p) => p.name === 'se')).toMatchObject({ source: path.join('plugins', 'se', 'index.ts'), layers: [{ type: 'se/squeeze_excite' }], templates: ['se/conv_se_block'] });
   });
 

@@ -1,10 +1,16 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ferBin, killAtEpoch, repoRoot, runFer, STACK_TRACE } from '../helpers/cli.js';
-import { tempDir } from '../helpers/data.js';
+import { dataConfig, rgbPng, tempDir } from '../helpers/data.js';
+import { startEngine } from '../../src/backend/backend.js';
+import type { Progress } from '../../src/core/progress.js';
+import { loadDataset } from '../../src/data/load.js';
+import { evaluateSplit } from '../../src/predict/evaluate-split.js';
+import { SavedEnsemble } from '../../src/predict/saved-ensemble.js';
+import { openRun } from '../../src/store/saved-run.js';
 
 /** The demo config, made a little slower where a test needs to catch a run mid-epoch. */
 const slowDemo = ['--set', 'data.source.synthetic.rows_per_class=250', '--set', 'training.epochs=5', '--set', 'training.batch_size=16'];
@@ -17,11 +23,32 @@ function onlyRun(runs: string, experiment = 'demo'): string {
 }
 
 const summaryOf = (runDir: string) => JSON.parse(readFileSync(path.join(runDir, 'ensemble', 'summary.json'), 'utf8')) as {
-  ensemble: { oof: { accuracy: number }; test: { accuracy: number; confusion: number[][] } };
+  ensemble: { oof: { accuracy: number }; test: { rows: number; accuracy: number; confusion: number[][] } };
   members: { name: string; oof: { accuracy: number }; test: { accuracy: number } }[];
 };
 const metricsOf = (runDir: string, key: string) => JSON.parse(readFileSync(path.join(runDir, 'tasks', ...key.split('/'), 'metrics.json'), 'utf8')) as Record<string, number>[];
 const strip = (history: Record<string, number>[]) => history.map(({ seconds: _s, images_per_second: _i, ...rest }) => rest);
+
+/** A predictions CSV (row, label, one column per class) as numbers. */
+function readPredictionsCsv(file: string): { rows: number[]; labels: number[]; probabilities: Float32Array } {
+  const lines = readFileSync(file, 'utf8').trim().split('\n').slice(1).map((line) => line.split(',').map(Number));
+  return { rows: lines.map((l) => l[0]!), labels: lines.map((l) => l[1]!), probabilities: Float32Array.from(lines.flatMap((l) => l.slice(2))) };
+}
+const maxDifference = (a: Float32Array, b: Float32Array) => {
+  expect(a.length).toBe(b.length);
+  return a.reduce((max, v, i) => Math.max(max, Math.abs(v - b[i]!)), 0);
+};
+/** A member's saved test predictions: the mean of its two fold models'. */
+function memberTestPredictions(member: string): Float32Array {
+  const [a, b] = ['fold-0', 'fold-1'].map((fold) => readPredictionsCsv(path.join(demoDir, 'tasks', member, fold, 'predictions.test.csv')).probabilities);
+  return a!.map((v, i) => (v + b![i]!) / 2);
+}
+
+/** A Progress that keeps what it hears. */
+function recordingProgress(): Progress & { details: string[] } {
+  const details: string[] = [];
+  return { details, update: (_task, _fraction, detail) => details.push(detail ?? ''), done: (_task, message) => details.push(message) };
+}
 
 let demoRuns: string;
 let demoDir: string;
@@ -104,6 +131,55 @@ describe('fer evaluate and fer predict', () => {
     const missing = await runFer(['evaluate', demoDir, '--split', 'PrivateTest']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('the data has no split `PrivateTest`');
+  });
+
+  it("predicts the test split as the run did (evaluate's path), loading each model once and releasing every tensor", async () => {
+    const { tf } = await startEngine('auto');
+    const before = tf.memory().numTensors;
+    const ensemble = await SavedEnsemble.open(demoDir, { tf });
+    const progress = recordingProgress();
+    const result = await evaluateSplit(ensemble, 'test', { progress });
+    // 560 images in batches, each of the 4 models loaded once.
+    expect(progress.details).toEqual(['model 1/4: tiny-1/fold-0', 'model 2/4: tiny-1/fold-1', 'model 3/4: tiny-2/fold-0', 'model 4/4: tiny-2/fold-1', '560 images with 4 models']);
+    expect(tf.memory().numTensors).toBe(before);
+    const saved = readPredictionsCsv(path.join(demoDir, 'ensemble', 'predictions.test.csv'));
+    expect(Array.from(result.rows)).toEqual(saved.rows);
+    expect(Array.from(result.labels)).toEqual(saved.labels);
+    expect(maxDifference(result.prediction.probabilities, saved.probabilities)).toBeLessThan(1e-5);
+    ['tiny-1', 'tiny-2'].forEach((member, i) => expect(maxDifference(result.prediction.members[i]!, memberTestPredictions(member)), member).toBeLessThan(1e-5));
+    const summary = summaryOf(demoDir);
+    expect(result.ensemble.rows).toBe(summary.ensemble.test.rows);
+    expect(Math.abs(result.ensemble.accuracy - summary.ensemble.test.accuracy)).toBeLessThanOrEqual(1 / saved.rows.length);
+  });
+
+  it("predict gives the run's own test predictions for the test rows as a CSV", async () => {
+    const { dataset } = await loadDataset({ data: openRun(demoDir).config.data!, seed: openRun(demoDir).config.seed });
+    const saved = readPredictionsCsv(path.join(demoDir, 'ensemble', 'predictions.test.csv'));
+    const size = 48 * 48;
+    const csv = path.join(tempDir('fer-predict-'), 'test.csv');
+    writeFileSync(csv, ['emotion,pixels', ...saved.rows.map((row) => `${dataset.labels[row]},${Array.from(dataset.pixels.subarray(row * size, (row + 1) * size)).join(' ')}`)].join('\n'));
+    const result = await runFer(['predict', demoDir, csv, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const predictions = JSON.parse(result.stdout) as { input: string; probabilities: Record<string, number> }[];
+    expect(predictions.map((p) => p.input)).toEqual(saved.rows.map((_, i) => `${csv}:${i + 2}`));
+    const printed = Float32Array.from(predictions.flatMap((p) => Object.values(p.probabilities)));
+    // --json prints 4 decimals.
+    expect(maxDifference(printed, saved.probabilities)).toBeLessThan(5e-5 + 1e-5);
+  });
+
+  it('predict gives an RGB image exactly the gray values it has as training data', async () => {
+    const root = tempDir('fer-gray-');
+    mkdirSync(path.join(root, 'train', 'happy'), { recursive: true });
+    const png = path.join(root, 'train', 'happy', 'face.png');
+    writeFileSync(png, rgbPng());
+    const data = dataConfig({ folder: { path: root } }, { split: { train: 'train', test: null, test_fraction: null } });
+    const { dataset } = await loadDataset({ data, seed: 1, cache: false });
+    const stored = path.join(root, 'stored.csv');
+    writeFileSync(stored, `emotion,pixels\n3,${Array.from(dataset.pixels).join(' ')}\n`);
+    const result = await runFer(['predict', demoDir, png, stored, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const [fromPng, fromStored] = JSON.parse(result.stdout) as { probabilities: Record<string, number> }[];
+    expect(fromPng!.probabilities).toEqual(fromStored!.probabilities);
   });
 
   it('predict labels images and CSV rows with the saved ensemble', async () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../../core/package.js';
+import { FerError } from '../../core/errors.js';
 
 /**
  * fer's additions to tfjs-node's addon, applied to the package's C++ sources before `fer setup
@@ -84,7 +85,7 @@ const INSERTIONS: Insertion[] = [
   },
 ];
 
-export class AddonPatchError extends Error {
+export class AddonPatchError extends FerError {
   constructor(message: string) {
     super(message);
     this.name = 'AddonPatchError';

@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../../core/tf.js';
 import { hasFerAddon, type NativeBackend, type NativeBinding } from './native-backend.js';
+import { FerError } from '../../core/errors.js';
 
 /**
  * A training step run as one TensorFlow function on the native backend. tfjs-node runs a step op by
@@ -120,7 +121,7 @@ function groupInputs(op: string, ids: number[]): (number | number[])[] {
   return grouped;
 }
 
-export class GraphRecordingError extends Error {
+export class GraphRecordingError extends FerError {
   constructor(message: string) {
     super(message);
     this.name = 'GraphRecordingError';

@@ -8,7 +8,7 @@ import { assignFolds, foldRows } from '../../data/folds.js';
 import { loadDataset, type LoadedData } from '../../data/load.js';
 import { selectSplits } from '../../data/splits.js';
 import { countRows, countsTable, splitSummary } from '../../data/summary.js';
-import { FER2013_CLASSES } from '../../schema/sections.js';
+import { completeDataSection } from '../../config/normalize.js';
 import { createProgress } from '../../core/progress.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
@@ -22,7 +22,7 @@ function isConfigFile(target: string): boolean {
   return /\.ya?ml$/i.test(target);
 }
 
-/** A data section for a bare data path: FER2013's classes and image size, the cache under ./runs. */
+/** A data section for a bare data path: the data section's defaults (FER2013's classes and image size), the cache under ./runs. */
 function dataForPath(target: string): DataConfig {
   const absolute = path.resolve(target);
   let folder = false;
@@ -31,17 +31,7 @@ function dataForPath(target: string): DataConfig {
   } catch {
     // Not there: the loader reports the path it tried.
   }
-  return {
-    source: folder ? { folder: { path: absolute } } : { csv: absolute },
-    classes: FER2013_CLASSES,
-    merge_classes: null,
-    image: { height: 48, width: 48, channels: 1 },
-    split: { train: 'Training', test: 'PublicTest', test_fraction: null },
-    preprocess: [],
-    augment: [],
-    class_weight: 'none',
-    cache: path.resolve('runs/.cache'),
-  };
+  return completeDataSection({ source: folder ? { folder: absolute } : { csv: absolute }, cache: path.resolve('runs/.cache') });
 }
 
 function requireSection<K extends keyof FerConfig>(config: FerConfig, file: string, key: K): NonNullable<FerConfig[K]> {

@@ -4,6 +4,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parse } from 'yaml';
 import { ConfigError } from '../../core/diagnostic.js';
 import { pluginRegistry, readConfigWithPlugins } from '../../config/read.js';
+import { contributionsOf } from '../../plugins/contributions.js';
 import { shippedPlugins } from '../../plugins/loader.js';
 import type { FerRegistry } from '../../registry/index.js';
 import { defaultIo, runCommand } from '../output.js';
@@ -22,7 +23,7 @@ export const pluginsCommand: CommandModule<GlobalOptions, PluginsOptions> = {
     yargs
       .positional('action', { choices: ['list'] as const, demandOption: true })
       .positional('config', { type: 'string', describe: "a config: its plugins (default: the plugins shipped with fer and in ./plugins)" })
-      .option('json', { type: 'boolean', default: false, describe: 'print {"plugins": [{"name", "version", "description", "spec", "source", "layers": [{"type", "summary"}], "templates": [...]}]}' })
+      .option('json', { type: 'boolean', default: false, describe: 'print {"plugins": [{"name", "version", "description", "spec", "source", "layers": [{"type", "summary"}], "templates": [...], and per other kind it adds ("augmentations", "callbacks"...) [{"type", "summary"}]}]}' })
       .example('$0 plugins list', 'the shipped plugins')
       .example('$0 plugins list configs/plugins/se-demo.yaml', 'the plugins of a config') as unknown as Argv<PluginsOptions>,
   handler: async (argv: ArgumentsCamelCase<PluginsOptions>) => {
@@ -47,16 +48,22 @@ export const pluginsCommand: CommandModule<GlobalOptions, PluginsOptions> = {
         source: path.relative(process.cwd(), p.source) || p.source,
         layers: (p.plugin.layers ?? []).map((l) => ({ type: `${p.plugin.name}/${l.type}`, summary: l.summary })),
         templates: p.templates ? Object.keys((parse(readFileSync(p.templates, 'utf8')) as { templates?: object } | null)?.templates ?? {}) : [],
+        // Plugin API 2: augmentations, preprocessing, schedules, losses, optimizers, sources, callbacks it adds.
+        ...contributionsOf(registry, p.plugin.name),
       }));
       if (argv.json) {
         io.stdout(JSON.stringify({ plugins }, null, 2));
         return;
       }
       if (plugins.length === 0) io.stdout('no plugins');
+      const line = (label: string, type: string, summary = '') => io.stdout(`  ${label.padEnd(12)} ${type.padEnd(24)} ${summary}`.trimEnd());
       for (const p of plugins) {
         io.stdout(`${p.name} ${p.version}  ${p.source}${p.description ? `\n  ${p.description}` : ''}`);
-        for (const l of p.layers) io.stdout(`  layer    ${l.type.padEnd(24)} ${l.summary}`);
-        for (const t of p.templates) io.stdout(`  template ${t}`);
+        for (const l of p.layers) line('layer', l.type, l.summary);
+        for (const t of p.templates) line('template', t);
+        for (const [field, entries] of Object.entries(contributionsOf(registry, p.name))) {
+          for (const e of entries) line(field === 'preprocessing' ? 'preprocessing' : field.replace(/s$/, ''), e.type, e.summary);
+        }
       }
     });
   },

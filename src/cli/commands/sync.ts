@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { FerError } from '../../core/errors.js';
 import { listRuns } from '../../store/run-folder.js';
 import { JournalDelivery } from '../../track/delivery.js';
 import { journalFiles } from '../../track/journal.js';
@@ -57,7 +58,7 @@ export const syncCommand: CommandModule<GlobalOptions, SyncOptions> = {
               incomplete = true;
               const pending = delivery.pending();
               entry.journals.push({ journal: path.basename(journal), delivered: 0, pending, rejected: [] });
-              if ((error as { hint?: string }).hint) throw error;
+              if (error instanceof FerError && error.hint !== undefined) throw error;
               io.stderr(`${entry.runDir} ${path.basename(journal)}: ${(error as Error).message}; ${pending} entries left for the next sync`);
             }
           }

@@ -55,6 +55,7 @@ function slidingOptions(a: { strides: number | [number, number]; padding: 'valid
 export const conv2d = defineLayer({
   type: 'conv2d',
   keras: 'Conv2D',
+  aliases: ['conv', 'convolution2d'],
   family: 'convolution',
   summary: '2D convolution over height and width.',
   args: args(
@@ -174,6 +175,7 @@ export const conv2dTranspose = defineLayer({
 export const dense = defineLayer({
   type: 'dense',
   keras: 'Dense',
+  aliases: ['linear', 'fc', 'fully_connected'],
   family: 'dense',
   summary: 'Fully connected layer.',
   args: args(

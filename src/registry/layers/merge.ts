@@ -36,6 +36,7 @@ function elementwise(type: string, keras: string, summary: string, build: 'add' 
 export const concat = defineLayer({
   type: 'concat',
   keras: 'Concatenate',
+  aliases: ['concatenate'],
   family: 'merge',
   summary: 'Joins tensors along an axis (channels by default).',
   inputs: 'multiple',

@@ -8,6 +8,7 @@ import { args, initializerRef, Rate, regularizerRef } from '../schema-helpers.js
 export const batchNorm = defineLayer({
   type: 'batch_norm',
   keras: 'BatchNormalization',
+  aliases: ['batchnorm', 'bn', 'batch_normalization'],
   family: 'normalization',
   summary: 'Batch normalization: normalise each channel with batch statistics while training, moving averages after.',
   args: args(
@@ -48,6 +49,7 @@ export const batchNorm = defineLayer({
 export const layerNorm = defineLayer({
   type: 'layer_norm',
   keras: 'LayerNormalization',
+  aliases: ['layernorm', 'layer_normalization'],
   family: 'normalization',
   summary: 'Layer normalization: normalise each example over the given axes.',
   args: args(

@@ -24,10 +24,11 @@ const poolArgs = (title: string) =>
 const onImages = 'pooling works on images: put it before `flatten`';
 
 /** Max and average pooling differ only in the tfjs layer they build. */
-function windowPool(type: 'max_pool2d' | 'avg_pool2d', keras: string, summary: string, layer: 'maxPooling2d' | 'averagePooling2d') {
+function windowPool(type: 'max_pool2d' | 'avg_pool2d', keras: string, aliases: readonly string[], summary: string, layer: 'maxPooling2d' | 'averagePooling2d') {
   return defineLayer({
     type,
     keras,
+    aliases,
     family: 'pooling',
     summary,
     args: poolArgs(`${type} arguments`),
@@ -42,12 +43,13 @@ function windowPool(type: 'max_pool2d' | 'avg_pool2d', keras: string, summary: s
   });
 }
 
-export const maxPool2d = windowPool('max_pool2d', 'MaxPooling2D', 'Maximum over each window.', 'maxPooling2d');
-export const avgPool2d = windowPool('avg_pool2d', 'AveragePooling2D', 'Average over each window.', 'averagePooling2d');
+export const maxPool2d = windowPool('max_pool2d', 'MaxPooling2D', ['maxpool', 'maxpool2d', 'max_pooling2d', 'maxpooling'], 'Maximum over each window.', 'maxPooling2d');
+export const avgPool2d = windowPool('avg_pool2d', 'AveragePooling2D', ['avgpool', 'avgpool2d', 'average_pooling2d', 'averagepooling2d'], 'Average over each window.', 'averagePooling2d');
 
 export const globalAvgPool2d = defineLayer({
   type: 'global_avg_pool2d',
   keras: 'GlobalAveragePooling2D',
+  aliases: ['global_average_pooling2d', 'gap'],
   family: 'pooling',
   summary: 'Average over height and width: one value per channel.',
   args: args({}, { title: 'global_avg_pool2d arguments' }),
@@ -58,6 +60,7 @@ export const globalAvgPool2d = defineLayer({
 export const globalMaxPool2d = defineLayer({
   type: 'global_max_pool2d',
   keras: 'GlobalMaxPooling2D',
+  aliases: ['global_max_pooling2d'],
   family: 'pooling',
   summary: 'Maximum over height and width: one value per channel.',
   args: args({}, { title: 'global_max_pool2d arguments' }),

@@ -1,9 +1,12 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { DataError } from '../../core/data-error.js';
+import { imageSize, type ImageShape } from '../../core/image.js';
 import { closestMatches } from '../../core/suggest.js';
-import { ByteBuilder, DataError, imageSize, type ImageShape } from '../dataset.js';
-import { decodeImage, storeImage } from '../image-decode.js';
-import type { SourceRows } from './source-rows.js';
+import { args, PathString } from '../schema-helpers.js';
+import { decodeImage, storeImage } from './image-decode.js';
+import { ByteBuilder, folderFingerprint, type SourceRows } from './rows.js';
+import { defineSource } from './source.js';
 
 const IMAGE = /\.(png|jpe?g)$/i;
 
@@ -32,7 +35,7 @@ export function folderListing(options: Pick<FolderSourceOptions, 'path' | 'class
   try {
     isFolder = statSync(root).isDirectory();
   } catch {
-    throw new DataError(`data folder not found: ${root}`, undefined, 'data.source.folder takes a folder laid out as <split>/<class name>/*.png|jpg');
+    throw new DataError(`data folder not found: ${root}`, undefined, LAYOUT);
   }
   if (!isFolder) throw new DataError(`${root} is a file; data.source.folder takes a folder (use data.source.csv for a CSV file)`);
   const classIndex = new Map(options.classes.map((c, i) => [c.toLowerCase(), i]));
@@ -78,3 +81,28 @@ export function readFolderSource(options: FolderSourceOptions): SourceRows {
   });
   return { pixels: pixels.finish(), labels, splits, splitNames };
 }
+
+const LAYOUT = 'data.source.folder takes a folder laid out as <split>/<class name>/*.png|jpg';
+
+/** `folder: faces/` or `folder: {path: faces/}`: images in split and class folders. */
+export const folderSource = defineSource({
+  type: 'folder',
+  summary: 'PNG or JPEG images laid out as <split>/<class name>/*.png|jpg (class folders matched to data.classes).',
+  shorthand: 'path',
+  args: args({ path: PathString({ description: 'a folder laid out as <split>/<class name>/*.png|jpg' }) }, { title: 'folder source' }),
+  describe: (a) => ({ source: `folder ${a.path}`, task: `reading ${a.path}` }),
+  fingerprint: (a) => {
+    try {
+      return folderFingerprint(a.path);
+    } catch {
+      throw new DataError(`data folder not found: ${a.path}`, undefined, LAYOUT);
+    }
+  },
+  read: (a, context) =>
+    readFolderSource({
+      path: a.path,
+      classes: context.classes,
+      image: context.image,
+      onProgress: (done, total) => context.progress(done / total, `${done} images`),
+    }),
+});

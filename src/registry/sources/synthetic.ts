@@ -1,6 +1,9 @@
+import { Type } from '@sinclair/typebox';
 import seedrandom from 'seedrandom';
-import { imageSize, type ImageShape } from '../dataset.js';
-import type { SourceRows } from './source-rows.js';
+import { imageSize, type ImageShape } from '../../core/image.js';
+import { args, PositiveInt } from '../schema-helpers.js';
+import type { SourceRows } from './rows.js';
+import { defineSource } from './source.js';
 
 export interface SyntheticSourceOptions {
   rowsPerClass: number;
@@ -59,3 +62,24 @@ export function readSyntheticSource(options: SyntheticSourceOptions): SourceRows
   });
   return { pixels, labels, splits, splitNames: [...options.splits] };
 }
+
+/** `synthetic: {rows_per_class: 200}`: generated from the seed, so demos and tests need no download. */
+export const syntheticSource = defineSource({
+  type: 'synthetic',
+  summary: 'Generated images with class-dependent patterns (gratings and blobs), drawn from the experiment seed: no data to download.',
+  args: args(
+    {
+      rows_per_class: PositiveInt({ default: 200, description: 'images per class in each split' }),
+      splits: Type.Array(Type.String({ minLength: 1 }), {
+        default: ['train', 'test'],
+        minItems: 1,
+        description: 'the names of the splits to generate',
+      }),
+      noise: Type.Number({ minimum: 0, default: 0.3, description: 'how hard the classes are to tell apart' }),
+    },
+    { title: 'synthetic source' },
+  ),
+  describe: () => ({ source: 'synthetic', task: 'generating synthetic images' }),
+  read: (a, context) =>
+    readSyntheticSource({ rowsPerClass: a.rows_per_class, splits: a.splits, noise: a.noise, classes: context.classes, image: context.image, seed: context.seed }),
+});

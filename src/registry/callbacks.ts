@@ -1,0 +1,82 @@
+import { Type, type TObject } from '@sinclair/typebox';
+import { improves, MONITORS } from './monitor.js';
+import type { ArgsOf, ArgsSchema, Definition } from './registry.js';
+import { args, choice } from './schema-helpers.js';
+
+/**
+ * Training callbacks (`training.callbacks`, and `training.early_stopping` for the built-in one):
+ * after every epoch the trainer hands each its metrics. A callback may end training, and may mark
+ * the epoch's weights as the best so far: when it says it restores the best, the trainer keeps a
+ * copy of them and ends with them. Its state is plain JSON saved in the checkpoint, so a resumed
+ * run decides exactly as an uninterrupted one.
+ */
+
+/** The metrics of a finished epoch: loss, accuracy, val_loss, val_accuracy (with validation rows), learning_rate... */
+export type EpochValues = Readonly<Record<string, number | undefined>>;
+
+export interface CallbackDecision {
+  /** End training after this epoch. */
+  stop?: boolean;
+  /** This epoch's weights are the best so far. */
+  best?: boolean;
+}
+
+export interface TrainingCallback<S = unknown> {
+  /** The state before the first epoch (JSON: it is saved with every checkpoint). */
+  initialState(): S;
+  /** After each epoch (`epoch` from 0), with its metrics; may change `state`. */
+  onEpochEnd(epoch: number, metrics: EpochValues, state: S): CallbackDecision | void;
+  /** Training ends with the weights of the epoch this callback last called best (at most one callback may). */
+  readonly restoresBest?: boolean;
+}
+
+/** What a callback is built for. */
+export interface CallbackContext {
+  /** The epochs training will run, all stages together. */
+  readonly epochs: number;
+}
+
+export interface CallbackDefinition<A extends ArgsSchema = ArgsSchema> extends Definition {
+  readonly args: A;
+  build(args: ArgsOf<A>, context: CallbackContext): TrainingCallback;
+}
+
+/** Keeps the argument type of the behaviour tied to the schema at the definition site. */
+export function defineCallback<A extends TObject>(definition: CallbackDefinition<A>): CallbackDefinition<A> {
+  return definition;
+}
+
+interface EarlyStoppingState {
+  best: number | null;
+  wait: number;
+}
+
+export const earlyStopping = defineCallback({
+  type: 'early_stopping',
+  summary: 'Stop when the monitored metric has not improved by `min_delta` for `patience` epochs; end with the best epoch\'s weights.',
+  args: args(
+    {
+      monitor: choice(MONITORS, { default: 'val_loss', description: 'the epoch metric to watch' }),
+      patience: Type.Integer({ minimum: 1, default: 5, description: 'epochs without improvement before stopping' }),
+      min_delta: Type.Number({ minimum: 0, default: 0, description: 'smallest change that counts as an improvement' }),
+      restore_best: Type.Boolean({ default: true, description: 'end with the weights of the best epoch' }),
+    },
+    { title: 'early_stopping' },
+  ),
+  build: (a): TrainingCallback<EarlyStoppingState> => ({
+    restoresBest: a.restore_best,
+    initialState: () => ({ best: null, wait: 0 }),
+    onEpochEnd: (_epoch, metrics, state) => {
+      const value = metrics[a.monitor];
+      if (value === undefined) return undefined;
+      if (improves(a.monitor, value, state.best, a.min_delta)) {
+        state.best = value;
+        state.wait = 0;
+        return { best: true };
+      }
+      return ++state.wait >= a.patience ? { stop: true } : undefined;
+    },
+  }),
+});
+
+export const callbackDefinitions: CallbackDefinition[] = [earlyStopping];

@@ -1,0 +1,72 @@
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot, runFer, STACK_TRACE } from '../helpers/cli.js';
+import { tempDir } from '../helpers/data.js';
+
+/**
+ * `fer run --collect` reads the YAML itself, as each shard does: a config edited between the shards
+ * and the collect (or a task trained under another fingerprint) must be said plainly, never end
+ * quietly with no ensemble or build one from mixed tasks.
+ */
+const config = [
+  `extends: ${path.join(repoRoot, 'configs', 'demo.yaml')}`,
+  'name: collect',
+  'training: {epochs: 1}',
+  'ensemble: {members: [{model: tiny, count: 1}]}',
+  '',
+].join('\n');
+const env = { MLFLOW_TRACKING_URI: '' };
+
+describe('fer run --collect', () => {
+  it('names an edited config, unfinished tasks and tasks of another fingerprint, and writes nothing until all are right', async () => {
+    const dir = tempDir('fer-collect-');
+    const yaml = path.join(dir, 'exp.yaml');
+    writeFileSync(yaml, config);
+    const run = (...extra: string[]) => runFer(['run', 'exp.yaml', '--runs', 'runs', ...extra], { cwd: dir, env });
+    const folders = () => readdirSync(path.join(dir, 'runs', 'collect'));
+
+    const first = await run('--shard', '1/2');
+    expect(first.code, first.stderr).toBe(0);
+    const [folder] = folders();
+    const runDir = path.join(dir, 'runs', 'collect', folder!);
+
+    // The YAML edited after the shards ran: another digest, so another (empty) run folder.
+    writeFileSync(yaml, config.replace('epochs: 1', 'epochs: 1, optimizer: {adam: {learning_rate: 0.01}}'));
+    const edited = await run('--collect');
+    expect(edited.code).toBe(1);
+    expect(edited.stderr).not.toMatch(STACK_TRACE);
+    expect(edited.stderr).toMatch(
+      new RegExp(`error: nothing to collect: no run of this config and data at runs/collect/run-[0-9a-f]{12}; runs of experiment collect: runs/collect/${folder} \\(running; config digest [0-9a-f]{12}, this one [0-9a-f]{12}; data digest same\\)`),
+    );
+    expect(edited.stderr).toContain('help: each shard must run the same config, overrides, plugins and data');
+    expect(folders()).toEqual([folder]);
+
+    // The config the shards ran, but one shard still to go.
+    writeFileSync(yaml, config);
+    const half = await run('--collect');
+    expect(half.code).toBe(1);
+    expect(half.stderr).toContain(`error: cannot build the ensemble of runs/collect/${folder}: 1 of 2 tasks not finished: tiny-1/fold-1 (not started)`);
+
+    const second = await run('--shard', '2/2');
+    expect(second.code, second.stderr).toBe(0);
+    // The last shard found every task done and built the ensemble; the collect below must not.
+    rmSync(path.join(runDir, 'ensemble'), { recursive: true });
+    // A task whose status says it was trained under another config or data.
+    const statusFile = path.join(runDir, 'tasks', 'tiny-1', 'fold-0', 'status.json');
+    const status = JSON.parse(readFileSync(statusFile, 'utf8')) as { fingerprint: string };
+    writeFileSync(statusFile, JSON.stringify({ ...status, fingerprint: '0123456789abcdef' }));
+    const mixed = await run('--collect');
+    expect(mixed.code).toBe(1);
+    expect(mixed.stderr).toContain(
+      `error: cannot build the ensemble of runs/collect/${folder}: 1 trained under another config or data: tiny-1/fold-0 (fingerprint 0123456789abcdef, this config's ${status.fingerprint})`,
+    );
+    expect(existsSync(path.join(runDir, 'ensemble'))).toBe(false);
+
+    writeFileSync(statusFile, JSON.stringify(status));
+    const collected = await run('--collect');
+    expect(collected.code, collected.stderr).toBe(0);
+    expect(collected.stdout).toContain('ENSEMBLE (mean)');
+    expect(JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8'))).toMatchObject({ state: 'finished' });
+  }, 300_000);
+});
