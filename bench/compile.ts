@@ -11,12 +11,13 @@ import { loadConfig } from '../src/config/load.js';
 import { loadTf } from '../src/backend/load-tf.js';
 import { createRegistry } from '../src/registry/index.js';
 import { handWrittenCnn, handWrittenResnet18 } from './baselines/reference-models.js';
-import { median, printTable } from './report.js';
+import { median, printMachine, printTable } from './report.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const config = path.join(root, 'configs', 'ensemble16.yaml');
 const repeats = Number(process.env.BENCH_REPEATS ?? 5);
 
+printMachine('compile');
 const tf = await loadTf();
 const time = (fn: () => void): number => {
   const start = performance.now();

@@ -14,12 +14,13 @@ import { createAugmenter } from '../src/data/augment.js';
 import { loadDataset } from '../src/data/load.js';
 import { randomStream } from '../src/data/random.js';
 import { gatherRows } from '../src/data/preprocess.js';
-import { median, printTable } from './report.js';
+import { median, printMachine, printTable } from './report.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { trainingThroughput } from './training-throughput.js';
 
+printMachine('data');
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const file = process.env.FER_BENCH_CSV ?? path.resolve(root, '..', 'shared', 'data', 'fer2013', 'fer2013-train-public.csv.gz');
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);

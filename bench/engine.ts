@@ -28,6 +28,7 @@ import { GraphStepRunner, graphStepsAvailable } from '../src/backend/native/grap
 import { trainModel } from '../src/engine/trainer.js';
 import type { Tf } from '../src/core/tf.js';
 import { handWrittenCnn, handWrittenResnet18 } from './baselines/reference-models.js';
+import { printMachine } from './report.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const steps = Number(process.env.BENCH_STEPS ?? 20);
@@ -118,6 +119,7 @@ function kerasPython(): string | undefined {
   return python;
 }
 
+printMachine('engine');
 const { tf, backend, reason } = await startEngine('auto');
 console.log(`backend: ${backend} (${reason}); batch ${batch}, ${steps} steps after 2 warm-up steps`);
 

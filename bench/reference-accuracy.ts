@@ -22,6 +22,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import { startEngine } from '../src/backend/backend.js';
 import { handWrittenCnn } from './baselines/reference-models.js';
+import { printMachine } from './report.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const epochs = Number(process.env.BENCH_EPOCHS ?? 3);
@@ -96,6 +97,7 @@ function ferRun(seed: number): EpochResult[] {
 
 // The baseline is plain tfjs-node: none of fer's kernel replacements (the fer run is a child process).
 process.env.FER_TFJS_GRADIENTS = '1';
+printMachine('reference-accuracy');
 const { tf, backend, reason } = await startEngine('tensorflow');
 console.log(`backend: ${backend} (${reason}); the reference CNN, ${epochs} epochs, seeds ${seeds.join(', ')}`);
 const table: { seed: number; baseline: EpochResult[]; fer: EpochResult[] }[] = [];

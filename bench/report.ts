@@ -1,3 +1,18 @@
+import { describeKernelChoice, kernelRecord } from '../src/backend/kernel-choice.js';
+
+/**
+ * The header every benchmark prints first: the machine its figures come from. The same kind of cloud
+ * machine comes with different CPUs (an AMD EPYC with AVX2, an Intel Xeon with AVX-512 and AMX), which
+ * run different kernels (kernel-choice.ts) at different speeds, so figures are only comparable with
+ * the CPU, its instruction sets and the kernels they chose beside them.
+ */
+export function printMachine(bench: string): void {
+  const kernels = kernelRecord();
+  const threads = process.env.TF_NUM_INTRAOP_THREADS ? `, TF_NUM_INTRAOP_THREADS=${process.env.TF_NUM_INTRAOP_THREADS}` : '';
+  console.log(`bench ${bench} on ${kernels.cpu}`);
+  console.log(`  native kernels: ${describeKernelChoice(kernels)}, oneDNN ${process.env.TF_ENABLE_ONEDNN_OPTS === '0' ? 'off' : 'on'}${threads}`);
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import type { Tf } from '../core/tf.js';
 import { packageRoot } from '../core/package.js';
+import { capabilities, effectiveKernels, type BackendName, type Capabilities } from './capabilities.js';
+import { cpuFlags } from './cpu-features.js';
+import { applyKernelChoice, appliedKernelChoice, chooseKernels } from './kernel-choice.js';
 import { hasFerAddon, oneDnnEnabled, type NativeBackend } from './native/native-backend.js';
-import { ONEDNN_FUSED_CONVOLUTION, registerNativeConvolution } from './native/convolution.js';
-import { EIGEN_FILTER_GRADIENT, registerNativeGradientKernels } from './native/gradient-kernels.js';
+import { registerNativeConvolution } from './native/convolution.js';
+import { registerNativeGradientKernels } from './native/gradient-kernels.js';
 import { registerNativeGradients } from './native/gradients.js';
 
 /**
@@ -14,7 +16,7 @@ import { registerNativeGradients } from './native/gradients.js';
  * (@tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node), then wasm, then the pure-JS cpu backend.
  * Every run says which one it chose and why; `fer doctor` lists them all.
  */
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type { BackendName };
 export type BackendRequest = 'auto' | BackendName;
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
@@ -33,6 +35,8 @@ export interface Engine {
   /** Why this backend: shown at the start of every run. */
   reason: string;
   backends: Partial<Record<BackendName, BackendStatus>>;
+  /** What the chosen backend can do (capabilities.ts): the object every backend-dependent path reads. */
+  capabilities: Capabilities;
 }
 
 export interface EngineOptions {
@@ -91,6 +95,8 @@ function loadNative(options: EngineOptions): { tf: Tf; pkg: string; version: str
   process.env.TF_ENABLE_ONEDNN_OPTS ??= '1';
   if (options.deterministic) process.env.TF_DETERMINISTIC_OPS = '1';
   if (options.threads !== undefined) process.env.TF_NUM_INTRAOP_THREADS = String(options.threads);
+  // A FER_KERNELS typo must stop the run, not turn into "the native backend is unavailable".
+  chooseKernels(cpuFlags(), process.env);
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     const dir = packageDir(pkg);
     if (dir === undefined) {
@@ -103,6 +109,8 @@ function loadNative(options: EngineOptions): { tf: Tf; pkg: string; version: str
     }
     try {
       const tf = requireFromFer(pkg) as Tf;
+      const gpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
+      applyKernelChoice(process.env, cpuFlags(), gpu ? 'gpu' : 'cpu');
       registerNativeGradients(tf);
       registerNativeGradientKernels(tf);
       registerNativeConvolution(tf);
@@ -121,10 +129,7 @@ function loadNative(options: EngineOptions): { tf: Tf; pkg: string; version: str
 /** The backend a request would get, judged without loading anything (for dry runs and plans). */
 export function predictBackend(request: BackendRequest): BackendName {
   if (request !== 'auto') return request;
-  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
-    const dir = packageDir(pkg);
-    if (dir !== undefined && existsSync(bindingFile(dir))) return 'tensorflow';
-  }
+  if (predictNativePackage() !== undefined) return 'tensorflow';
   return packageDir('@tensorflow/tfjs-backend-wasm') !== undefined ? 'wasm' : 'cpu';
 }
 
@@ -164,15 +169,14 @@ export async function startEngine(request: BackendRequest = 'auto', options: Eng
         package: '@tensorflow/tfjs-node',
       };
     } else {
-      const addon = hasFerAddon(native.tf.backend() as unknown as NativeBackend) ? 'fer' : 'tfjs-node';
+      const nativeBackend = native.tf.backend() as unknown as NativeBackend & { isUsingGpuDevice?: boolean };
+      const addon = hasFerAddon(nativeBackend) ? 'fer' : 'tfjs-node';
       const addonNote = addon === 'fer' ? "fer's addon (fused convolutions, training steps as TensorFlow functions)" : "tfjs-node's prebuilt addon (no fused convolutions, steps op by op: `fer setup native` builds fer's)";
-      // Which convolution kernels this CPU gets (chosen by its flags; results differ in the last bits between the two).
-      const oneDnn = oneDnnEnabled();
-      const kernelNote = !oneDnn
-        ? ''
-        : EIGEN_FILTER_GRADIENT.enabled
-          ? ", TensorFlow's kernel for large filter gradients"
-          : `, oneDNN's filter gradients${ONEDNN_FUSED_CONVOLUTION.enabled && addon === 'fer' ? ' and fused convolutions (AVX-512)' : ''}`;
+      const gpu = nativeBackend.isUsingGpuDevice === true;
+      const oneDnn = !gpu && oneDnnEnabled();
+      // Which kernels this CPU gets where TensorFlow has two (results differ in the last bits between them).
+      const kernels = effectiveKernels(appliedKernelChoice(), { ferAddon: addon === 'fer', oneDnn, nativeGradients: process.env.FER_TFJS_GRADIENTS !== '1' });
+      const kernelNote = gpu ? ", on a GPU (TensorFlow's GPU kernels)" : `, kernels: ${kernelSummary(kernels)}`;
       backends.tensorflow = {
         available: true,
         reason: `${native.pkg} with TensorFlow ${native.version}, oneDNN ${oneDnn ? 'on' : 'off'}, ${addonNote}${kernelNote}`,
@@ -210,12 +214,21 @@ export async function startEngine(request: BackendRequest = 'auto', options: Eng
   } finally {
     console.warn = warn;
   }
-  return { tf: chosen.tf, backend: chosen.backend, reason: chosen.reason, backends };
+  return { tf: chosen.tf, backend: chosen.backend, reason: chosen.reason, backends, capabilities: capabilities(chosen.tf) };
 }
 
-/** Machine facts for `fer doctor`. */
-export function machineFacts(): { cores: number; gpus: string[] } {
-  const gpus: string[] = [];
-  for (let i = 0; i < 16; i++) if (existsSync(`/dev/nvidia${i}`)) gpus.push(`/dev/nvidia${i}`);
-  return { cores: os.availableParallelism?.() ?? os.cpus().length, gpus };
+/** "oneDNN's fused convolutions, TensorFlow's large filter gradients (by the CPU: AVX2 without AVX-512)". */
+function kernelSummary(kernels: ReturnType<typeof effectiveKernels>): string {
+  const whose = (path: 'onednn' | 'eigen') => (path === 'onednn' ? "oneDNN's" : "TensorFlow's");
+  const convolution = kernels.fusedConvolution === 'unfused' ? 'convolutions unfused' : `${whose(kernels.fusedConvolution)} fused convolutions`;
+  return `${convolution}, ${whose(kernels.largeFilterGradients)} large filter gradients (${kernels.reason})`;
+}
+
+/** The native package a `tensorflow` backend would load, judged without loading it (for placing workers). */
+export function predictNativePackage(): string | undefined {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    const dir = packageDir(pkg);
+    if (dir !== undefined && existsSync(bindingFile(dir))) return pkg;
+  }
+  return undefined;
 }

@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf, TfLayer } from '../core/tf.js';
+import { capabilities } from '../backend/capabilities.js';
 import { floatTypeAttr, type NativeBackend } from '../backend/native/native-backend.js';
 
 /**
@@ -101,7 +102,7 @@ export function batchNormLayerClass(tf: Tf): BatchNormClass {
       if (!this.trainable && kwargs.training === true) return super.call(inputs, { ...kwargs, training: false });
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
       const self = this as unknown as BatchNormInternals;
-      const fused = kwargs.training === true && tf.getBackend() === 'tensorflow' && x.rank === 4 && (self.axis === -1 || self.axis === 3) && x.dtype === 'float32';
+      const fused = kwargs.training === true && capabilities(tf).fusedBatchNorm && x.rank === 4 && (self.axis === -1 || self.axis === 3) && x.dtype === 'float32';
       if (!fused) return super.call(inputs, kwargs);
       return tf.tidy(() => {
         const channels = x.shape[3]!;

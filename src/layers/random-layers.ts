@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf, TfLayer } from '../core/tf.js';
 import { deriveSeed } from '../core/seed.js';
+import { capabilities } from '../backend/capabilities.js';
 import { stepTensor } from '../backend/native/graph-step.js';
 import type { NativeBackend } from '../backend/native/native-backend.js';
 
@@ -65,13 +66,13 @@ export function randomLayers(tf: Tf): RandomLayerClasses {
 
     /** Uniform in [0, 1), drawn from this step's seed. */
     protected uniform(shape: number[]): tfjs.Tensor {
-      if (tf.getBackend() !== 'tensorflow') return tf.randomUniform(shape, 0, 1, 'float32', this.stepSeed());
+      if (!capabilities(tf).statelessRandom) return tf.randomUniform(shape, 0, 1, 'float32', this.stepSeed());
       return statelessDraw(tf, 'StatelessRandomUniform', shape, () => this.stepSeed());
     }
 
     /** Normal with this mean and standard deviation, drawn from this step's seed. */
     protected normal(shape: number[], mean: number, stddev: number): tfjs.Tensor {
-      if (tf.getBackend() !== 'tensorflow') return tf.randomNormal(shape, mean, stddev, 'float32', this.stepSeed());
+      if (!capabilities(tf).statelessRandom) return tf.randomNormal(shape, mean, stddev, 'float32', this.stepSeed());
       return tf.add(tf.mul(statelessDraw(tf, 'StatelessRandomNormal', shape, () => this.stepSeed()), stddev), mean);
     }
 

@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf, TfRegularizer } from '../core/tf.js';
+import { capabilities } from '../backend/capabilities.js';
 import { floatTypeAttr, type NativeBackend } from '../backend/native/native-backend.js';
 
 /**
@@ -66,7 +67,7 @@ export function weightPenalty(tf: Tf, l1: number, l2: number): TfRegularizer {
 
 /** sum(w^2): on the native backend TensorFlow's L2Loss (sum / 2) reads w once and writes nothing else. */
 function sumOfSquares(tf: Tf, w: tfjs.Tensor): tfjs.Tensor {
-  if (tf.getBackend() !== 'tensorflow' || w.dtype !== 'float32') return tf.sum(tf.square(w));
+  if (!capabilities(tf).nativeWeightPenalty || w.dtype !== 'float32') return tf.sum(tf.square(w));
   const backend = tf.backend() as unknown as NativeBackend;
   return tf.mul(backend.executeSingleOutput('L2Loss', [floatTypeAttr(backend.binding)], [w]), 2);
 }

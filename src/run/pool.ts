@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Devices } from '../backend/devices.js';
 import type { BatchProgress, EpochMetrics } from '../engine/trainer.js';
 import type { Task } from '../store/tasks.js';
 import type { TaskOutcome } from './execute-task.js';
@@ -32,6 +33,8 @@ export interface PoolPlan {
   workers: number;
   /** TensorFlow's intra-op threads in each worker. */
   threads: number;
+  /** What worker `w`'s environment gains (the GPU it is pinned to: WorkerPlacement.env). */
+  workerEnv?: (worker: number) => Record<string, string>;
   /** The first message every worker gets. */
   init: Extract<ToWorker, { type: 'init' }>;
   cwd: string;
@@ -49,10 +52,57 @@ export function killWorkers(): void {
 
 const workerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.js');
 
-/** Workers and the threads each gives TensorFlow: the cores shared out, at least one each. */
-export function defaultWorkers(backend: string, cores: number, tasks: number): { workers: number; threads: number } {
-  const workers = Math.max(1, Math.min(tasks, cores));
-  return { workers, threads: backend === 'tensorflow' ? Math.max(1, Math.floor(cores / workers)) : 1 };
+/** What the placement policy needs to know: the backend the workers will start, and the machine's devices. */
+export interface PlacementTarget {
+  backend: string;
+  /** The native package a `tensorflow` backend loads: GPUs count only for @tensorflow/tfjs-node-gpu. */
+  package?: string | undefined;
+  devices: Devices;
+}
+
+export interface WorkerPlacement {
+  workers: number;
+  /** TensorFlow's intra-op threads in each worker (on GPUs: for the ops that stay on the CPU). */
+  threads: number;
+  /** The GPU each worker is pinned to (its CUDA_VISIBLE_DEVICES id); empty on the CPU. */
+  gpus: string[];
+  /** What each worker's environment gains: its GPU. */
+  env: (worker: number) => Record<string, string>;
+  /** For the run's log: where the workers are (empty on the CPU, where the count and threads say it all). */
+  summary: string;
+}
+
+/**
+ * Where a run's workers go. On the CPU, one worker per core (never more than there are tasks), the
+ * cores shared out as TensorFlow threads, one each when every core has a worker. With GPUs (the GPU
+ * package and at least one GPU visible), one worker per GPU, each pinned to its own with
+ * CUDA_VISIBLE_DEVICES (TensorFlow in a process takes the memory of every GPU it sees), the cores
+ * shared out among them for the work that stays on the CPU; more workers than GPUs (--workers) take
+ * the GPUs in turn and grow their memory as needed instead of taking it all. `requested` is what the
+ * user set: --workers and engine.threads.
+ * The GPU placement is tested with device lists only: no machine fer is developed on has a GPU.
+ */
+export function placeWorkers(target: PlacementTarget, tasks: number, requested: { workers?: number | undefined; threads?: number | null | undefined } = {}): WorkerPlacement {
+  const cores = Math.max(1, target.devices.cpu.cores);
+  const gpus = target.backend === 'tensorflow' && target.package === '@tensorflow/tfjs-node-gpu' ? target.devices.gpus : [];
+  const perDevice = gpus.length > 0 ? gpus.length : cores;
+  const workers = Math.max(1, Math.min(requested.workers ?? perDevice, tasks));
+  const threads = requested.threads ?? (target.backend === 'tensorflow' ? Math.max(1, Math.floor(cores / workers)) : 1);
+  if (gpus.length === 0) return { workers, threads, gpus: [], env: () => ({}), summary: '' };
+  const pinned = Array.from({ length: workers }, (_, w) => gpus[w % gpus.length]!.id);
+  const shared = workers > gpus.length;
+  const order = target.devices.cudaDeviceOrder;
+  return {
+    workers,
+    threads,
+    gpus: pinned,
+    env: (w) => ({
+      CUDA_VISIBLE_DEVICES: pinned[w]!,
+      ...(order ? { CUDA_DEVICE_ORDER: order } : {}),
+      ...(shared ? { TF_FORCE_GPU_ALLOW_GROWTH: 'true' } : {}),
+    }),
+    summary: shared ? `, ${workers} workers on ${gpus.length} GPU${gpus.length === 1 ? '' : 's'} in turn (${pinned.join(', ')})` : `, one per GPU (${pinned.join(', ')})`,
+  };
 }
 
 /** Runs the tasks on `plan.workers` processes; resolves, once every worker has exited, with whether any failed. */
@@ -86,7 +136,7 @@ export function runPool(plan: PoolPlan): Promise<boolean> {
     for (let w = 0; w < plan.workers; w++) {
       const child = fork(workerScript, [], {
         cwd: plan.cwd,
-        env: { ...process.env, TF_NUM_INTRAOP_THREADS: String(plan.threads), TF_NUM_INTEROP_THREADS: '1', TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
+        env: { ...process.env, TF_NUM_INTRAOP_THREADS: String(plan.threads), TF_NUM_INTEROP_THREADS: '1', TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2', ...plan.workerEnv?.(w) },
         // Workers share the parent's process group: Ctrl-C reaches them too and each stops after
         // its current batch; a kill of the group ends everything at once (no orphan writes on).
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

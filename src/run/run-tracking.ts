@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { describeKernelChoice } from '../backend/kernel-choice.js';
 import { describeInitSource } from '../compile/transfer.js';
 import { pathsRelativeTo } from '../config/paths.js';
 import type { FerConfig } from '../config/types.js';
@@ -10,18 +11,18 @@ import { rowsOfSplit, type Dataset } from '../data/dataset.js';
 import type { EpochMetrics } from '../store/run-folder.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
 import type { Metrics } from '../ensemble/metrics.js';
-import { PARENT_RUN, type TrackStatus } from '../track/journal.js';
-import { flattenParams } from '../track/params.js';
+import { PARENT_RUN, type DatasetRecord, type RunSource, type TrackStatus } from '../track/journal.js';
+import { flattenConfig } from '../track/params.js';
 import { redactUri } from '../track/settings.js';
 import type { RunTracker } from '../track/tracker.js';
 import { readJson, taskDir, writeAtomic, type RunManifest } from '../store/run-folder.js';
 import type { Task } from '../store/tasks.js';
 
 /**
- * Turns what the runner does into tracking events, laid out the way MLflow users expect: one parent
- * run per `fer run` (the resolved config as params, config files as artifacts, the dataset as an
- * input, ensemble metrics and a Markdown description), and one child run per task, nested under
- * it, with per-epoch metrics (step = epoch), its best weights and metrics CSV.
+ * Turns what the runner does into tracking events: one parent run per `fer run` (the resolved config
+ * as params, config files as artifacts, the dataset it used, ensemble metrics and a Markdown
+ * description), and one child run per task under it, with per-epoch metrics (step = epoch), its
+ * best weights and metrics CSV. How each sink shows them is the sink's business (track/sinks/).
  */
 export interface RunTrackingContext {
   tracker: RunTracker;
@@ -49,8 +50,8 @@ const EPOCH_KEYS: [keyof EpochMetrics, string][] = [
 ];
 
 const NOTICES_TAG = 'fer.notices';
-/** Below MLflow's limit on a tag value (its server refuses longer ones), as `fer.error` is. */
-const TAG_VALUE_LIMIT = 5000;
+/** The artifact holding the parent's params whole (sinks with limits on param values point to it). */
+const PARAMS_ARTIFACT = 'config/params.json';
 
 export class RunTracking {
   private readonly tracker: RunTracker;
@@ -61,20 +62,20 @@ export class RunTracking {
     this.tasks = new Map(context.tasks.map((t) => [t.key, t]));
   }
 
-  private identity(key: string): Record<string, string> {
-    return { 'fer.run_uid': this.context.manifest.uid, 'fer.key': key };
+  /** Who ran it, from which config file and commit. */
+  private source(): RunSource {
+    const { configFile, cwd } = this.context;
+    const commit = gitCommit(path.dirname(path.resolve(cwd, configFile)));
+    return { user: os.userInfo().username, file: path.relative(cwd, configFile) || configFile, ...(commit ? { commit } : {}) };
   }
 
-  private sourceTags(): Record<string, string> {
-    const { config, configFile, manifest, cwd } = this.context;
-    const commit = gitCommit(path.dirname(path.resolve(cwd, configFile)));
+  /** fer's tags on every run (version, backend, digests, where the run folder is) and the config's own. */
+  private runTags(): Record<string, string> {
+    const { config, manifest, cwd } = this.context;
     return {
-      'mlflow.user': os.userInfo().username,
-      'mlflow.source.name': path.relative(cwd, configFile) || configFile,
-      'mlflow.source.type': 'LOCAL',
-      ...(commit ? { 'mlflow.source.git.commit': commit } : {}),
       'fer.version': manifest.ferVersion,
       'fer.backend': manifest.backend ?? 'unknown',
+      ...(manifest.kernels ? { 'fer.kernels': describeKernelChoice(manifest.kernels), 'fer.cpu': manifest.kernels.cpu } : {}),
       'fer.data_digest': manifest.dataDigest,
       'fer.config_digest': manifest.configDigest,
       'fer.run_dir': path.relative(cwd, this.context.runDir) || this.context.runDir,
@@ -85,23 +86,23 @@ export class RunTracking {
   /** The parent run: params, dataset, config files, a first description. Repeated calls add only what is new. */
   start(): void {
     const { config, runDir, dataset, tracker } = { ...this.context, tracker: this.tracker };
-    tracker.open({ run: PARENT_RUN, name: config.name, experiment: tracker.settings.experiment, startTime: Date.parse(this.context.manifest.created), tags: { ...this.identity(PARENT_RUN), ...this.sourceTags() } });
+    tracker.open({ run: PARENT_RUN, name: config.name, startTime: Date.parse(this.context.manifest.created), uid: this.context.manifest.uid, source: this.source(), tags: this.runTags() });
     // The tracking section is where the run is reported, not what it is; a URI may hold credentials.
     // Templates are definitions, long and full of docs: one digest each shows in a comparison
     // that a block changed; the definitions themselves are in config/config.resolved.yaml.
     const { tracking, description: _description, templates, ...rest } = config;
     const templateDigests = Object.fromEntries(Object.entries(templates ?? {}).map(([name, t]) => [name, `sha256:${createHash('sha256').update(JSON.stringify(t)).digest('hex').slice(0, 12)}`]));
     // Paths as the config file sees them: the same params from every checkout and machine.
-    const flat = flattenParams({ ...pathsRelativeTo(rest, this.context.configFile), templates: templateDigests, tracking: { ...tracking, uri: tracking.uri ? redactUri(tracking.uri) : null } }, 'config/params.json');
+    const params = flattenConfig({ ...pathsRelativeTo(rest, this.context.configFile), templates: templateDigests, tracking: { ...tracking, uri: tracking.uri ? redactUri(tracking.uri) : null } });
     const paramsFile = path.join(runDir, 'tracking', 'params.json');
-    writeAtomic(paramsFile, `${JSON.stringify(flat.whole, null, 2)}\n`);
-    tracker.logParams(PARENT_RUN, flat.params);
-    tracker.logArtifact(PARENT_RUN, paramsFile, 'config/params.json');
+    writeAtomic(paramsFile, `${JSON.stringify(params, null, 2)}\n`);
+    tracker.logParams(PARENT_RUN, params, PARAMS_ARTIFACT);
+    tracker.logArtifact(PARENT_RUN, paramsFile, PARAMS_ARTIFACT);
     tracker.logArtifact(PARENT_RUN, path.join(runDir, 'config.resolved.yaml'), 'config/config.resolved.yaml');
     const sources = path.join(runDir, 'sources');
     if (existsSync(sources)) for (const file of readdirSync(sources).sort()) tracker.logArtifact(PARENT_RUN, path.join(sources, file), `config/sources/${file}`);
-    tracker.logDataset(PARENT_RUN, datasetInput(dataset, config));
-    tracker.setTags(PARENT_RUN, { 'mlflow.note.content': this.describe() });
+    tracker.logDataset(PARENT_RUN, datasetRecord(dataset, config));
+    tracker.setNote(PARENT_RUN, this.describe());
     tracker.setTags(PARENT_RUN, this.initTags());
   }
 
@@ -129,9 +130,10 @@ export class RunTracking {
       run: key,
       name: key,
       parent: PARENT_RUN,
-      experiment: this.tracker.settings.experiment,
       startTime: Date.now(),
-      tags: { ...this.identity(key), ...this.sourceTags(), 'fer.member': task.member, 'fer.model': task.model, 'fer.fold': task.fold === null ? 'all' : String(task.fold + 1) },
+      uid: this.context.manifest.uid,
+      source: this.source(),
+      tags: { ...this.runTags(), 'fer.member': task.member, 'fer.model': task.model, 'fer.fold': task.fold === null ? 'all' : String(task.fold + 1) },
     });
     this.tracker.logParams(key, {
       member: task.member,
@@ -151,14 +153,14 @@ export class RunTracking {
 
   /**
    * Something the worker said about how a task runs (its training steps fell back to op by op, say):
-   * kept on the child run as the `fer.notices` tag, one line each, so a slower run explains itself in
-   * the MLflow UI. Lines from an earlier process of a resumed run stay.
+   * kept on the child run as the `fer.notices` tag, one line each, so a slower run explains itself
+   * where runs are compared. Lines from an earlier process of a resumed run stay.
    */
   notice(key: string, message: string): void {
     if (!this.tracker.isOpen(key)) this.taskStart(key);
     const earlier = this.tracker.tag(key, NOTICES_TAG)?.split('\n') ?? [];
     if (earlier.includes(message)) return;
-    this.tracker.setTags(key, { [NOTICES_TAG]: [...earlier, message].join('\n').slice(0, TAG_VALUE_LIMIT) });
+    this.tracker.setTags(key, { [NOTICES_TAG]: [...earlier, message].join('\n') });
   }
 
   /** Epochs in the task's metrics.json the journal lacks (a runner killed between the two): nothing lost. */
@@ -185,7 +187,10 @@ export class RunTracking {
     this.catchUpEpochs(key);
     const dir = taskDir(this.context.runDir, key);
     if (existsSync(path.join(dir, 'metrics.csv'))) this.tracker.logArtifact(key, path.join(dir, 'metrics.csv'), 'metrics.csv');
-    if (error) this.tracker.setTags(key, { 'fer.error': error.slice(0, TAG_VALUE_LIMIT), 'mlflow.note.content': `**${status}**\n\n\`\`\`\n${error.slice(0, 4000)}\n\`\`\`` });
+    if (error) {
+      this.tracker.setTags(key, { 'fer.error': error });
+      this.tracker.setNote(key, `**${status}**\n\n\`\`\`\n${error.slice(0, 4000)}\n\`\`\``);
+    }
     this.tracker.close(key, status);
   }
 
@@ -200,16 +205,16 @@ export class RunTracking {
       }
     }
     if (failures.length > 0) {
-      this.tracker.setTags(PARENT_RUN, { 'fer.error': failures.map((f) => `${f.key}: ${f.error}`).join('\n').slice(0, 5000) });
+      this.tracker.setTags(PARENT_RUN, { 'fer.error': failures.map((f) => `${f.key}: ${f.error}`).join('\n') });
     }
-    this.tracker.setTags(PARENT_RUN, { 'mlflow.note.content': this.describe(summary, failures, state) });
+    this.tracker.setNote(PARENT_RUN, this.describe(summary, failures, state));
     if (state === 'finished') this.tracker.close(PARENT_RUN, 'FINISHED');
     else if (state === 'failed') this.tracker.close(PARENT_RUN, 'FAILED');
     else if (state === 'killed') this.tracker.close(PARENT_RUN, 'KILLED');
     // 'running' (a shard done, others not): the parent stays open for the next writer.
   }
 
-  /** The parent's description in the MLflow UI (Markdown). */
+  /** The parent's description (Markdown), which sinks show with the run. */
   describe(summary?: EnsembleSummary, failures: { key: string; error: string }[] = [], state: RunManifest['state'] = 'running'): string {
     const { config, tasks, dataset } = this.context;
     const members = [...new Set(tasks.map((t) => t.member))];
@@ -238,7 +243,7 @@ export class RunTracking {
   }
 }
 
-/** Metric names group in the UI by their prefix before `/`. */
+/** Metric names group by their prefix before `/` (MLflow's charts, TensorBoard's sections). */
 export function summaryMetrics(summary: EnsembleSummary): Record<string, number> {
   const out: Record<string, number> = {};
   const put = (prefix: string, part: 'oof' | 'test', m: Metrics | undefined) => {
@@ -263,22 +268,18 @@ export function summaryMetrics(summary: EnsembleSummary): Record<string, number>
   return out;
 }
 
-function datasetInput(dataset: Dataset, config: FerConfig) {
+function datasetRecord(dataset: Dataset, config: FerConfig): DatasetRecord {
   const rows = Object.fromEntries(dataset.splitNames.map((s) => [s, rowsOfSplit(dataset, s).length]));
   const [kind, ...where] = dataset.source.split(' ');
   const location = where.join(' ');
   const name = location ? path.basename(location).replace(/(\.csv)?(\.gz)?$/, '') : (kind ?? 'data');
   return {
-    tags: [{ key: 'mlflow.data.context', value: 'training' }],
-    dataset: {
-      name,
-      // MLflow keeps digests up to 36 characters.
-      digest: dataset.digest.slice(0, 32),
-      source_type: kind === 'synthetic' ? 'code' : 'local',
-      source: JSON.stringify({ uri: location || kind, split: config.data?.split ?? {} }),
-      schema: JSON.stringify({ images: `uint8[${dataset.image.height},${dataset.image.width},${dataset.image.channels}]`, classes: dataset.classes }),
-      profile: JSON.stringify({ rows: dataset.labels.length, splits: rows }),
-    },
+    name,
+    digest: dataset.digest,
+    context: 'training',
+    source: { kind: kind ?? 'data', uri: location || (kind ?? ''), split: config.data?.split ?? {} },
+    schema: { images: `uint8[${dataset.image.height},${dataset.image.width},${dataset.image.channels}]`, classes: dataset.classes },
+    profile: { rows: dataset.labels.length, splits: rows },
   };
 }
 

@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import { loadConfigWithPlugins } from '../config/read.js';
 import { DataError } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
-import { predictBackend, type BackendRequest } from '../backend/backend.js';
+import { predictBackend, predictNativePackage, type BackendRequest } from '../backend/backend.js';
+import { machineDevices } from '../backend/devices.js';
+import { kernelRecord } from '../backend/kernel-choice.js';
 import { checkCollectable, evaluateRun } from './collect.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
-import { resolveTrackingSettings } from '../track/settings.js';
-import { RunTracker } from '../track/tracker.js';
+import { runTracking } from '../track/sink-kinds.js';
+import { RunTracker, type TrackingOutcome } from '../track/tracker.js';
 import { ferVersion } from '../core/package.js';
 import type { Progress } from '../core/progress.js';
 import { formatDuration, type RunDisplay } from './display.js';
-import { defaultWorkers, runPool } from './pool.js';
+import { placeWorkers, runPool } from './pool.js';
 import type { WorkerInit } from './protocol.js';
 import { workerInit } from './worker-setup.js';
 import { loadedPlugins } from '../plugins/loader.js';
@@ -58,7 +59,7 @@ export interface RunResult {
   tasks: { key: string; state: string }[];
   summary?: EnsembleSummary;
   skipped: number;
-  tracking: { uri: string | null; experiment: string; parentRunId: string | null; pending: number; error?: string };
+  tracking: TrackingOutcome;
 }
 
 export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overrides' | 'cwd' | 'runsDir' | 'fresh' | 'dataProgress'>) {
@@ -109,13 +110,16 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
       );
     }
   }
-  let trackingResult: RunResult['tracking'] = { uri: null, experiment: config.name, parentRunId: null, pending: 0 };
+  let trackingResult: RunResult['tracking'] = { uri: null, experiment: config.name, parentRunId: null, pending: 0, sinks: [] };
 
   if (options.collectOnly) checkCollectable({ runDir, runsDir: options.runsDir, experiment: config.name, configDigest, dataDigest, cwd: options.cwd }, tasks, fingerprint);
 
   const existing = readRunManifest(runDir);
   const now = new Date().toISOString();
   const backendRequest = options.backend ?? config.engine.backend;
+  const predicted = predictBackend(backendRequest);
+  // Which kernels a native run takes (FER_KERNELS, else the CPU) and on which CPU: its numbers depend on both.
+  const kernels = predicted === 'tensorflow' ? kernelRecord() : undefined;
   const manifest: RunManifest & { uid: string } = {
     runId: path.basename(runDir),
     // Names this run in MLflow across reruns, resumes and shards (the folder name is shared by
@@ -129,7 +133,8 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     updated: now,
     state: 'running',
     ferVersion: ferVersion(),
-    backend: predictBackend(backendRequest),
+    backend: predicted,
+    ...(kernels ? { kernels } : {}),
     tasks: tasks.length,
     // Where each plugin was loaded from, so evaluate and predict load the same code for saved models.
     plugins: loadedPlugins(loaded.registry).map((p) => ({ name: p.plugin.name, version: p.plugin.version, spec: p.spec, source: p.source, digest: p.digest })),
@@ -137,11 +142,11 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
   writeRunManifest(runDir, manifest);
   writeResolvedConfig(runDir, config, loaded.files, loaded.sources);
 
-  const settings = resolveTrackingSettings({ ...(options.trackingUri ? { cliUri: options.trackingUri } : {}), config: config.tracking, configName: config.name });
+  const where = runTracking({ ...(options.trackingUri ? { cliUri: options.trackingUri } : {}), config: config.tracking, configName: config.name });
   const writer = options.shard ? `shard-${options.shard.index}-of-${options.shard.count}` : 'main';
-  const tracker = new RunTracker(runDir, writer, settings, (text) => options.display.message(text));
+  const tracker = new RunTracker({ runDir, writer, experiment: where.experiment, sinks: where.sinks, log: (text) => options.display.message(text) });
   try {
-    await tracker.preflight(settings.experiment);
+    await tracker.preflight();
   } catch (error) {
     await tracker.shutdown();
     throw error;
@@ -162,7 +167,7 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
   if (locks.tookOver) options.display.message(`took over from ${describeOwner(locks.tookOver.owner)}: ${locks.tookOver.reason}`);
   for (const t of claims.tookOver) options.display.message(`${t.key}: took over from ${describeOwner(t.owner)}: ${t.reason}`);
   for (const t of claims.elsewhere) options.display.message(`${t.key} is being trained by ${describeOwner(t.owner)}: left to it`);
-  options.display.message(settings.uri ? `tracking: MLflow ${settings.uri} (from ${settings.uriSource}), experiment "${settings.experiment}"` : 'tracking: local only (runs/); set MLFLOW_TRACKING_URI or --tracking-uri to log to an MLflow server, or fer sync later');
+  options.display.message(tracker.describe());
 
   const results = new Map<string, string>();
   const failures: { key: string; error: string }[] = [];
@@ -172,14 +177,13 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     for (const t of mine) if (isFinished(t)) results.set(t.key, 'finished');
     let failed = false;
     if (pending.length > 0) {
-      const cores = os.availableParallelism?.() ?? os.cpus().length;
-      const planned = defaultWorkers(manifest.backend ?? 'cpu', cores, pending.length);
-      const workerCount = Math.max(1, Math.min(options.workers ?? planned.workers, pending.length));
-      const threads = config.engine.threads ?? (options.workers ? Math.max(1, Math.floor(cores / workerCount)) : planned.threads);
-      options.display.message(`${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${manifest.backend}${manifest.backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}`);
+      const backend = manifest.backend ?? 'cpu';
+      const placement = placeWorkers({ backend, package: predictNativePackage(), devices: machineDevices() }, pending.length, { workers: options.workers, threads: config.engine.threads });
+      const { workers: workerCount, threads } = placement;
+      options.display.message(`${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${backend}${backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}${placement.summary}`);
       // Workers get the config, plugins and data digests as read here, never the YAML's path.
       const init = workerInit(loaded, { config: configDigest, data: dataDigest }, { runDir, cwd: options.cwd, backend: backendRequest, deterministic: config.engine.deterministic });
-      failed = await trainTasks({ options, init, pending, fingerprint, workerCount, threads, results, tracking, failures, locks });
+      failed = await trainTasks({ options, init, pending, fingerprint, workerCount, threads, workerEnv: placement.env, results, tracking, failures, locks });
     }
 
     const allDone = tasks.every((t) => isFinished(t));
@@ -216,17 +220,17 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
 
 /** Gives delivery its last chance, says what is left and how to send it, and closes the journal. */
 async function finishTracking(tracker: RunTracker, options: RunOptions, runDir: string, flushSeconds: number): Promise<RunResult['tracking']> {
-  const settings = tracker.settings;
-  const flushed = await tracker.flush(flushSeconds * 1000);
-  const parentRunId = tracker.serverRunIds.parent ?? null;
-  await tracker.shutdown();
+  const outcome = await tracker.finish(flushSeconds * 1000);
   const where = path.relative(options.cwd, runDir) || runDir;
-  if (settings.uri && flushed.pending > 0) {
-    options.display.message(`${flushed.pending} tracking event${flushed.pending === 1 ? '' : 's'} not yet in MLflow${flushed.error ? ` (${flushed.error})` : ''}; they are kept in ${where}/tracking: send them with fer sync ${where}${settings.uriSource === 'MLFLOW_TRACKING_URI' ? '' : ` --to ${settings.uri}`}`);
-  } else if (settings.uri && parentRunId) {
-    options.display.message(`MLflow: ${settings.uri}/#/experiments/${tracker.experimentId ?? ''}/runs/${parentRunId}`);
+  for (const [i, sink] of tracker.sinks.entries()) {
+    const done = outcome.sinks[i]!;
+    if (done.pending > 0) {
+      options.display.message(`${done.pending} tracking event${done.pending === 1 ? '' : 's'} not yet in ${sink.title}${done.error ? ` (${done.error})` : ''}; they are kept in ${where}/tracking: send them with fer sync ${where}${sink.syncTo ? ` --to ${sink.syncTo}` : ''}`);
+    } else if (done.link) {
+      options.display.message(`${sink.title}: ${done.link}`);
+    }
   }
-  return { uri: settings.uri ?? null, experiment: settings.experiment, parentRunId, pending: flushed.pending, ...(flushed.error ? { error: flushed.error } : {}) };
+  return outcome;
 }
 
 interface TrainingPlan {
@@ -236,6 +240,7 @@ interface TrainingPlan {
   fingerprint: (task: Task) => string;
   workerCount: number;
   threads: number;
+  workerEnv: (worker: number) => Record<string, string>;
   results: Map<string, string>;
   tracking: RunTracking;
   failures: { key: string; error: string }[];
@@ -261,6 +266,7 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
     fingerprint: plan.fingerprint,
     workers: plan.workerCount,
     threads: plan.threads,
+    workerEnv: plan.workerEnv,
     cwd: options.cwd,
     ...(options.signal ? { signal: options.signal } : {}),
     init: plan.init,

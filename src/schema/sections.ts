@@ -223,13 +223,19 @@ export const TrackingSection = args(
       description: 'MLflow experiment (default: MLFLOW_EXPERIMENT_NAME, then the config name)',
     }),
     tags: Type.Record(Type.String(), Type.String(), { default: {}, description: 'extra tags on every run' }),
+    tensorboard: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, format: 'path' }), Type.Null()], {
+        description:
+          'a TensorBoard log folder (relative: to the config file): every metric also goes there as event files, `<folder>/<config name>/<run folder>/<task>` (needs the native TensorFlow backend; `tensorboard --logdir <folder>` shows them)',
+      }),
+    ),
     flush_seconds: Type.Number({
       minimum: 0,
       default: 60,
       description: 'at the end of a run, how long to wait for an unreachable server before leaving the rest in the journal for `fer sync`',
     }),
   },
-  { title: 'tracking section', description: 'where runs are recorded: an MLflow server, or locally under runs/' },
+  { title: 'tracking section', description: 'where runs are recorded besides runs/: an MLflow server, a TensorBoard folder' },
 );
 
 /** A template parameter: a type name, or a declaration with a default, bounds, choices and docs. */

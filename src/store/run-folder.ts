@@ -36,6 +36,12 @@ export interface RunManifest {
   state: RunState;
   ferVersion: string;
   backend?: string;
+  /**
+   * On the native backend: the kernels chosen where TensorFlow has two for one job (FER_KERNELS, else
+   * the CPU's flags) and the CPU, so that numbers from two machines can be told apart. The latest
+   * invocation's (backend/kernel-choice.ts KernelRecord).
+   */
+  kernels?: { setting: string; fusedConvolution: string; largeFilterGradients: string; reason: string; cpu: string };
   tasks: number;
   /** The plugins loaded, where from, and the SHA-256 of each file (part of configDigest). */
   plugins?: { name: string; version: string; spec: string; source: string; digest?: string }[];

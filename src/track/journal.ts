@@ -1,35 +1,30 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { DatasetInput, MetricPoint } from './mlflow-client.js';
+import type { JournalEntry, TrackEvent } from './events.js';
+import { upgradeEntry } from './journal-compat.js';
+
+export type { DatasetRecord, JournalEntry, MetricPoint, RunSource, TrackEvent, TrackStatus } from './events.js';
 
 /**
  * The tracking journal: every event of a run, appended to runs/<exp>/<run>/tracking/journal-<writer>.jsonl
  * and synced to disk before anything is sent anywhere. It is the run's tracking record whether or
- * not a server is configured: delivery to MLflow (during the run, or later by `fer sync`) replays it,
- * and a cursor per server says how far it got. Each process writing to a run folder (one per shard)
- * has its own journal, so concurrent writers never interleave lines.
+ * not a sink (MLflow, TensorBoard) is configured: each sink replays it, during the run or later with
+ * `fer sync`, and keeps a cursor per journal saying how far it got. Each process writing to a run
+ * folder (one per shard) has its own journal, so concurrent writers never interleave lines.
  *
- * Runs are named by local keys: `parent` for the experiment run, the task key (`cnn_1/fold_2`) for
- * a child; delivery maps them to MLflow run ids.
+ * The events say what happened to a run in fer's own terms; how a sink lays them out (MLflow's
+ * system tags and dataset inputs, TensorBoard's event files) is the sink's business. Runs are named
+ * by local keys: `parent` for the experiment run, the task key (`cnn_1/fold_2`) for a child.
  */
-export type TrackStatus = 'FINISHED' | 'FAILED' | 'KILLED';
-
-export type TrackEvent =
-  | { type: 'open'; run: string; name: string; experiment: string; parent?: string; startTime: number; tags: Record<string, string> }
-  | { type: 'params'; run: string; params: Record<string, string> }
-  | { type: 'tags'; run: string; tags: Record<string, string> }
-  | { type: 'metrics'; run: string; points: MetricPoint[] }
-  /** A file of the run folder (path relative to it) to store as the artifact `path`. */
-  | { type: 'artifact'; run: string; file: string; path: string; digest: string }
-  | { type: 'dataset'; run: string; input: DatasetInput }
-  | { type: 'close'; run: string; status: TrackStatus; endTime: number };
-
-export type JournalEntry = TrackEvent & { seq: number };
-
 export const PARENT_RUN = 'parent';
 
 export function trackingDir(runDir: string): string {
   return path.join(runDir, 'tracking');
+}
+
+/** The journal of one writer (`main`, `shard-2-of-4`) of a run folder. */
+export function journalFile(runDir: string, writer: string): string {
+  return path.join(trackingDir(runDir), `journal-${writer}.jsonl`);
 }
 
 export function journalFiles(runDir: string): string[] {
@@ -41,9 +36,15 @@ export function journalFiles(runDir: string): string[] {
     .map((f) => path.join(dir, f));
 }
 
+/** The writer a journal belongs to (`main` for journal-main.jsonl), which names its delivery cursors. */
+export function journalWriter(file: string): string {
+  return path.basename(file, '.jsonl').replace(/^journal-/, '');
+}
+
 /**
  * Reads a journal. A line cut short by a crash mid-write is skipped: its event was never
- * acknowledged to anyone, and the writer records it again from the run folder's files.
+ * acknowledged to anyone, and the writer records it again from the run folder's files. Entries
+ * written by earlier versions of fer are read as today's events.
  */
 export function readJournal(file: string): JournalEntry[] {
   let text: string;
@@ -55,11 +56,13 @@ export function readJournal(file: string): JournalEntry[] {
   const out: JournalEntry[] = [];
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
+    let parsed: unknown;
     try {
-      out.push(JSON.parse(line) as JournalEntry);
+      parsed = JSON.parse(line);
     } catch {
       continue;
     }
+    out.push(upgradeEntry(parsed as Record<string, unknown>));
   }
   return out;
 }

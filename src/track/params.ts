@@ -1,39 +1,13 @@
 /**
- * A nested config as MLflow params: dotted keys (`training.optimizer.adam.learning_rate`), lists of
+ * A nested config as flat params: dotted keys (`training.optimizer.adam.learning_rate`), lists of
  * plain values as one JSON value, lists of objects by index (`models.cnn.layers.3.conv2d.filters`).
- * Comparing two runs in the MLflow UI then shows exactly which YAML values differed.
+ * Comparing two runs then shows exactly which YAML values differed. Values are whole: a sink with
+ * limits (MLflow's) cuts them as it delivers.
  */
-export const PARAM_VALUE_LIMIT = 6000;
-export const PARAM_KEY_LIMIT = 250;
-
-export interface FlattenedParams {
-  /** Fit for MLflow: values cut to its limit with a pointer to the artifact holding them whole. */
-  params: Record<string, string>;
-  /** Every value whole, for the params artifact. */
-  whole: Record<string, string>;
-  /** Keys whose value (or key) was too long for MLflow. */
-  shortened: string[];
-}
-
-export function flattenParams(value: unknown, artifactName: string): FlattenedParams {
-  const whole: Record<string, string> = {};
-  walk(value, '', whole);
-  const params: Record<string, string> = {};
-  const shortened: string[] = [];
-  for (const [key, text] of Object.entries(whole)) {
-    let k = key;
-    let v = text;
-    if (k.length > PARAM_KEY_LIMIT) {
-      k = `${k.slice(0, PARAM_KEY_LIMIT - 10)}…${hash(k)}`;
-    }
-    if (v.length > PARAM_VALUE_LIMIT) {
-      const note = ` … (cut; whole in ${artifactName})`;
-      v = `${v.slice(0, PARAM_VALUE_LIMIT - note.length)}${note}`;
-    }
-    if (k !== key || v !== text) shortened.push(key);
-    params[k] = v;
-  }
-  return { params, whole, shortened };
+export function flattenConfig(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  walk(value, '', out);
+  return out;
 }
 
 function walk(value: unknown, prefix: string, out: Record<string, string>): void {
@@ -55,14 +29,4 @@ function walk(value: unknown, prefix: string, out: Record<string, string>): void
     return;
   }
   if (prefix) out[prefix] = value === null || value === undefined ? 'null' : String(value);
-}
-
-/** A short stable suffix keeping cut keys distinct (FNV-1a, enough for this). */
-function hash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(8, '0');
 }

@@ -2,114 +2,151 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { EXPERIMENT_TAGS, isBlockingError, JournalDelivery } from './delivery.js';
-import { JournalWriter, readJournal, trackingDir, type JournalEntry, type TrackEvent, type TrackStatus } from './journal.js';
-import { MlflowApiError, MlflowClient, MlflowUnavailableError, type MetricPoint } from './mlflow-client.js';
-import type { TrackingSettings } from './settings.js';
+import { journalFile, JournalWriter, readJournal, type DatasetRecord, type JournalEntry, type MetricPoint, type TrackEvent, type TrackStatus } from './journal.js';
+import { SinkBlockedError, SinkUnavailableError, type JournalSink, type Sink } from './sink.js';
 
 /**
  * What the runner talks to: it records events in the run's journal (deduplicated against what the
- * journal already holds, so a rerun or a resumed run adds only what is new) and, when a server is
- * configured, delivers them in the background. Training never waits for the server: if it is down,
- * events wait in the journal and delivery retries with backoff until the run ends (and `flush`
- * gives it a last chance); anything left goes later with `fer sync` or the next run of the config.
+ * journal already holds, so a rerun or a resumed run adds only what is new) and delivers them to
+ * each sink in the background, each at its own pace. Training never waits for a sink: if one is
+ * down, events wait in the journal and its delivery retries with backoff until the run ends (and
+ * `flush` gives it a last chance); anything left goes later with `fer sync` or the next run of the config.
  */
 export interface TrackerLog {
   (message: string): void;
 }
 
-export interface FlushResult {
-  /** Entries the server does not have yet (0 without a server: the journal is the record). */
+export interface TrackerOptions {
+  /** The run folder and this process's journal in it (`main`, `shard-2-of-4`). */
+  runDir: string;
+  writer: string;
+  experiment: string;
+  sinks: readonly Sink[];
+  log: TrackerLog;
+}
+
+/** How delivery to one sink ended. */
+export interface SinkOutcome {
+  kind: string;
+  target: string;
+  /** Entries the sink does not have yet. */
   pending: number;
   /** Why delivery stopped, when it did. */
   error?: string;
+  /** The sink's name for the parent run (MLflow's run id), and where to see the run. */
+  parentRunId?: string;
+  link?: string;
+}
+
+/**
+ * What tracking came to, for `fer run --json`: every sink, plus the MLflow server's fields at the
+ * top level as they were before there were other sinks.
+ */
+export interface TrackingOutcome {
+  uri: string | null;
+  experiment: string;
+  parentRunId: string | null;
+  /** Entries not yet in some sink (0 without sinks: the journal is the record). */
+  pending: number;
+  error?: string;
+  sinks: SinkOutcome[];
 }
 
 /**
  * The key of what the journal holds for a run (a param, a tag, a metric point, ...). One spelling for
  * indexing the journal and for looking it up, so the two cannot drift apart; NUL cannot occur in a
- * run name or an MLflow key.
+ * run name or a metric key.
  */
 function indexKey(run: string, ...parts: Array<string | number>): string {
   return [run, ...parts].join('\u0000');
 }
 
 export class RunTracker {
+  readonly runDir: string;
+  readonly experiment: string;
   private readonly writer: JournalWriter;
-  private readonly delivery: JournalDelivery | undefined;
-  private readonly client: MlflowClient | undefined;
+  private readonly log: TrackerLog;
+  private readonly pumps: SinkPump[];
   /** Indexes of what the journal already holds, for deduplication. */
   private readonly params = new Map<string, string>();
   private readonly tags = new Map<string, string>();
+  private readonly notes = new Map<string, string>();
   private readonly points = new Map<string, number>();
   private readonly artifacts = new Map<string, string>();
   private readonly datasets = new Set<string>();
   private readonly runState = new Map<string, 'open' | TrackStatus>();
-  private pumping: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
-  private blocked: string | undefined;
-  private announcedOffline = false;
-  private closed = false;
 
-  constructor(
-    readonly runDir: string,
-    writerName: string,
-    readonly settings: TrackingSettings,
-    private readonly log: TrackerLog,
-  ) {
-    const file = path.join(trackingDir(runDir), `journal-${writerName}.jsonl`);
+  constructor(options: TrackerOptions) {
+    this.runDir = options.runDir;
+    this.experiment = options.experiment;
+    this.log = options.log;
+    const file = journalFile(options.runDir, options.writer);
     for (const entry of readJournal(file)) this.index(entry);
     this.writer = new JournalWriter(file);
-    if (settings.uri) {
-      this.client = new MlflowClient({ uri: settings.uri, credentials: settings.credentials });
-      this.delivery = new JournalDelivery({
-        runDir,
-        journalFile: file,
-        client: this.client,
-        onRejected: (entry, error) => this.log(`MLflow refused journal entry ${entry.seq} (${entry.type} of ${entry.run}): ${error.message}`),
-      });
-    }
+    this.pumps = options.sinks.map(
+      (sink) =>
+        new SinkPump(
+          sink.open({
+            runDir: options.runDir,
+            journalFile: file,
+            onRejected: (entry, error) => this.log(`${sink.title} refused journal entry ${entry.seq} (${entry.type} of ${entry.run}): ${error.message}`),
+          }),
+          options.log,
+        ),
+    );
   }
 
   get journalFile(): string {
     return this.writer.file;
   }
 
-  get serverRunIds(): Readonly<Record<string, string>> {
-    return this.delivery?.runIds ?? {};
+  get sinks(): Sink[] {
+    return this.pumps.map((p) => p.delivery.sink);
   }
 
-  get experimentId(): string | undefined {
-    return this.delivery?.experimentId;
-  }
-
-  /** Checks the server before training starts, so wrong credentials stop the run at once, not hours later. */
-  async preflight(experiment: string): Promise<void> {
-    if (!this.client) return;
-    try {
-      await this.client.ensureExperiment(experiment, EXPERIMENT_TAGS);
-    } catch (error) {
-      if (error instanceof MlflowUnavailableError) {
-        this.log(`MLflow ${this.client.uri} is not reachable now (${error.message.replace(/^MLflow server \S+ unavailable /, '')}); training goes on, events wait in ${path.relative(process.cwd(), this.journalFile)}`);
-        this.announcedOffline = true;
-        return;
+  /**
+   * Checks every sink before training, so wrong credentials stop the run at once, not hours later.
+   * A sink that cannot be reached now, or cannot work here at all, only says so.
+   */
+  async preflight(): Promise<void> {
+    for (const pump of this.pumps) {
+      const sink = pump.delivery.sink;
+      try {
+        await sink.preflight(this.experiment);
+      } catch (error) {
+        if (error instanceof SinkUnavailableError) {
+          this.log(`${sink.label} is not reachable now (${error.detail}); training goes on, events wait in ${path.relative(process.cwd(), this.journalFile)}`);
+          pump.offline = true;
+          continue;
+        }
+        if (error instanceof SinkBlockedError) {
+          pump.block(error);
+          continue;
+        }
+        throw error;
       }
-      throw error;
     }
+  }
+
+  /** The line a run starts with: where it is tracked. */
+  describe(): string {
+    if (this.pumps.length === 0) return 'tracking: local only (runs/); set MLFLOW_TRACKING_URI or --tracking-uri to log to an MLflow server, or fer sync later';
+    return `tracking: ${this.pumps.map((p) => p.delivery.sink.describe(this.experiment)).join('; ')}`;
   }
 
   isOpen(run: string): boolean {
     return this.runState.get(run) === 'open';
   }
 
-  open(event: Omit<Extract<TrackEvent, { type: 'open' }>, 'type'>): void {
+  open(event: Omit<Extract<TrackEvent, { type: 'open' }>, 'type' | 'experiment'>): void {
     if (this.runState.get(event.run) === 'open') return;
-    this.append({ type: 'open', ...event });
+    this.append({ type: 'open', ...event, experiment: this.experiment });
   }
 
-  logParams(run: string, params: Record<string, string>): void {
+  /** Params, whole; `file` names the artifact that also holds them (for sinks that must cut long values). */
+  logParams(run: string, params: Record<string, string>, file?: string): void {
     const fresh = Object.fromEntries(Object.entries(params).filter(([k]) => !this.params.has(indexKey(run, k))));
-    if (Object.keys(fresh).length > 0) this.append({ type: 'params', run, params: fresh });
+    if (Object.keys(fresh).length > 0) this.append({ type: 'params', run, params: fresh, ...(file ? { file } : {}) });
   }
 
   setTags(run: string, tags: Record<string, string>): void {
@@ -120,6 +157,12 @@ export class RunTracker {
   /** The value of a tag the journal holds for a run (this process's or an earlier one's), if any. */
   tag(run: string, key: string): string | undefined {
     return this.tags.get(indexKey(run, key));
+  }
+
+  /** Sets the run's description (Markdown), if it changed. */
+  setNote(run: string, text: string): void {
+    if (this.notes.get(run) === text) return;
+    this.append({ type: 'note', run, text });
   }
 
   /** Logs metric points; a point already journaled with the same key, step and value is skipped. */
@@ -149,9 +192,9 @@ export class RunTracker {
     this.append({ type: 'artifact', run, file: path.relative(this.runDir, file), path: artifactPath, digest });
   }
 
-  logDataset(run: string, input: Extract<TrackEvent, { type: 'dataset' }>['input']): void {
-    if (this.datasets.has(indexKey(run, input.dataset.name, input.dataset.digest))) return;
-    this.append({ type: 'dataset', run, input });
+  logDataset(run: string, dataset: DatasetRecord): void {
+    if (this.datasets.has(indexKey(run, dataset.name, dataset.digest))) return;
+    this.append({ type: 'dataset', run, dataset });
   }
 
   close(run: string, status: TrackStatus, endTime = Date.now()): void {
@@ -160,32 +203,41 @@ export class RunTracker {
   }
 
   /**
-   * Waits for delivery to catch up, at most `timeoutMs`; returns what is still pending. The journal
-   * keeps it either way.
+   * Waits for every sink to catch up, at most `timeoutMs` in all; returns what each still lacks. The
+   * journal keeps it either way.
    */
-  async flush(timeoutMs: number): Promise<FlushResult> {
-    if (!this.delivery) return { pending: 0 };
+  async flush(timeoutMs: number): Promise<SinkOutcome[]> {
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && !this.blocked) {
-      if (this.delivery.pending() === 0) break;
-      this.kick();
-      await Promise.race([this.pumping, sleep(Math.max(0, Math.min(1000, deadline - Date.now())))]);
-    }
-    return { pending: this.delivery.pending(), ...(this.blocked ? { error: this.blocked } : {}) };
+    await Promise.all(this.pumps.map((pump) => pump.flush(deadline)));
+    return this.pumps.map((pump) => pump.outcome());
+  }
+
+  /** Gives delivery its last chance (`timeoutMs`), closes the journal and the sinks, and says what is where. */
+  async finish(timeoutMs: number): Promise<TrackingOutcome> {
+    const sinks = await this.flush(timeoutMs);
+    await this.shutdown();
+    const mlflow = sinks.find((s) => s.kind === 'mlflow');
+    const errors = sinks.flatMap((s) => (s.error ? [`${s.kind}: ${s.error}`] : []));
+    return {
+      uri: mlflow?.target ?? null,
+      experiment: this.experiment,
+      parentRunId: mlflow?.parentRunId ?? null,
+      pending: Math.max(0, ...sinks.map((s) => s.pending)),
+      ...(errors.length > 0 ? { error: errors.join('; ') } : {}),
+      sinks,
+    };
   }
 
   async shutdown(): Promise<void> {
-    this.closed = true;
-    this.wake?.();
-    await this.pumping;
+    await Promise.all(this.pumps.map((pump) => pump.stop()));
     this.writer.close();
-    await this.client?.close();
+    for (const pump of this.pumps) await pump.delivery.sink.close();
   }
 
   private append(event: TrackEvent): void {
     const entry = this.writer.append(event);
     this.index(entry);
-    this.kick();
+    for (const pump of this.pumps) pump.kick();
   }
 
   private index(entry: JournalEntry): void {
@@ -202,6 +254,9 @@ export class RunTracker {
       case 'tags':
         for (const [k, v] of Object.entries(entry.tags)) this.tags.set(indexKey(entry.run, k), v);
         break;
+      case 'note':
+        this.notes.set(entry.run, entry.text);
+        break;
       case 'metrics':
         for (const p of entry.points) this.points.set(indexKey(entry.run, p.key, p.step), p.value);
         break;
@@ -209,17 +264,41 @@ export class RunTracker {
         this.artifacts.set(indexKey(entry.run, entry.path), entry.digest);
         break;
       case 'dataset':
-        this.datasets.add(indexKey(entry.run, entry.input.dataset.name, entry.input.dataset.digest));
+        this.datasets.add(indexKey(entry.run, entry.dataset.name, entry.dataset.digest));
         break;
     }
   }
+}
 
-  /** Starts the background delivery loop if it is not running. */
-  private kick(): void {
-    if (!this.delivery || this.blocked || this.closed) return;
-    // While the server is away, new events wait for the backoff rather than hammer it.
+/**
+ * The background delivery of the journal to one sink: started by each new event, retried with
+ * backoff (1 s doubling to 15 s) while the sink is away, stopped for good by an error someone must
+ * act on, which it says once.
+ */
+class SinkPump {
+  offline = false;
+  private pumping: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private blocked: string | undefined;
+  private stopped = false;
+
+  constructor(
+    readonly delivery: JournalSink,
+    private readonly log: TrackerLog,
+  ) {}
+
+  block(error: Error): void {
+    const hint = (error as { hint?: string }).hint;
+    this.blocked = `${error.message}${hint ? ` (${hint})` : ''}`;
+    this.log(`${this.delivery.sink.title} delivery stopped: ${this.blocked}; events stay in the journal for fer sync`);
+  }
+
+  /** Starts the delivery loop if it is not running. */
+  kick(): void {
+    if (this.blocked || this.stopped) return;
+    // While the sink is away, new events wait for the backoff rather than hammer it.
     if (this.wake) {
-      if (!this.announcedOffline) this.wake();
+      if (!this.offline) this.wake();
       return;
     }
     if (this.pumping) return;
@@ -228,22 +307,49 @@ export class RunTracker {
     });
   }
 
+  async flush(deadline: number): Promise<void> {
+    while (Date.now() < deadline && !this.blocked) {
+      if (this.delivery.pending() === 0) break;
+      this.kick();
+      await Promise.race([this.pumping, sleep(Math.max(0, Math.min(1000, deadline - Date.now())))]);
+    }
+  }
+
+  outcome(): SinkOutcome {
+    const sink = this.delivery.sink;
+    const result = this.delivery.result();
+    return {
+      kind: sink.kind,
+      target: sink.target,
+      pending: this.delivery.pending(),
+      ...(this.blocked ? { error: this.blocked } : {}),
+      ...(result.parentRunId ? { parentRunId: result.parentRunId } : {}),
+      ...(result.link ? { link: result.link } : {}),
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.pumping;
+  }
+
   private async pump(): Promise<void> {
-    const delivery = this.delivery!;
+    const sink = this.delivery.sink;
     let delay = 1000;
-    while (!this.closed && !this.blocked) {
+    while (!this.stopped && !this.blocked) {
       try {
-        await delivery.deliver();
-        if (this.announcedOffline) {
-          this.log(`MLflow ${this.client!.uri} is back: journal delivered`);
-          this.announcedOffline = false;
+        await this.delivery.deliver();
+        if (this.offline) {
+          this.log(`${sink.label} is back: journal delivered`);
+          this.offline = false;
         }
         delay = 1000;
-        if (delivery.pending() === 0) return;
+        if (this.delivery.pending() === 0) return;
       } catch (error) {
-        if (error instanceof MlflowUnavailableError) {
-          if (!this.announcedOffline) this.log(`${error.message}; training goes on, retrying in the background (events are kept in the run folder)`);
-          this.announcedOffline = true;
+        if (error instanceof SinkUnavailableError) {
+          if (!this.offline) this.log(`${error.message}; training goes on, retrying in the background (events are kept in the run folder)`);
+          this.offline = true;
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, delay);
             this.wake = () => {
@@ -255,10 +361,7 @@ export class RunTracker {
           delay = Math.min(15_000, delay * 2);
           continue;
         }
-        const message = error instanceof Error ? error.message : String(error);
-        const hint = error instanceof MlflowApiError && isBlockingError(error) && error.hint ? ` (${error.hint})` : '';
-        this.blocked = `${message}${hint}`;
-        this.log(`MLflow delivery stopped: ${this.blocked}; events stay in the journal for fer sync`);
+        this.block(error instanceof Error ? error : new Error(String(error)));
         return;
       }
     }

@@ -5,7 +5,7 @@ import { FerError } from '../../src/core/errors.js';
 import { ConfigError } from '../../src/core/diagnostic.js';
 import { DataError } from '../../src/data/dataset.js';
 import { ExpressionError } from '../../src/compile/expression.js';
-import { MlflowApiError, MlflowUnavailableError } from '../../src/track/mlflow-client.js';
+import { MlflowApiError, MlflowUnavailableError } from '../../src/track/sinks/mlflow/client.js';
 import { repoRoot } from '../helpers/cli.js';
 
 function sourceFiles(dir: string): string[] {

@@ -111,7 +111,10 @@ describe('trainer', () => {
     expect(strip(a.result.history)).toEqual(strip(b.result.history));
     expect(a.finalWeights).toEqual(b.finalWeights);
     expect(a.result.history).toHaveLength(4);
-    expect(a.result.history[3]!.accuracy).toBeGreaterThan(a.result.history[0]!.accuracy);
+    // It learns: by the loss, a mean over every batch, not by the accuracy of 27 rows, which moves in
+    // steps of 1/27 and dips on the way (0.52, 0.33, 0.52, 0.63 here), so that rounding that differs
+    // between CPUs could tip a comparison of two epochs' accuracies.
+    expect(a.result.history[3]!.loss).toBeLessThan(a.result.history[0]!.loss);
   });
 
   it('resumes a run cut mid-epoch from its last checkpoint, ending exactly as an uninterrupted run', async () => {
@@ -170,10 +173,12 @@ describe('trainer', () => {
 
   it('stops early and restores the best epoch', async () => {
     const loaded = config(
-      tiny('  early_stopping: {monitor: val_accuracy, patience: 1, min_delta: 0.5}').replace('epochs: 4', 'epochs: 6'),
+      tiny('  early_stopping: {monitor: val_accuracy, patience: 1, min_delta: 1}').replace('epochs: 4', 'epochs: 6'),
     );
     const { result } = await run(loaded);
-    // No epoch improves val_accuracy by 0.5 over the first, so training stops after epoch 2.
+    // No accuracy can improve by more than 1, so no epoch improves on the first and training stops
+    // after epoch 2 whatever the first epoch's accuracy: 0.56 or 0.67 on this machine depending on
+    // oneDNN and the thread count (min_delta 0.5 relied on it being at least 0.5).
     expect(result.history).toHaveLength(2);
     expect(result.stoppedEarly).toBe(true);
     expect(result.bestEpoch).toBe(1);

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { MlflowClient, type Run } from '../../src/track/mlflow-client.js';
+import { MlflowClient, type Run } from '../../src/track/sinks/mlflow/client.js';
 
 /**
  * A real MLflow tracking server for integration tests: `mlflow server` from the virtualenv that

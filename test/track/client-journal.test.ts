@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JournalWriter, readJournal } from '../../src/track/journal.js';
-import { chunkBatch, MlflowApiError, MlflowClient, MlflowUnavailableError, proxiedRoot } from '../../src/track/mlflow-client.js';
+import { chunkBatch, MlflowApiError, MlflowClient, MlflowUnavailableError, proxiedRoot } from '../../src/track/sinks/mlflow/client.js';
 
 describe('log-batch chunking', () => {
   it('keeps every request within MLflow limits and loses nothing', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { flattenParams, PARAM_KEY_LIMIT, PARAM_VALUE_LIMIT } from '../../src/track/params.js';
-import { redactUri, resolveTrackingSettings } from '../../src/track/settings.js';
+import { flattenParams, PARAM_KEY_LIMIT, PARAM_VALUE_LIMIT } from '../../src/track/sinks/mlflow/params.js';
+import { resolveMlflowSettings as resolveTrackingSettings } from '../../src/track/sinks/mlflow/settings.js';
+import { redactUri } from '../../src/track/settings.js';
 
 describe('config as MLflow params', () => {
   it('flattens to dotted keys, plain lists as one JSON value, lists of objects by index', () => {

@@ -1,8 +1,9 @@
 import { recordingGraph } from './graph-step.js';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../../core/tf.js';
-import { hasAvx512 } from '../cpu-features.js';
-import { floatTypeAttr, hasFerAddon, oneDnnEnabled, type NativeBackend, type NativeBinding } from './native-backend.js';
+import { ONEDNN_FUSED_CONVOLUTION } from '../kernel-choice.js';
+import { capabilities } from '../capabilities.js';
+import { floatTypeAttr, type NativeBackend, type NativeBinding } from './native-backend.js';
 import { nativeActivationGradient, nativeBiasGradient } from './gradients.js';
 
 /**
@@ -40,12 +41,13 @@ export const tensorflowFusedConv2dStats = { calls: 0 };
 export const oneDnnFusedConv2dStats = { calls: 0 };
 
 /**
- * Whether the fused convolution may run as oneDNN's kernel rather than TensorFlow's (Eigen) one: where
- * the CPU has AVX-512 (see cpu-features.ts). There oneDNN's was 1.0-1.4x faster on every forward layer
- * of the reference CNN (its nine in a training step: 60-77 against 86-105 ms at batch 32); on the AVX2
- * machine TensorFlow's fused kernel was measured, and stays. Tests switch it to check both paths.
+ * Whether the fused convolution may run as oneDNN's kernel rather than TensorFlow's (Eigen) one: chosen
+ * by the CPU or forced by FER_KERNELS (see kernel-choice.ts). On an Intel Xeon with AVX-512 oneDNN's was
+ * 1.0-1.4x faster on every forward layer of the reference CNN (its nine in a training step: 60-77
+ * against 86-105 ms at batch 32); on the AVX2 machine TensorFlow's fused kernel was measured, and
+ * stays. oneDNN's kernel runs on AVX2 CPUs too (tested there with FER_KERNELS=onednn).
  */
-export const ONEDNN_FUSED_CONVOLUTION = { enabled: hasAvx512() };
+export { ONEDNN_FUSED_CONVOLUTION };
 
 /**
  * The attributes of TensorFlow's _FusedConv2D; oneDNN's kernel is registered under an internal name,
@@ -77,7 +79,7 @@ function fusedAttrs(b: NativeBinding, attrs: FerConv2DAttrs, oneDnn: boolean): u
  * TF_ENABLE_ONEDNN_OPTS=0) and agrees with TensorFlow's on a small case with both paddings.
  */
 function probeOneDnnFusedConvolution(tf: Tf, backend: NativeBackend): boolean {
-  if (!oneDnnEnabled()) return false;
+  if (!capabilities(tf).oneDnn) return false;
   try {
     return tf.tidy(() => {
       const x = tf.randomNormal([2, 5, 5, 3], 0, 1, 'float32', 1) as tfjs.Tensor4D;
@@ -127,7 +129,7 @@ export function registerNativeConvolution(tf: Tf): void {
       const a = attrs as unknown as FerConv2DAttrs;
       const native = backend as unknown as NativeBackend;
       const { x, filter, bias } = inputs as { x: tfjs.Tensor4D; filter: tfjs.Tensor4D; bias?: tfjs.Tensor1D };
-      if (bias && hasFerAddon(native)) return fusedConvolution(tf, native, x, filter, bias, a);
+      if (bias && capabilities(tf).fusedConvolution) return fusedConvolution(tf, native, x, filter, bias, a);
       return fusedKernel.kernelFunc({
         inputs,
         backend,
@@ -163,7 +165,7 @@ export function registerNativeConvolution(tf: Tf): void {
   fused.conv2d = (args: FusedConv2dArgs) => {
     const activation = args.activation ?? 'linear';
     const covered =
-      tf.getBackend() === 'tensorflow' &&
+      capabilities(tf).nativeGradients &&
       args.x instanceof tf.Tensor &&
       args.filter instanceof tf.Tensor &&
       (args.bias === undefined || args.bias === null || (args.bias instanceof tf.Tensor && args.bias.rank === 1 && args.bias.shape[0] === args.filter.shape[3])) &&

@@ -1,8 +1,9 @@
 import { recordingGraph } from './graph-step.js';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../../core/tf.js';
-import { cpuFlags, hasAvx512 } from '../cpu-features.js';
-import { floatTypeAttr, oneDnnEnabled, type NativeBackend, type NativeBinding } from './native-backend.js';
+import { chooseKernels, EIGEN_FILTER_GRADIENT } from '../kernel-choice.js';
+import { capabilities } from '../capabilities.js';
+import { floatTypeAttr, type NativeBackend, type NativeBinding } from './native-backend.js';
 
 /**
  * Faster gradient kernels on the native backend, each replacing tfjs-node's kernel of the same name
@@ -27,7 +28,8 @@ import { floatTypeAttr, oneDnnEnabled, type NativeBackend, type NativeBinding } 
  * ms). So on CPUs without AVX-512, gradients of at least EIGEN_FILTER_GRADIENT.minFlops are asked for
  * with their SAME/VALID padding written out as explicit padding, which the runtime leaves to
  * TensorFlow's kernel (the same arithmetic); below ~1 GFLOP oneDNN won or tied there too.
- * `FER_FILTER_GRADIENTS=eigen|onednn` overrides the choice (made from the CPU: see cpu-features.ts).
+ * The choice is made from the CPU's flags; `FER_KERNELS=eigen|onednn` forces it (with the fused
+ * convolution's), `FER_FILTER_GRADIENTS=eigen|onednn` alone (see kernel-choice.ts).
  *
  * MaxPoolGrad: the eager kernel is plain Eigen code that searches every window again; oneDNN's
  * max-pooling backward (what a TensorFlow graph runs when oneDNN is on) reads the argmax from a
@@ -44,20 +46,16 @@ export const im2colFilterGradientStats = { calls: 0 };
 
 /**
  * Filter gradients of at least `minFlops` floating-point operations run TensorFlow's own kernel where
- * `enabled` (measured crossover on an AVX2 machine; tests lower it to check small cases).
+ * `enabled`: chosen by the CPU or forced by FER_KERNELS / FER_FILTER_GRADIENTS (see kernel-choice.ts).
  */
-export const EIGEN_FILTER_GRADIENT = { minFlops: 1e9, enabled: eigenFilterGradientsPreferred(cpuFlags(), process.env.FER_FILTER_GRADIENTS) };
+export { EIGEN_FILTER_GRADIENT };
 
 /**
  * Whether large filter gradients should run TensorFlow's own kernel rather than oneDNN's: on x86 CPUs
- * without AVX-512 (see above), unless `override` (FER_FILTER_GRADIENTS) names one of the two.
+ * with AVX2 but without AVX-512 (see above), unless `override` (FER_FILTER_GRADIENTS) names one of the two.
  */
 export function eigenFilterGradientsPreferred(flags: readonly string[], override: string | undefined): boolean {
-  if (override === 'eigen') return true;
-  if (override === 'onednn') return false;
-  // Read at import, where throwing would take the whole engine down for a tuning knob.
-  if (override !== undefined && override !== '') console.warn(`fer: FER_FILTER_GRADIENTS=${override} is neither \`eigen\` nor \`onednn\`; choosing by the CPU`);
-  return flags.includes('avx2') && !hasAvx512(flags);
+  return chooseKernels(flags, { FER_FILTER_GRADIENTS: override }).largeFilterGradients === 'eigen';
 }
 
 /** Counts filter gradients sent to TensorFlow's own kernel by explicit padding. */
@@ -215,7 +213,7 @@ function oneDnnMaxPoolGradient(tf: Tf, backend: NativeBackend, input: tfjs.Tenso
  * unused with TF_ENABLE_ONEDNN_OPTS=0) and agree with the eager kernel on a small case with ties.
  */
 function probeOneDnnMaxPool(tf: Tf, backend: NativeBackend): boolean {
-  if (!oneDnnEnabled()) return false;
+  if (!capabilities(tf).oneDnn) return false;
   try {
     return tf.tidy(() => {
       const input = tf.tensor4d([3, 1, 2, 3, 0, 5, 5, 1, -1, 4, 2, 2, 7, 0, 7, 6, 1, 1], [1, 3, 3, 2]);

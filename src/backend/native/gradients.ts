@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../../core/tf.js';
+import { capabilities } from '../capabilities.js';
 import { floatTypeAttr, type NativeBackend } from './native-backend.js';
 
 /**
@@ -24,7 +25,7 @@ export function registerNativeGradients(tf: Tf): void {
       gradFunc: (dy, saved, attrs) => {
         const backend = tf.backend() as unknown as Partial<NativeBackend>;
         const input = saved[0];
-        if (tf.getBackend() !== 'tensorflow' || !backend.executeSingleOutput || !input || input.dtype !== 'float32') {
+        if (!capabilities(tf).nativeGradients || !backend.executeSingleOutput || !input || input.dtype !== 'float32') {
           return original.gradFunc(dy, saved, attrs);
         }
         return { x: () => nativeActivationGradient(backend as NativeBackend, nativeOp, dy as tfjs.Tensor, input) };

@@ -1,7 +1,8 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../../core/tf.js';
-import { hasFerAddon, type NativeBackend, type NativeBinding } from './native-backend.js';
 import { FerError } from '../../core/errors.js';
+import { capabilities } from '../capabilities.js';
+import type { NativeBackend, NativeBinding } from './native-backend.js';
 
 /**
  * A training step run as one TensorFlow function on the native backend. tfjs-node runs a step op by
@@ -188,11 +189,9 @@ export function describeResourceHandle(handle: tfjs.Tensor, shape: number[]): vo
   resourceShapes.set(handle.dataId, shape);
 }
 
-/** Whether this backend can run recorded steps (the native backend with fer's current addon). */
+/** Whether the active backend can run recorded steps (the native backend with fer's current addon; see capabilities.ts). */
 export function graphStepsAvailable(tf: Tf): boolean {
-  if (tf.getBackend() !== 'tensorflow' || process.env.FER_GRAPH_STEPS === '0') return false;
-  const backend = tf.backend() as unknown as RecordingBackend;
-  return hasFerAddon(backend) && typeof backend.binding.ferGraphBegin === 'function';
+  return capabilities(tf).recordedSteps;
 }
 
 let functionCounter = 0;

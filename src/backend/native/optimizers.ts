@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf, TfOptimizer } from '../../core/tf.js';
 import { describeResourceHandle, onRecordedStepCalls, stepScalar } from './graph-step.js';
+import { capabilities } from '../capabilities.js';
 import { floatTypeAttr, type NativeBackend } from './native-backend.js';
 
 /**
@@ -46,8 +47,9 @@ interface Slots {
 const SLOT_COUNT: Record<NativeOptimizerKind, number> = { adam: 2, sgd: 0, momentum: 1 };
 let handleCounter = 0;
 
+/** Whether the active backend runs fer's optimizers as TensorFlow's fused kernels (see capabilities.ts). */
 export function nativeOptimizersAvailable(tf: Tf): boolean {
-  return tf.getBackend() === 'tensorflow' && process.env.FER_TFJS_OPTIMIZERS !== '1';
+  return capabilities(tf).nativeOptimizers;
 }
 
 export function createNativeOptimizer(tf: Tf, args: NativeOptimizerArgs): TfOptimizer {

@@ -3,8 +3,8 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { EnsembleSummary } from '../../ensemble/summary.js';
 import { listRuns, readJson, readRunManifest, readTaskStatus } from '../../store/run-folder.js';
 import { openRun } from '../../store/saved-run.js';
-import { MlflowClient, type Run } from '../../track/mlflow-client.js';
-import { resolveTrackingSettings } from '../../track/settings.js';
+import { MlflowClient, type Run } from '../../track/sinks/mlflow/client.js';
+import { resolveMlflowSettings } from '../../track/sinks/mlflow/settings.js';
 import { defaultIo, runCommand, type CommandIo } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 
@@ -51,7 +51,7 @@ export const runsCommand: CommandModule<GlobalOptions, RunsOptions> = {
   handler: async (argv: ArgumentsCamelCase<RunsOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {
-      const settings = resolveTrackingSettings({ ...(argv.trackingUri ? { cliUri: argv.trackingUri } : {}), configName: '' });
+      const settings = resolveMlflowSettings({ ...(argv.trackingUri ? { cliUri: argv.trackingUri } : {}), configName: '' });
       const localShow = argv.action === 'show' && argv.id !== undefined && (argv.id.includes('/') || argv.id.startsWith('run-'));
       if (!settings.uri || localShow) return local(io, argv);
       const client = new MlflowClient({ uri: settings.uri, credentials: settings.credentials });

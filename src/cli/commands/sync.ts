@@ -3,10 +3,11 @@ import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { FerError } from '../../core/errors.js';
 import { listRuns } from '../../store/run-folder.js';
-import { JournalDelivery } from '../../track/delivery.js';
 import { journalFiles } from '../../track/journal.js';
-import { MlflowClient } from '../../track/mlflow-client.js';
-import { resolveTrackingSettings } from '../../track/settings.js';
+import { SINK_KINDS, sinkForTarget } from '../../track/sink-kinds.js';
+import type { Sink } from '../../track/sink.js';
+import { MlflowSink } from '../../track/sinks/mlflow/sink.js';
+import { resolveMlflowSettings } from '../../track/sinks/mlflow/settings.js';
 import { defaultIo, EXIT_FAILURE, EXIT_OK, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 
@@ -20,27 +21,24 @@ interface SyncOptions extends GlobalOptions {
 
 export const syncCommand: CommandModule<GlobalOptions, SyncOptions> = {
   command: 'sync [run]',
-  describe: "Deliver runs' tracking journals to an MLflow server (runs recorded offline, or while it was down)",
+  describe: "Deliver runs' tracking journals to an MLflow server or a TensorBoard folder (runs recorded offline, while a server was down, or where TensorBoard could not be written)",
   builder: (yargs: Argv<GlobalOptions>) =>
     yargs
       .positional('run', { type: 'string', describe: 'a run folder (default: every run under --runs)' })
-      .option('to', { type: 'string', describe: 'the MLflow server (default: MLFLOW_TRACKING_URI)' })
+      .option('to', { type: 'string', describe: `where to: ${SINK_KINDS.map((k) => k.targetForm).join(', or ')} (default: MLFLOW_TRACKING_URI)` })
       .option('experiment', { type: 'string', describe: 'the MLflow experiment (default: the one recorded with the run)' })
       .option('runs', { type: 'string', default: 'runs', describe: 'the runs folder, when no run is named' })
       .option('json', { type: 'boolean', default: false, describe: 'print {"uri", "runs": [{"runDir", "journals": [{"journal", "delivered", "pending", "rejected"}]}]}' })
-      .example('$0 sync runs/demo/run-3f2a9c1b7e40 --to http://127.0.0.1:5000', 'one run')
+      .example('$0 sync runs/demo/run-3f2a9c1b7e40 --to http://127.0.0.1:5000', 'one run to an MLflow server')
+      .example('$0 sync runs/demo/run-3f2a9c1b7e40 --to tensorboard:runs/tensorboard', 'one run as TensorBoard event files')
       .example('MLFLOW_TRACKING_URI=http://mlflow:5000 $0 sync', 'everything under runs/') as Argv<SyncOptions>,
   handler: async (argv: ArgumentsCamelCase<SyncOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {
-      const settings = resolveTrackingSettings({ ...(argv.to ? { cliUri: argv.to } : {}), configName: '' });
-      if (!settings.uri) {
-        throw Object.assign(new Error('fer sync needs a server: none given'), { hint: 'pass --to http://<host>:<port> or set MLFLOW_TRACKING_URI' });
-      }
+      const sink = destination(argv.to);
       const dirs = argv.run ? [path.resolve(argv.run)] : listRuns(path.resolve(argv.runs)).map((r) => r.dir);
       for (const dir of dirs) if (!existsSync(dir)) throw new Error(`${dir}: no such run folder`);
-      const client = new MlflowClient({ uri: settings.uri, credentials: settings.credentials });
-      const report: { uri: string; runs: { runDir: string; journals: { journal: string; delivered: number; pending: number; rejected: { seq: number; error: string }[] }[] }[] } = { uri: settings.uri, runs: [] };
+      const report: { uri: string; runs: { runDir: string; journals: { journal: string; delivered: number; pending: number; rejected: { seq: number; error: string }[] }[] }[] } = { uri: sink.target, runs: [] };
       let incomplete = false;
       try {
         for (const dir of dirs) {
@@ -48,7 +46,7 @@ export const syncCommand: CommandModule<GlobalOptions, SyncOptions> = {
           const entry: (typeof report.runs)[number] = { runDir: path.relative(process.cwd(), dir) || dir, journals: [] };
           if (journals.length === 0) io.stderr(`${entry.runDir}: no tracking journal (nothing recorded to send)`);
           for (const journal of journals) {
-            const delivery = new JournalDelivery({ runDir: dir, journalFile: journal, client, ...(argv.experiment ? { experiment: argv.experiment } : {}) });
+            const delivery = sink.open({ runDir: dir, journalFile: journal, ...(argv.experiment ? { experiment: argv.experiment } : {}) });
             try {
               const result = await delivery.deliver();
               entry.journals.push({ journal: path.basename(journal), ...result });
@@ -58,6 +56,7 @@ export const syncCommand: CommandModule<GlobalOptions, SyncOptions> = {
               incomplete = true;
               const pending = delivery.pending();
               entry.journals.push({ journal: path.basename(journal), delivered: 0, pending, rejected: [] });
+              // An error with a hint needs someone to act (credentials, a missing library): every run would meet it.
               if (error instanceof FerError && error.hint !== undefined) throw error;
               io.stderr(`${entry.runDir} ${path.basename(journal)}: ${(error as Error).message}; ${pending} entries left for the next sync`);
             }
@@ -65,10 +64,20 @@ export const syncCommand: CommandModule<GlobalOptions, SyncOptions> = {
           report.runs.push(entry);
         }
       } finally {
-        await client.close();
+        await sink.close();
       }
       if (argv.json) io.stdout(JSON.stringify(report, null, 2));
       return incomplete ? EXIT_FAILURE : EXIT_OK;
     });
   },
 };
+
+/** The sink `--to` names, or the MLflow server in MLFLOW_TRACKING_URI. */
+function destination(to: string | undefined): Sink {
+  if (to !== undefined && to.trim() !== '') return sinkForTarget(to);
+  const settings = resolveMlflowSettings({ configName: '' });
+  if (!settings.uri) {
+    throw Object.assign(new Error('fer sync needs a destination: none given'), { hint: `pass --to with ${SINK_KINDS.map((k) => k.targetForm).join(', or ')}, or set MLFLOW_TRACKING_URI` });
+  }
+  return new MlflowSink(settings.uri, settings.credentials, settings.uriSource);
+}

@@ -2,8 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
-import { redactUri, type TrackingCredentials } from './settings.js';
-import { FerError } from '../core/errors.js';
+import { redactUri } from '../../settings.js';
+import type { TrackingCredentials } from './settings.js';
+import { SinkUnavailableError } from '../../sink.js';
+import { FerError } from '../../../core/errors.js';
 
 /**
  * A typed client for MLflow's REST API (/api/2.0/mlflow and the artifact proxy), on undici.
@@ -84,12 +86,12 @@ export class MlflowApiError extends FerError {
  * `maybeApplied` says whether a request may have reached the server before the failure (its
  * response was lost or it failed midway): appending requests must then be reconciled, not resent.
  */
-export class MlflowUnavailableError extends FerError {
+export class MlflowUnavailableError extends SinkUnavailableError {
   constructor(
     message: string,
     readonly maybeApplied: boolean,
   ) {
-    super(message);
+    super(message, message.replace(/^MLflow server \S+ unavailable /, ''));
     this.name = 'MlflowUnavailableError';
   }
 }

@@ -1,8 +1,10 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { PARENT_RUN, readJournal, type JournalEntry, type TrackEvent } from './journal.js';
-import { MlflowApiError, MlflowUnavailableError, type MlflowClient, type MetricPoint } from './mlflow-client.js';
+import { PARENT_RUN, readJournal, type JournalEntry, type MetricPoint, type TrackEvent } from '../../journal.js';
+import { deliveryStateFile as stateFileFor, readDeliveryState as readState, writeDeliveryState, type DeliveryReport, type JournalRef, type JournalSink, type Sink } from '../../sink.js';
+import { MlflowApiError, MlflowUnavailableError, type MlflowClient } from './client.js';
+import { datasetInput, EXPERIMENT_TAGS, fitTags, keyValues, NOTE_TAG, openTags } from './layout.js';
+import { fitParams } from './params.js';
 
 /**
  * Delivers a journal to an MLflow server, exactly once as MLflow shows it.
@@ -32,47 +34,22 @@ export interface DeliveryState {
   rejected: { seq: number; type: string; run: string; error: string }[];
 }
 
-/** Tags of experiments fer creates: the kind makes MLflow 3's UI open them on the runs table (model training), not the GenAI overview. */
-export const EXPERIMENT_TAGS = [{ key: 'mlflow.experimentKind', value: 'custom_model_development' }];
-
-export interface DeliveryReport {
-  delivered: number;
-  pending: number;
-  rejected: { seq: number; error: string }[];
-}
+export { EXPERIMENT_TAGS };
+export type { DeliveryReport };
 
 /** The delivery-state file of one journal for one server. */
 export function deliveryStateFile(journalFile: string, uri: string): string {
-  const server = createHash('sha256').update(uri).digest('hex').slice(0, 12);
-  return path.join(path.dirname(journalFile), `delivered-${server}-${path.basename(journalFile, '.jsonl').replace(/^journal-/, '')}.json`);
+  return stateFileFor(journalFile, uri);
 }
 
 export function readDeliveryState(file: string, uri: string): DeliveryState {
-  if (existsSync(file)) {
-    try {
-      return JSON.parse(readFileSync(file, 'utf8')) as DeliveryState;
-    } catch {
-      // A damaged state file costs a replay, which reconciliation makes harmless.
-    }
-  }
-  return { uri, runs: {}, artifactUris: {}, cursor: 0, rejected: [] };
+  return readState<DeliveryState>(file, { uri, runs: {}, artifactUris: {}, cursor: 0, rejected: [] });
 }
 
-function writeDeliveryState(file: string, state: DeliveryState): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`);
-  renameSync(temporary, file);
-}
-
-export interface DeliveryOptions {
-  runDir: string;
-  journalFile: string;
+export interface DeliveryOptions extends JournalRef {
   client: MlflowClient;
-  /** The experiment to use instead of the one recorded in the journal (fer sync --experiment). */
-  experiment?: string;
-  /** Called for each entry the server refused, so the user hears of it at once. */
-  onRejected?: (entry: JournalEntry, error: MlflowApiError) => void;
+  /** The sink this delivery belongs to (absent when a test drives a delivery by itself). */
+  sink?: Sink;
 }
 
 /** Errors that stop delivery until someone acts (credentials, permissions, a server without artifact proxying). */
@@ -80,7 +57,7 @@ export function isBlockingError(error: unknown): boolean {
   return error instanceof MlflowApiError && (error.status === 401 || error.status === 403 || error.errorCode === 'ARTIFACTS_NOT_PROXIED' || error.errorCode === 'ENDPOINT_NOT_FOUND' || error.status === 0);
 }
 
-export class JournalDelivery {
+export class JournalDelivery implements JournalSink {
   private readonly stateFile: string;
   private state: DeliveryState;
   /** Whether the last metric request may have been applied without our knowing: true at start. */
@@ -95,12 +72,23 @@ export class JournalDelivery {
     this.state = readDeliveryState(this.stateFile, options.client.uri);
   }
 
+  get sink(): Sink {
+    if (!this.options.sink) throw new Error('this delivery was made without its sink');
+    return this.options.sink;
+  }
+
   get runIds(): Readonly<Record<string, string>> {
     return this.state.runs;
   }
 
   get experimentId(): string | undefined {
     return this.state.experimentId;
+  }
+
+  result(): { parentRunId?: string; link?: string } {
+    const parent = this.state.runs[PARENT_RUN];
+    if (!parent) return {};
+    return { parentRunId: parent, link: `${this.options.client.uri}/#/experiments/${this.state.experimentId ?? ''}/runs/${parent}` };
   }
 
   pending(): number {
@@ -161,10 +149,13 @@ export class JournalDelivery {
         await this.openRun(event);
         return;
       case 'params':
-        await client.logBatch(this.runId(event.run), { params: Object.entries(event.params).map(([key, value]) => ({ key, value })) });
+        await client.logBatch(this.runId(event.run), { params: keyValues(fitParams(event.params, event.file).params) });
         return;
       case 'tags':
-        await client.logBatch(this.runId(event.run), { tags: Object.entries(event.tags).map(([key, value]) => ({ key, value })) });
+        await client.logBatch(this.runId(event.run), { tags: keyValues(fitTags(event.tags)) });
+        return;
+      case 'note':
+        await client.logBatch(this.runId(event.run), { tags: [{ key: NOTE_TAG, value: event.text }] });
         return;
       case 'metrics':
         return;
@@ -175,7 +166,7 @@ export class JournalDelivery {
         return;
       }
       case 'dataset':
-        await client.logInputs(this.runId(event.run), [event.input]);
+        await client.logInputs(this.runId(event.run), [datasetInput(event.dataset)]);
         return;
       case 'close':
         await client.updateRun(this.runId(event.run), { status: event.status, endTime: event.endTime });
@@ -200,23 +191,23 @@ export class JournalDelivery {
   /** Finds the run by its identity tags, or creates it; reopens it if it had ended. */
   private async openRun(event: Extract<TrackEvent, { type: 'open' }>): Promise<void> {
     const client = this.options.client;
-        const experimentId = (this.state.experimentId ??= await client.ensureExperiment(this.options.experiment ?? event.experiment, EXPERIMENT_TAGS));
-    const uid = event.tags['fer.run_uid'] ?? '';
+    const experimentId = (this.state.experimentId ??= await client.ensureExperiment(this.options.experiment ?? event.experiment, EXPERIMENT_TAGS));
+    const uid = event.uid ?? '';
     const filter = `tags.\`fer.run_uid\` = '${uid.replace(/'/g, '')}' and tags.\`fer.key\` = '${event.run.replace(/'/g, '')}'`;
-    const tags = { ...event.tags, 'mlflow.runName': event.name, ...(event.parent ? { 'mlflow.parentRunId': this.runId(event.parent) } : {}) };
+    const tags = openTags(event, event.parent ? this.runId(event.parent) : undefined);
     // Writers share the start time of a run, so ties are broken by run id: every writer that sees
     // the same runs keeps the same one.
     const search = async () => (await client.searchRuns([experimentId], filter)).sort((a, b) => Number(a.info.start_time ?? 0) - Number(b.info.start_time ?? 0) || a.info.run_id.localeCompare(b.info.run_id));
     let found = await search();
     if (found.length === 0) {
-      await client.createRun({ experimentId, runName: event.name, startTime: event.startTime, tags: Object.entries(tags).map(([key, value]) => ({ key, value })) });
+      await client.createRun({ experimentId, runName: event.name, startTime: event.startTime, tags: keyValues(tags) });
       // Two writers (shards) may have created it at the same moment: keep one, delete the rest.
       found = await search();
       for (const extra of found.slice(1)) await client.deleteRun(extra.info.run_id);
     } else {
       this.adopted.add(event.run);
       if (found[0]!.info.status !== 'RUNNING') await client.updateRun(found[0]!.info.run_id, { status: 'RUNNING' });
-      await client.logBatch(found[0]!.info.run_id, { tags: Object.entries(tags).map(([key, value]) => ({ key, value })) });
+      await client.logBatch(found[0]!.info.run_id, { tags: keyValues(tags) });
     }
     const run = found[0]!;
     this.state.runs[event.run] = run.info.run_id;
