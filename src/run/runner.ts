@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfigWithPlugins } from '../config/read.js';
 import { DataError } from '../data/dataset.js';
@@ -80,7 +81,8 @@ export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overr
 export async function runExperiment(options: RunOptions): Promise<RunResult> {
   const prepared = await prepareRun(options);
   // Before anything in the folder is written: a second `fer run` (or the same shard twice) stops here, naming the holder.
-  const locks = await RunLocks.take(prepared.runDir, ownerCommand(options), options.shard, (text) => options.display.message(text));
+  const command = ownerCommand(options);
+  const locks = options.collectOnly && !existsSync(prepared.runDir) ? RunLocks.none(prepared.runDir, command) : await RunLocks.take(prepared.runDir, command, options.shard, (text) => options.display.message(text));
   try {
     return await runLocked(options, prepared, locks);
   } finally {

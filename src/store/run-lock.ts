@@ -39,7 +39,7 @@ export class RunLocks {
 
   private constructor(
     readonly runDir: string,
-    private readonly lock: HeldLock,
+    private readonly lock: HeldLock | undefined,
     private readonly command: string,
     /** Set when the run's lock was left by a process that is gone. */
     readonly tookOver?: { owner: LockOwner; reason: string },
@@ -68,6 +68,14 @@ export class RunLocks {
     }
   }
 
+  /**
+   * No lock, for a `--collect` of a run folder that does not exist: there is nothing to guard, and
+   * taking a lock would create the folder it is about to say is missing.
+   */
+  static none(runDir: string, command: string): RunLocks {
+    return new RunLocks(runDir, undefined, command);
+  }
+
   /** Claims each task no live process holds; the claims last until release(). */
   claim(tasks: readonly Task[]): ClaimResult {
     const result: ClaimResult = { claimed: [], elsewhere: [], tookOver: [] };
@@ -93,7 +101,7 @@ export class RunLocks {
 
   releaseAll(): void {
     for (const key of [...this.claims.keys()]) this.release(key);
-    this.lock.release();
+    this.lock?.release();
   }
 }
 

@@ -55,7 +55,7 @@ describe('the identity of a run', () => {
     expect(folders()).toHaveLength(1);
     expect(params()).toEqual(paramsA);
     // Paths as the config file sees them, nothing of the machine.
-    expect(paramsA['data.source.csv']).toBe('data/synthetic-56.csv');
+    expect(paramsA['data.source.csv.path']).toBe('data/synthetic-56.csv');
     expect(paramsA['data.cache']).toBe('runs/.cache');
     for (const dir of [first, second, elsewhere, runs]) expect(JSON.stringify(paramsA)).not.toContain(dir);
   }, 300_000);
