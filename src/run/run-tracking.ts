@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describeKernelChoice } from '../backend/kernel-choice.js';
 import { describeInitSource } from '../compile/transfer.js';
+import { pathsRelativeTo } from '../config/paths.js';
 import type { FerConfig } from '../config/types.js';
 import { rowsOfSplit, type Dataset } from '../data/dataset.js';
 import type { EpochMetrics } from '../store/run-folder.js';
@@ -91,7 +92,8 @@ export class RunTracking {
     // that a block changed; the definitions themselves are in config/config.resolved.yaml.
     const { tracking, description: _description, templates, ...rest } = config;
     const templateDigests = Object.fromEntries(Object.entries(templates ?? {}).map(([name, t]) => [name, `sha256:${createHash('sha256').update(JSON.stringify(t)).digest('hex').slice(0, 12)}`]));
-    const params = flattenConfig({ ...rest, templates: templateDigests, tracking: { ...tracking, uri: tracking.uri ? redactUri(tracking.uri) : null } });
+    // Paths as the config file sees them: the same params from every checkout and machine.
+    const params = flattenConfig({ ...pathsRelativeTo(rest, this.context.configFile), templates: templateDigests, tracking: { ...tracking, uri: tracking.uri ? redactUri(tracking.uri) : null } });
     const paramsFile = path.join(runDir, 'tracking', 'params.json');
     writeAtomic(paramsFile, `${JSON.stringify(params, null, 2)}\n`);
     tracker.logParams(PARENT_RUN, params, PARAMS_ARTIFACT);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfigWithPlugins } from '../config/read.js';
 import { DataError } from '../core/data-error.js';
@@ -17,9 +18,9 @@ import { placeWorkers, runPool } from './pool.js';
 import type { WorkerInit } from './protocol.js';
 import { workerInit } from './worker-setup.js';
 import { loadedPlugins } from '../plugins/loader.js';
+import { runConfigDigest } from './run-identity.js';
 import { RunTracking } from './run-tracking.js';
 import {
-  configDigest as digestOfConfig,
   readRunManifest,
   readTaskStatus,
   runDigest,
@@ -29,6 +30,8 @@ import {
   writeRunManifest,
   type RunManifest,
 } from '../store/run-folder.js';
+import { describeOwner } from '../store/lock.js';
+import { claimedTasks, RunBusyError, RunLocks } from '../store/run-lock.js';
 import { expandTasks, shardTasks, type Task } from '../store/tasks.js';
 
 export interface RunOptions {
@@ -65,7 +68,7 @@ export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overr
   if (!loaded.config.data) throw new DataError(`${options.configFile} has no data section: fer run needs data to train on`);
   const { dataset } = await loadDataset({ data: loaded.config.data, seed: loaded.config.seed, registry: loaded.registry, ...(options.dataProgress ? { progress: options.dataProgress } : {}) });
   // The plugins' code is part of the config's identity: an edited plugin gets a new run folder.
-  const configDigest = digestOfConfig(loaded.config, loadedPlugins(loaded.registry).map((p) => p.digest));
+  const configDigest = runConfigDigest(loaded.config, loaded.file, loadedPlugins(loaded.registry).map((p) => p.digest));
   const runDir = runFolder(options.runsDir, loaded.config.name, runDigest(configDigest, dataset.digest), options.fresh ?? false);
   return { loaded, dataset, configDigest, runDir, tasks: expandTasks(loaded.config) };
 }
@@ -76,7 +79,23 @@ export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overr
  * continues cut tasks from their last epoch.
  */
 export async function runExperiment(options: RunOptions): Promise<RunResult> {
-  const { loaded, dataset, configDigest, runDir, tasks } = await prepareRun(options);
+  const prepared = await prepareRun(options);
+  // Before anything in the folder is written: a second `fer run` (or the same shard twice) stops here, naming the holder.
+  const command = ownerCommand(options);
+  const locks = options.collectOnly && !existsSync(prepared.runDir) ? RunLocks.none(prepared.runDir, command) : await RunLocks.take(prepared.runDir, command, options.shard, (text) => options.display.message(text));
+  try {
+    return await runLocked(options, prepared, locks);
+  } finally {
+    locks.releaseAll();
+  }
+}
+
+/** How a lock names its holder to whoever finds it taken. */
+function ownerCommand(options: RunOptions): string {
+  return `fer run ${options.configFile}${options.shard ? ` --shard ${options.shard.index}/${options.shard.count}` : ''}${options.collectOnly ? ' --collect' : ''}`;
+}
+
+async function runLocked(options: RunOptions, { loaded, dataset, configDigest, runDir, tasks }: Awaited<ReturnType<typeof prepareRun>>, locks: RunLocks): Promise<RunResult> {
   const config = loaded.config;
   const mine = options.shard ? shardTasks(tasks, options.shard) : tasks;
   const dataDigest = dataset.digest;
@@ -85,8 +104,14 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     const status = readTaskStatus(runDir, task.key);
     return status?.state === 'finished' && status.fingerprint === fingerprint(task);
   };
-  const pending = options.collectOnly ? [] : mine.filter((t) => !isFinished(t));
-  const skipped = mine.length - pending.length;
+  if (options.collectOnly) {
+    const busy = claimedTasks(runDir, tasks);
+    if (busy.length > 0) {
+      throw new RunBusyError(
+        `${busy.length} task${busy.length === 1 ? ' is' : 's are'} being trained: ${busy.map((b) => `${b.key} by ${describeOwner(b.owner)}`).join('; ')}; collect when they have finished`,
+      );
+    }
+  }
   let trackingResult: RunResult['tracking'] = { uri: null, experiment: config.name, parentRunId: null, pending: 0, sinks: [] };
 
   if (options.collectOnly) checkCollectable({ runDir, runsDir: options.runsDir, experiment: config.name, configDigest, dataDigest, cwd: options.cwd }, tasks, fingerprint);
@@ -129,9 +154,21 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     throw error;
   }
   const tracking = new RunTracking({ tracker, runDir, config, configFile: loaded.file, configFiles: loaded.files, dataset, manifest, tasks, cwd: options.cwd });
+  // Only the tasks no other process is training (shards and runs sharing the folder), claimed once
+  // the run can be recorded; a task finished while its claim was being taken is done.
+  const claims = locks.claim(options.collectOnly ? [] : mine.filter((t) => !isFinished(t)));
+  const pending: Task[] = [];
+  for (const t of claims.claimed) {
+    if (isFinished(t)) locks.release(t.key);
+    else pending.push(t);
+  }
+  const skipped = mine.length - pending.length - claims.elsewhere.length;
   options.display.start(
-    `run ${path.relative(options.cwd, runDir) || runDir}: ${tasks.length} task${tasks.length === 1 ? '' : 's'}${options.shard ? `, shard ${options.shard.index}/${options.shard.count} has ${mine.length}` : ''}, ${skipped} already done, ${pending.length} to train`,
+    `run ${path.relative(options.cwd, runDir) || runDir}: ${tasks.length} task${tasks.length === 1 ? '' : 's'}${options.shard ? `, shard ${options.shard.index}/${options.shard.count} has ${mine.length}` : ''}, ${skipped} already done, ${pending.length} to train${claims.elsewhere.length > 0 ? `, ${claims.elsewhere.length} being trained elsewhere` : ''}`,
   );
+  if (locks.tookOver) options.display.message(`took over from ${describeOwner(locks.tookOver.owner)}: ${locks.tookOver.reason}`);
+  for (const t of claims.tookOver) options.display.message(`${t.key}: took over from ${describeOwner(t.owner)}: ${t.reason}`);
+  for (const t of claims.elsewhere) options.display.message(`${t.key} is being trained by ${describeOwner(t.owner)}: left to it`);
   options.display.message(tracker.describe());
 
   const results = new Map<string, string>();
@@ -148,11 +185,15 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       options.display.message(`${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${backend}${backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}${placement.summary}`);
       // Workers get the config, plugins and data digests as read here, never the YAML's path.
       const init = workerInit(loaded, { config: configDigest, data: dataDigest }, { runDir, cwd: options.cwd, backend: backendRequest, deterministic: config.engine.deterministic });
-      failed = await trainTasks({ options, init, pending, fingerprint, workerCount, threads, workerEnv: placement.env, results, tracking, failures });
+      failed = await trainTasks({ options, init, pending, fingerprint, workerCount, threads, workerEnv: placement.env, results, tracking, failures, locks });
     }
 
     const allDone = tasks.every((t) => isFinished(t));
-    if (allDone) {
+    if (allDone && options.shard) {
+      // The ensemble is built under the run's lock (fer run, or --collect after shards), by one
+      // writer: shards finishing together would each log it to MLflow.
+      manifest.state = existing?.state === 'finished' ? 'finished' : 'running';
+    } else if (allDone) {
       summary = evaluateRun(runDir, config, tasks);
       manifest.state = 'finished';
     } else {
@@ -205,6 +246,8 @@ interface TrainingPlan {
   results: Map<string, string>;
   tracking: RunTracking;
   failures: { key: string; error: string }[];
+  /** A task's claim goes when the task ends, so others may collect or resume it. */
+  locks: RunLocks;
 }
 
 /** Trains the pending tasks in the worker pool, showing and tracking what happens; returns whether any failed. */
@@ -245,6 +288,7 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
         tracking.notice(key, message);
       },
       taskEnd: (w, key, o, seconds) => {
+        plan.locks.release(key);
         if (o.state === 'finished') tracking.taskFinished(key, o.bestEpoch);
         else tracking.taskEnded(key, 'KILLED');
         results.set(key, o.state);
@@ -260,6 +304,7 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
         }
       },
       taskFailed: (w, key, error, crashed) => {
+        plan.locks.release(key);
         if (error !== undefined) failures.push({ key, error });
         tracking.taskEnded(key, error !== undefined ? 'FAILED' : 'KILLED', error);
         if (!crashed) {

@@ -6,7 +6,7 @@ import { loadedFromResolved, resolvedConfig } from '../config/resolved.js';
 import { loadDataset } from '../data/load.js';
 import type { Tf } from '../core/tf.js';
 import { loadedPlugins, PluginChangedError } from '../plugins/loader.js';
-import { configDigest } from '../store/run-folder.js';
+import { runConfigDigest } from './run-identity.js';
 import { createRunContext, type RunContext } from './execute-task.js';
 import type { WorkerInit } from './protocol.js';
 
@@ -50,7 +50,7 @@ const short = (digest: string) => digest.slice(0, 12);
  */
 export async function openWorkerContext(tf: Tf, init: WorkerInit): Promise<RunContext> {
   const { config } = init.config;
-  const received = configDigest(config, init.plugins.map((p) => p.digest));
+  const received = runConfigDigest(config, init.config.file, init.plugins.map((p) => p.digest));
   if (received !== init.configDigest) {
     throw new RunInputChanged(`${init.config.file}: the config this worker received has digest ${short(received)}, the run's is ${short(init.configDigest)}`, 'config');
   }

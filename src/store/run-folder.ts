@@ -78,13 +78,37 @@ export interface TaskStatus {
 }
 
 /**
- * What identifies the results of a config: everything but the notes and where they are reported,
- * and the code of its plugins (the SHA-256 of each plugin's file, in the order loaded), which
- * shapes the model as much as the config does. Without plugins it is the digest of the config alone.
- * It is a digest of the config as JSON, so a copy sent to another process has the same digest.
+ * What identifies the results of a config, the same in any checkout and on every machine sharing a
+ * runs folder (which is how shards meet): everything but the notes, where they are reported and
+ * where its files sit. The data source is identified by the data's content digest (the other half
+ * of runDigest), the cache is where parsed data is kept (not what the run is), and initial weights
+ * by the digest of their bytes (`initWeights`, per model; a source not readable counts by its path).
  */
-export function configDigest(config: FerConfig, pluginDigests: readonly string[] = []): string {
+export function configIdentity(config: FerConfig, initWeights: Readonly<Record<string, string>> = {}): Record<string, unknown> {
   const { tracking: _tracking, description: _description, ...rest } = config;
+  const identity: Record<string, unknown> = { ...rest };
+  if (rest.data) {
+    const { source: _source, cache: _cache, ...data } = rest.data;
+    identity.data = data;
+  }
+  identity.models = Object.fromEntries(
+    Object.entries(rest.models ?? {}).map(([name, model]) => {
+      const weights = initWeights[name];
+      if (!model?.init || weights === undefined) return [name, model];
+      const { run: _run, model: _model, ...init } = model.init;
+      return [name, { ...model, init: { ...init, weights: `sha256:${weights}` } }];
+    }),
+  );
+  return identity;
+}
+
+/**
+ * The digest of configIdentity, with the code of the config's plugins (the SHA-256 of each plugin's
+ * file, in the order loaded), which shapes the model as much as the config does. It is a digest of
+ * the config as JSON, so a copy sent to another process has the same digest.
+ */
+export function configDigest(config: FerConfig, pluginDigests: readonly string[] = [], initWeights: Readonly<Record<string, string>> = {}): string {
+  const rest = configIdentity(config, initWeights);
   const identity = pluginDigests.length === 0 ? rest : { config: rest, plugins: pluginDigests };
   return createHash('sha256').update(canonicalJson(identity)).digest('hex');
 }

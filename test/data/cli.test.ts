@@ -1,13 +1,13 @@
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runFer, STACK_TRACE } from '../helpers/cli.js';
-import { sharedData, tempDir } from '../helpers/data.js';
+import { tempDir, writeSyntheticFer2013Csv } from '../helpers/data.js';
 
 describe('fer data', () => {
   const cache = () => ['--set', `data.cache=${tempDir('fer-cache-')}`];
 
   it('inspect --json prints digest and per-split class counts (the documented shape)', async () => {
-    const result = await runFer(['data', 'inspect', path.join(sharedData, 'sample-700.csv'), '--json'], { cwd: tempDir() });
+    // 700 rows in FER2013's layout, 100 of each class (like ../shared's sample-700.csv, made here).
+    const result = await runFer(['data', 'inspect', writeSyntheticFer2013Csv(100), '--json'], { cwd: tempDir() });
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as { digest: string; splits: Record<string, { rows: number; classes: Record<string, number> }> };
     expect(report.digest).toMatch(/^[0-9a-f]{64}$/);

@@ -3,11 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { rowsOfSplit } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/load.js';
 import { splitSummary } from '../../src/data/summary.js';
-import { dataConfig, sharedData, tempDir } from '../helpers/data.js';
+import { dataConfig, fer2013, tempDir } from '../helpers/data.js';
 
-/** The real data from ../shared (read-only: the cache goes to a temporary folder). */
-describe('FER2013 from ../shared', () => {
-  const config = dataConfig({ csv: path.join(sharedData, 'fer2013-train-public.csv.gz') }, { cache: tempDir('fer-cache-') });
+/** The real data from FER_DATA (read-only: the cache goes to a temporary folder); skipped without it. */
+const sharedData = fer2013();
+describe.skipIf(sharedData === undefined)('FER2013 from FER_DATA', () => {
+  const config = dataConfig({ csv: path.join(sharedData ?? '', 'fer2013-train-public.csv.gz') }, { cache: tempDir('fer-cache-') });
 
   it('loads 28,709 Training and 3,589 PublicTest rows with the class counts of SOURCE.md, then loads again from the cache', async () => {
     const first = await loadDataset({ data: config, seed: 0 });
@@ -40,7 +41,7 @@ describe('FER2013 from ../shared', () => {
   }, 120_000);
 
   it('gives the same digest for the same rows in a plain CSV (the digest is of the content, not the file)', async () => {
-    const sample = await loadDataset({ data: { ...config, source: { csv: path.join(sharedData, 'sample-700.csv') } }, seed: 0, cache: false });
+    const sample = await loadDataset({ data: { ...config, source: { csv: path.join(sharedData!, 'sample-700.csv') } }, seed: 0, cache: false });
     expect(sample.dataset.labels.length).toBe(700);
     expect(Object.values(splitSummary(sample.dataset).Training!.classes)).toEqual([100, 100, 100, 100, 100, 100, 100]);
     expect(sample.dataset.digest).toBe('435e162a23ec4edac8ab0fe11caa911a0dec2a3fd2370bce8251844c72e27aeb');

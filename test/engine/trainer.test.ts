@@ -14,7 +14,7 @@ import { startEngine } from '../../src/backend/backend.js';
 import { trainModel, type EpochMetrics } from '../../src/engine/trainer.js';
 import type { Tf } from '../../src/core/tf.js';
 import { repoRoot } from '../helpers/cli.js';
-import { sharedData, tempDir } from '../helpers/data.js';
+import { tempDir, writeSyntheticFer2013Csv } from '../helpers/data.js';
 
 // Deterministic TensorFlow ops must be on before the native library loads (this file runs in its own process).
 process.env.TF_DETERMINISTIC_OPS = '1';
@@ -198,9 +198,9 @@ describe('trainer', () => {
 });
 
 describe('the reference CNN on the native backend', () => {
-  it('trains one epoch on sample-700.csv', async () => {
+  it('trains one epoch on a 700-row CSV in the FER2013 layout', async () => {
     const loaded = loadConfig(path.join(repoRoot, 'configs', 'cnn.yaml'), {
-      overrides: [`data.source.csv=${path.join(sharedData, 'sample-700.csv')}`, 'data.split.test=null', `data.cache=${tempDir()}`, 'training.epochs=1'],
+      overrides: [`data.source.csv=${writeSyntheticFer2013Csv(100)}`, 'data.split.test=null', `data.cache=${tempDir()}`, 'training.epochs=1'],
     });
     const { dataset } = await loadDataset({ data: loaded.config.data!, seed: 0 });
     const { train } = selectSplits(dataset, loaded.config.data!.split, 0);

@@ -10,6 +10,7 @@ import type { LayerBuildContext } from '../../src/registry/layer-definition.js';
 import type { Shape } from '../../src/core/tf.js';
 import { loadModel, saveModel } from '../../src/store/model-io.js';
 import { repoRoot, runFer, STACK_TRACE } from '../helpers/cli.js';
+import { writeSyntheticFer2013Csv } from '../helpers/data.js';
 
 /** The plugins shipped in plugins/: each layer's shape, gradients and save/reload, then whole runs. */
 const SHIPPED: { spec: string; layer: string; args: Record<string, unknown>; weights: number }[] = [
@@ -217,7 +218,7 @@ describe('plugins from the command line', () => {
     const run = await runFer(['run', path.join(dir, 'config.yaml'), '--runs', runs, '--json'], { env: { MLFLOW_TRACKING_URI: '' } });
     expect(run.code, run.stderr).toBe(0);
     const runDir = path.join(runs, 'guide', readdirSync(path.join(runs, 'guide'))[0]!);
-    const predict = await runFer(['predict', runDir, path.join(repoRoot, '..', 'shared', 'data', 'fer2013', 'sample-700.csv'), '--json']);
+    const predict = await runFer(['predict', runDir, writeSyntheticFer2013Csv(100), '--json']);
     expect(predict.code, predict.stderr).toBe(0);
   });
 });
@@ -231,7 +232,7 @@ describe.each(['se', 'cbam', 'mish'])('configs/plugins/%s-demo.yaml', (name) => 
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout) as { runDir: string; state: string };
     expect(result.state).toBe('finished');
-    const predict = await runFer(['predict', result.runDir, path.join(repoRoot, '..', 'shared', 'data', 'fer2013', 'sample-700.csv'), '--json']);
+    const predict = await runFer(['predict', result.runDir, writeSyntheticFer2013Csv(100), '--json']);
     expect(predict.code, predict.stderr).toBe(0);
     const predictions = JSON.parse(predict.stdout) as { emotion: string; probabilities: Record<string, number> }[];
     expect(predictions).toHaveLength(700);

@@ -15,6 +15,7 @@ import { selectSplits } from '../../src/data/splits.js';
 import { trainModel } from '../../src/engine/trainer.js';
 import type { FerRegistry } from '../../src/registry/index.js';
 import { repoRoot, runFer, STACK_TRACE } from '../helpers/cli.js';
+import { writeSyntheticFer2013Csv } from '../helpers/data.js';
 
 /**
  * The plugin API 2 example (plugins/robust): an augmentation and a training callback contributed by
@@ -231,7 +232,7 @@ describe('the robust plugin from the command line', () => {
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout) as { runDir: string; state: string };
     expect(result.state).toBe('finished');
-    const predict = await runFer(['predict', result.runDir, path.join(repoRoot, '..', 'shared', 'data', 'fer2013', 'sample-700.csv'), '--json']);
+    const predict = await runFer(['predict', result.runDir, writeSyntheticFer2013Csv(100), '--json']);
     expect(predict.code, predict.stderr).toBe(0);
     expect(JSON.parse(predict.stdout) as unknown[]).toHaveLength(700);
     const evaluate = await runFer(['evaluate', result.runDir, '--split', 'train', '--json']);
