@@ -108,7 +108,8 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     const busy = claimedTasks(runDir, tasks);
     if (busy.length > 0) {
       throw new RunBusyError(
-        `${busy.length} task${busy.length === 1 ? ' is' : 's are'} being trained: ${busy.map((b) => `${b.key} by ${describeOwner(b.owner)}`).join('; ')}; collect when they have finished`,
+        `${busy.length} task${busy.length === 1 ? ' is' : 's are'} being trained: ${busy.map((b) => `${b.key} by ${describeOwner(b.owner)}`).join('; ')}`,
+        'collect when they have finished',
       );
     }
   }

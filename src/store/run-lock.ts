@@ -1,3 +1,4 @@
+import { FerError } from '../core/errors.js';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { acquireLock, describeOwner, HEARTBEAT_SECONDS, liveOwner, onThisMachine, sameProcess, STALE_SECONDS, type HeldLock, type LockOwner } from './lock.js';
@@ -11,9 +12,9 @@ import type { Task } from './tasks.js';
  *   tasks/<member>/<fold>/claim.lock   whoever trains the task, while it does: shards and runs
  *                               sharing a folder take only the tasks no one holds
  */
-export class RunBusyError extends Error {
-  constructor(message: string) {
-    super(message);
+export class RunBusyError extends FerError {
+  constructor(message: string, hint?: string) {
+    super(message, hint);
     this.name = 'RunBusyError';
   }
 }
@@ -60,7 +61,7 @@ export class RunLocks {
       const attempt = acquireLock(file, command);
       if ('held' in attempt) return new RunLocks(runDir, attempt.held, command, attempt.tookOver);
       if (!shard || onThisMachine(attempt.owner) || Date.now() > deadline) {
-        throw new RunBusyError(`${what} is being run by ${describeOwner(attempt.owner)} (${file}); wait for it to end or stop it, then run again (a lock left by a process that is gone is taken over)`);
+        throw new RunBusyError(`${what} is being run by ${describeOwner(attempt.owner)} (${file})`, 'wait for it to end or stop it, then run again (a lock left by a process that is gone is taken over)');
       }
       if (!waiting) log(`${what} is held by ${describeOwner(attempt.owner)}: waiting up to ${STALE_SECONDS} s for it to end or for its heartbeat to stop`);
       waiting = true;
