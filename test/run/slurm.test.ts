@@ -27,7 +27,7 @@ const bytes = (file: string) => readFileSync(file).toString('base64');
 let cluster: SlurmCluster | undefined;
 beforeAll(async () => {
   cluster = await slurmForTests();
-}, 90_000);
+}, 120_000);
 afterAll(async () => {
   await cluster?.stop();
 }, 60_000);
@@ -52,7 +52,7 @@ describe('examples/slurm-array.sh on a real Slurm cluster', () => {
     const unsharded = await runFer(['run', config, '--runs', plain, ...options], { env });
     expect(unsharded.code, unsharded.stderr).toBe(0);
 
-    const jobs = await cluster.waitForJobs([array, collect], 100_000);
+    const jobs = await cluster.waitForJobs([array, collect], 120_000);
     const log = (name: string) => (existsSync(path.join(dir, name)) ? readFileSync(path.join(dir, name), 'utf8') : `(no ${name})`);
     const logs = ['shard-1.log', 'shard-2.log', 'collect.log'].map((name) => `--- ${name}\n${log(name)}`).join('\n');
     expect(
@@ -90,5 +90,5 @@ describe('examples/slurm-array.sh on a real Slurm cluster', () => {
     expect(JSON.parse(readFileSync(path.join(b, 'ensemble', 'summary.json'), 'utf8'))).toEqual(JSON.parse(readFileSync(path.join(a, 'ensemble', 'summary.json'), 'utf8')));
     expect(readFileSync(path.join(b, 'ensemble', 'report.txt'), 'utf8')).toBe(readFileSync(path.join(a, 'ensemble', 'report.txt'), 'utf8'));
     rmSync(dir, { recursive: true, force: true });
-  }, 150_000);
+  }, 240_000);
 });
