@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { MlflowClient, type Run } from '../../src/track/sinks/mlflow/client.js';
+import { ENDS_WITH_PARENT } from './process-group.js';
 
 /**
  * A real MLflow tracking server for integration tests: `mlflow server` from the virtualenv that
@@ -26,12 +27,6 @@ export interface MlflowServer {
   /** A client for checking what landed (with the admin credentials when auth is on). */
   client(): MlflowClient;
 }
-
-/**
- * Runs "$@" in the background and waits for it; a watcher kills the whole process group once stdin
- * reaches its end (a background job's stdin would be /dev/null, hence the copy on fd 3).
- */
-const ENDS_WITH_PARENT = 'exec 3<&0; (cat <&3 >/dev/null; kill -TERM -$$) & "$@" & wait $!';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

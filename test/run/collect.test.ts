@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot, runFer, STACK_TRACE } from '../helpers/cli.js';
+import { ferBin, repoRoot, runFer, STACK_TRACE } from '../helpers/cli.js';
 import { tempDir } from '../helpers/data.js';
 
 /**
@@ -68,5 +69,23 @@ describe('fer run --collect', () => {
     expect(collected.code, collected.stderr).toBe(0);
     expect(collected.stdout).toContain('ENSEMBLE (mean)');
     expect(JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8'))).toMatchObject({ state: 'finished' });
+  }, 300_000);
+
+  it('a finished shard suggests the collect of its own run: the same --runs and --set, quoted for a shell', async () => {
+    const dir = tempDir('fer-collect-');
+    writeFileSync(path.join(dir, 'exp.yaml'), config);
+    const options = ['--runs', 'shared runs', '--set', 'training.optimizer={adam: {learning_rate: 0.01}}', '--set', 'seed=3'];
+    const first = await runFer(['run', 'exp.yaml', '--shard', '1/2', ...options], { cwd: dir, env });
+    expect(first.code, first.stderr).toBe(0);
+    const suggested = /build the ensemble with: (fer run .*)$/m.exec(first.stderr)?.[1];
+    expect(suggested).toBe(`fer run exp.yaml --collect --runs 'shared runs' --set 'training.optimizer={adam: {learning_rate: 0.01}}' --set seed=3`);
+    const second = await runFer(['run', 'exp.yaml', '--shard', '2/2', ...options], { cwd: dir, env });
+    expect(second.code, second.stderr).toBe(0);
+    // Pasted into a shell as printed, it builds the ensemble of the run both shards wrote.
+    const pasted = spawnSync('bash', ['-c', `fer() { "${process.execPath}" "${ferBin}" "$@"; }; ${suggested!}`], { cwd: dir, env: { ...process.env, ...env, NO_COLOR: '1' }, encoding: 'utf8' });
+    expect(pasted.status, pasted.stderr).toBe(0);
+    expect(pasted.stdout).toContain('ENSEMBLE (mean)');
+    const [folder] = readdirSync(path.join(dir, 'shared runs', 'collect'));
+    expect(JSON.parse(readFileSync(path.join(dir, 'shared runs', 'collect', folder!, 'run.json'), 'utf8'))).toMatchObject({ state: 'finished' });
   }, 300_000);
 });

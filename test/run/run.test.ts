@@ -228,7 +228,7 @@ describe('interruptions and shards', () => {
     const shared = tempDir('fer-runs-');
     const first = await runFer(['run', 'configs/demo.yaml', '--runs', shared, '--shard', '1/2']);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toContain('when all shards are, build the ensemble with');
+    expect(first.stderr).toContain(`shard 1/2 done; when all shards are, build the ensemble with: fer run configs/demo.yaml --collect --runs ${shared}\n`);
     const second = await runFer(['run', 'configs/demo.yaml', '--runs', shared, '--shard', '2/2']);
     expect(second.code, second.stderr).toBe(0);
     const collected = await runFer(['run', 'configs/demo.yaml', '--runs', shared, '--collect']);

@@ -11,6 +11,7 @@ import { expandTasks, parseShard, shardTasks } from '../../store/tasks.js';
 import { createProgress } from '../../core/progress.js';
 import { defaultIo, EXIT_FAILURE, EXIT_OK, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
+import { shellCommand } from '../shell-words.js';
 
 interface RunOptions extends GlobalOptions {
   config: string;
@@ -26,6 +27,23 @@ interface RunOptions extends GlobalOptions {
 }
 
 const EXIT_STOPPED = 130;
+
+/**
+ * The `--collect` command for the run a shard wrote to: the same config, runs folder and `--set`s
+ * (they are part of the run's identity, so without them the collect looks for another run), and the
+ * same tracking server (the collect logs the ensemble there).
+ */
+function collectCommand(argv: RunOptions): string {
+  return shellCommand([
+    'fer',
+    'run',
+    argv.config,
+    '--collect',
+    ...(argv.runs !== 'runs' ? ['--runs', argv.runs] : []),
+    ...(argv.set ?? []).flatMap((s) => ['--set', s]),
+    ...(argv.trackingUri ? ['--tracking-uri', argv.trackingUri] : []),
+  ]);
+}
 
 export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
   command: 'run <config>',
@@ -102,7 +120,7 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
           io.stdout(formatReport(result.summary));
           io.stdout(`\noutputs: ${where} (ensemble/report.txt, ensemble/confusion-matrix.png, tasks/*/*/metrics.csv)`);
         } else if (result.state === 'killed') io.stderr(`stopped; rerun the same command to continue (${where})`);
-        else if (shard) io.stderr(`shard ${shard.index}/${shard.count} done; when all shards are, build the ensemble with: fer run ${argv.config} --collect`);
+        else if (shard) io.stderr(`shard ${shard.index}/${shard.count} done; when all shards are, build the ensemble with: ${collectCommand(argv)}`);
         return result.state === 'killed' ? EXIT_STOPPED : result.state === 'failed' ? EXIT_FAILURE : EXIT_OK;
       } finally {
         process.off('SIGINT', onInterrupt);
