@@ -20,7 +20,9 @@ import { workerInit } from './worker-setup.js';
 import { loadedPlugins } from '../plugins/loader.js';
 import { runConfigDigest } from './run-identity.js';
 import { RunTracking } from './run-tracking.js';
+import { DamagedFileError } from '../core/durable-file.js';
 import {
+  damagedTaskFile,
   readRunManifest,
   readTaskStatus,
   runDigest,
@@ -101,7 +103,13 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
   const dataDigest = dataset.digest;
   const fingerprint = (task: Task) => taskFingerprint(task.key, configDigest, dataDigest);
   const isFinished = (task: Task) => {
-    const status = readTaskStatus(runDir, task.key);
+    let status;
+    try {
+      status = readTaskStatus(runDir, task.key);
+    } catch (error) {
+      if (error instanceof DamagedFileError) return false;
+      throw error;
+    }
     return status?.state === 'finished' && status.fingerprint === fingerprint(task);
   };
   if (options.collectOnly) {
@@ -117,7 +125,13 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
 
   if (options.collectOnly) checkCollectable({ runDir, runsDir: options.runsDir, experiment: config.name, configDigest, dataDigest, cwd: options.cwd }, tasks, fingerprint);
 
-  const existing = readRunManifest(runDir);
+  let existing: RunManifest | undefined;
+  try {
+    existing = readRunManifest(runDir);
+  } catch (error) {
+    if (!(error instanceof DamagedFileError)) throw error;
+    options.display.message(`${error.message}: written anew (the run gets a new MLflow parent run)`);
+  }
   const now = new Date().toISOString();
   const backendRequest = options.backend ?? config.engine.backend;
   const predicted = predictBackend(backendRequest);
@@ -157,10 +171,14 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
   const tracking = new RunTracking({ tracker, runDir, config, configFile: loaded.file, configFiles: loaded.files, dataset, manifest, tasks, cwd: options.cwd });
   // Only the tasks no other process is training (shards and runs sharing the folder), claimed once
   // the run can be recorded; a task finished while its claim was being taken is done.
-  const claims = locks.claim(options.collectOnly ? [] : mine.filter((t) => !isFinished(t)));
+  // A finished task whose files are damaged (or whose status is) is trained again: from its
+  // checkpoint when that is intact, which rewrites the model and predictions without an epoch.
+  const damaged = options.collectOnly ? new Map<string, string>() : damagedTasks(runDir, mine);
+  const isIntact = (t: Task) => isFinished(t) && !damaged.has(t.key);
+  const claims = locks.claim(options.collectOnly ? [] : mine.filter((t) => !isIntact(t)));
   const pending: Task[] = [];
   for (const t of claims.claimed) {
-    if (isFinished(t)) locks.release(t.key);
+    if (isIntact(t)) locks.release(t.key);
     else pending.push(t);
   }
   const skipped = mine.length - pending.length - claims.elsewhere.length;
@@ -171,6 +189,10 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
   for (const t of claims.tookOver) options.display.message(`${t.key}: took over from ${describeOwner(t.owner)}: ${t.reason}`);
   for (const t of claims.elsewhere) options.display.message(`${t.key} is being trained by ${describeOwner(t.owner)}: left to it`);
   options.display.message(tracker.describe());
+  for (const t of pending) {
+    const why = damaged.get(t.key);
+    if (why) options.display.message(`${t.key}: ${why}: training the task again`);
+  }
 
   const results = new Map<string, string>();
   const failures: { key: string; error: string }[] = [];
@@ -219,6 +241,23 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     skipped,
     tracking: trackingResult,
   };
+}
+
+/** Tasks whose status.json, or (finished) any file later steps read, fails its checksum: key -> why. */
+function damagedTasks(runDir: string, tasks: readonly Task[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const task of tasks) {
+    try {
+      if (readTaskStatus(runDir, task.key)?.state !== 'finished') continue;
+    } catch (error) {
+      if (!(error instanceof DamagedFileError)) throw error;
+      out.set(task.key, error.message);
+      continue;
+    }
+    const why = damagedTaskFile(runDir, task.key);
+    if (why) out.set(task.key, why);
+  }
+  return out;
 }
 
 /** Gives delivery its last chance, says what is left and how to send it, and closes the journal. */

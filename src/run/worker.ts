@@ -24,7 +24,12 @@ let busy = false;
 /** A task refused without training: failed with the reason; its checkpoint (if any) stays for a rerun. */
 function refuse(task: Task, fingerprint: string, reason: string): void {
   const runDir = init!.runDir;
-  const previous = readTaskStatus(runDir, task.key);
+  let previous;
+  try {
+    previous = readTaskStatus(runDir, task.key);
+  } catch {
+    // A damaged status is replaced by this one.
+  }
   const now = new Date().toISOString();
   writeTaskStatus(runDir, { key: task.key, state: 'failed', fingerprint, started: now, updated: now, epochs: previous?.fingerprint === fingerprint ? previous.epochs : 0, error: reason });
   send({ type: 'task-error', key: task.key, message: reason });
