@@ -6,7 +6,7 @@ import { DataError } from '../core/data-error.js';
 import { loadDataset } from '../data/load.js';
 import { predictBackend, predictNativePackage, type BackendRequest } from '../backend/backend.js';
 import { machineDevices } from '../backend/devices.js';
-import { kernelRecord } from '../backend/kernel-choice.js';
+import { kernelRecord, type KernelRecord } from '../backend/kernel-choice.js';
 import { checkCollectable, evaluateRun } from './collect.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
 import { runTracking } from '../track/sink-kinds.js';
@@ -14,7 +14,8 @@ import { RunTracker, type TrackingOutcome } from '../track/tracker.js';
 import { ferVersion } from '../core/package.js';
 import type { Progress } from '../core/progress.js';
 import { formatDuration, type RunDisplay } from './display.js';
-import { placeWorkers, runPool } from './pool.js';
+import { placeWorkers, runPool, type WorkerPlacement } from './pool.js';
+import { numericsEnvironment, numericsKey, readTaskNumerics, type TaskNumerics } from '../store/task-numerics.js';
 import type { WorkerInit } from './protocol.js';
 import { workerInit } from './worker-setup.js';
 import { loadedPlugins } from '../plugins/loader.js';
@@ -204,11 +205,16 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     if (pending.length > 0) {
       const backend = manifest.backend ?? 'cpu';
       const placement = placeWorkers({ backend, package: predictNativePackage(), devices: machineDevices() }, pending.length, { workers: options.workers, threads: config.engine.threads });
-      const { workers: workerCount, threads } = placement;
-      options.display.message(`${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${backend}${backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}${placement.summary}`);
+      const groups = numericsGroups({ runDir, pending, fingerprint, placement, backend, kernels, requestedWorkers: options.workers, message: (text) => options.display.message(text) });
+      for (const group of groups) {
+        const { workers: workerCount, threads } = group;
+        options.display.message(
+          `${group.resumed ? `${group.tasks.length} task${group.tasks.length === 1 ? '' : 's'} with the threads and kernels ${group.tasks.length === 1 ? 'it' : 'they'} started with: ` : ''}${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${backend}${backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}${group.resumed && group.kernelText ? `, kernels ${group.kernelText}` : ''}${placement.summary}`,
+        );
+      }
       // Workers get the config, plugins and data digests as read here, never the YAML's path.
       const init = workerInit(loaded, { config: configDigest, data: dataDigest }, { runDir, cwd: options.cwd, backend: backendRequest, deterministic: config.engine.deterministic });
-      failed = await trainTasks({ options, init, pending, fingerprint, workerCount, threads, workerEnv: placement.env, results, tracking, failures, locks });
+      failed = await trainTasks({ options, init, groups, fingerprint, results, tracking, failures, locks });
     }
 
     const allDone = tasks.every((t) => isFinished(t));
@@ -275,14 +281,64 @@ async function finishTracking(tracker: RunTracker, options: RunOptions, runDir: 
   return outcome;
 }
 
+/** Tasks that train with the same numerics (threads, kernels), in one pool of workers. */
+interface NumericsGroup {
+  tasks: Task[];
+  workers: number;
+  threads: number;
+  env: (worker: number) => Record<string, string>;
+  /** Tasks resumed or retried with the numerics they recorded (not this run's choice). */
+  resumed: boolean;
+  kernelText?: string;
+}
+
+/**
+ * Splits the pending tasks by the numerics they must run with: a task that recorded its threads and
+ * kernels when it first started (store/task-numerics.ts) resumes or retries with them, whatever the
+ * worker count and the machine would give now; the others take this run's placement. Groups train
+ * one after another.
+ */
+function numericsGroups(input: {
+  runDir: string;
+  pending: readonly Task[];
+  fingerprint: (task: Task) => string;
+  placement: WorkerPlacement;
+  backend: string;
+  kernels: KernelRecord | undefined;
+  requestedWorkers: number | undefined;
+  message: (text: string) => void;
+}): NumericsGroup[] {
+  const { placement } = input;
+  const current = { threads: placement.threads, kernels: input.kernels ? { fusedConvolution: input.kernels.fusedConvolution, largeFilterGradients: input.kernels.largeFilterGradients } : null };
+  const byKey = new Map<string, { numerics: Pick<TaskNumerics, 'threads' | 'kernels'>; tasks: Task[] }>();
+  for (const task of input.pending) {
+    const recorded = readTaskNumerics(input.runDir, task.key, input.fingerprint(task), (why) => input.message(`${task.key}: ${why}: runs with this run's threads and kernels`));
+    const numerics = recorded && recorded.backend === input.backend ? { threads: recorded.threads, kernels: input.kernels ? recorded.kernels : null } : current;
+    const key = numericsKey(numerics);
+    const group = byKey.get(key) ?? { numerics, tasks: [] };
+    group.tasks.push(task);
+    byKey.set(key, group);
+  }
+  const cores = Math.max(1, machineDevices().cpu.cores);
+  return [...byKey.entries()].map(([key, { numerics, tasks }]) => {
+    const resumed = key !== numericsKey(current);
+    const workers = resumed ? Math.max(1, Math.min(input.requestedWorkers ?? Math.floor(cores / numerics.threads), tasks.length)) : Math.min(placement.workers, tasks.length);
+    return {
+      tasks,
+      workers,
+      threads: numerics.threads,
+      env: (w: number) => ({ ...placement.env(w), ...(resumed ? numericsEnvironment(numerics) : {}) }),
+      resumed,
+      ...(numerics.kernels ? { kernelText: `${numerics.kernels.fusedConvolution}/${numerics.kernels.largeFilterGradients}` } : {}),
+    };
+  });
+}
+
 interface TrainingPlan {
   options: RunOptions;
   init: WorkerInit;
-  pending: Task[];
+  groups: NumericsGroup[];
   fingerprint: (task: Task) => string;
-  workerCount: number;
-  threads: number;
-  workerEnv: (worker: number) => Record<string, string>;
   results: Map<string, string>;
   tracking: RunTracking;
   failures: { key: string; error: string }[];
@@ -290,25 +346,33 @@ interface TrainingPlan {
   locks: RunLocks;
 }
 
-/** Trains the pending tasks in the worker pool, showing and tracking what happens; returns whether any failed. */
-function trainTasks(plan: TrainingPlan): Promise<boolean> {
+/** Trains the pending tasks in worker pools (one per numerics group, in turn), showing and tracking what happens; returns whether any failed. */
+async function trainTasks(plan: TrainingPlan): Promise<boolean> {
   const { options, tracking, results, failures } = plan;
   const display = options.display;
-  const total = plan.pending.length;
+  const total = plan.groups.reduce((n, g) => n + g.tasks.length, 0);
   let done = 0;
   const taskSeconds: number[] = [];
   const eta = () => {
     if (taskSeconds.length === 0) return undefined;
     const mean = taskSeconds.reduce((a, b) => a + b, 0) / taskSeconds.length;
-    return ((total - done) * mean) / plan.workerCount;
+    return ((total - done) * mean) / Math.max(...plan.groups.map((g) => g.workers));
   };
   options.signal?.addEventListener('abort', () => display.message('stopping: running tasks end after their current batch (their last epoch checkpoint stays for a rerun)'));
+  let failed = false;
+  for (const group of plan.groups) {
+    if (options.signal?.aborted) break;
+    if (await runGroup(group)) failed = true;
+  }
+  return failed;
+
+  function runGroup(group: NumericsGroup): Promise<boolean> {
   return runPool({
-    tasks: plan.pending,
+    tasks: group.tasks,
     fingerprint: plan.fingerprint,
-    workers: plan.workerCount,
-    threads: plan.threads,
-    workerEnv: plan.workerEnv,
+    workers: group.workers,
+    threads: group.threads,
+    workerEnv: group.env,
     cwd: options.cwd,
     ...(options.signal ? { signal: options.signal } : {}),
     init: plan.init,
@@ -355,4 +419,5 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
       message: (text) => display.message(text),
     },
   });
+  }
 }
