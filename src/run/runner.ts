@@ -21,7 +21,7 @@ import { workerInit } from './worker-setup.js';
 import { loadedPlugins } from '../plugins/loader.js';
 import { runConfigDigest } from './run-identity.js';
 import { RunTracking } from './run-tracking.js';
-import { DamagedFileError } from '../core/durable-file.js';
+import { DamagedFileError, DiskFullError } from '../core/durable-file.js';
 import {
   damagedTaskFile,
   readRunManifest,
@@ -158,11 +158,18 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     plugins: loadedPlugins(loaded.registry).map((p) => ({ name: p.plugin.name, version: p.plugin.version, spec: p.spec, source: p.source, digest: p.digest })),
   };
   writeRunManifest(runDir, manifest);
-  writeResolvedConfig(runDir, config, loaded.files, loaded.sources);
-
   const where = runTracking({ ...(options.trackingUri ? { cliUri: options.trackingUri } : {}), config: config.tracking, configName: config.name });
   const writer = options.shard ? `shard-${options.shard.index}-of-${options.shard.count}` : 'main';
-  const tracker = new RunTracker({ runDir, writer, experiment: where.experiment, sinks: where.sinks, log: (text) => options.display.message(text) });
+  let tracker: RunTracker;
+  try {
+    writeResolvedConfig(runDir, config, loaded.files, loaded.sources);
+    tracker = new RunTracker({ runDir, writer, experiment: where.experiment, sinks: where.sinks, log: (text) => options.display.message(text) });
+  } catch (error) {
+    // A full disk before training: the run is not left `running`.
+    manifest.state = 'failed';
+    writeRunManifest(runDir, manifest);
+    throw error;
+  }
   try {
     await tracker.preflight();
   } catch (error) {
@@ -198,8 +205,13 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
   const results = new Map<string, string>();
   const failures: { key: string; error: string }[] = [];
   let summary: EnsembleSummary | undefined;
+  // Stops the workers when a task finds the disk full (or Ctrl-C does): the others would too.
+  const stop = new AbortController();
+  options.signal?.addEventListener('abort', () => stop.abort());
+  let diskFull: DiskFullError | undefined;
   try {
     tracking.start();
+    if (tracker.diskFull) throw tracker.diskFull;
     for (const t of mine) if (isFinished(t)) results.set(t.key, 'finished');
     let failed = false;
     if (pending.length > 0) {
@@ -214,7 +226,14 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
       }
       // Workers get the config, plugins and data digests as read here, never the YAML's path.
       const init = workerInit(loaded, { config: configDigest, data: dataDigest }, { runDir, cwd: options.cwd, backend: backendRequest, deterministic: config.engine.deterministic });
-      failed = await trainTasks({ options, init, groups, fingerprint, results, tracking, failures, locks });
+      const onDiskFull = (full: DiskFullError) => {
+        diskFull ??= full;
+        stop.abort();
+      };
+      failed = await trainTasks({ options, init, groups, fingerprint, results, tracking, failures, locks, stop: stop.signal, onDiskFull });
+      // A full disk ends the run with one line naming the path; finished tasks stay, a rerun resumes the rest.
+      const full = diskFull ?? tracker.diskFull;
+      if (full) throw full;
     }
 
     const allDone = tasks.every((t) => isFinished(t));
@@ -344,6 +363,9 @@ interface TrainingPlan {
   failures: { key: string; error: string }[];
   /** A task's claim goes when the task ends, so others may collect or resume it. */
   locks: RunLocks;
+  /** Ctrl-C, or a full disk: the workers stop after their current batch. */
+  stop: AbortSignal;
+  onDiskFull: (error: DiskFullError) => void;
 }
 
 /** Trains the pending tasks in worker pools (one per numerics group, in turn), showing and tracking what happens; returns whether any failed. */
@@ -361,7 +383,7 @@ async function trainTasks(plan: TrainingPlan): Promise<boolean> {
   options.signal?.addEventListener('abort', () => display.message('stopping: running tasks end after their current batch (their last epoch checkpoint stays for a rerun)'));
   let failed = false;
   for (const group of plan.groups) {
-    if (options.signal?.aborted) break;
+    if (plan.stop.aborted) break;
     if (await runGroup(group)) failed = true;
   }
   return failed;
@@ -374,7 +396,7 @@ async function trainTasks(plan: TrainingPlan): Promise<boolean> {
     threads: group.threads,
     workerEnv: group.env,
     cwd: options.cwd,
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: plan.stop,
     init: plan.init,
     events: {
       ready: (backend, reason) => display.message(`backend: ${backend} (${reason})`),
@@ -407,8 +429,9 @@ async function trainTasks(plan: TrainingPlan): Promise<boolean> {
           display.taskEnd(w, key, `stopped after epoch ${o.history.length}; rerun the command to continue it`);
         }
       },
-      taskFailed: (w, key, error, crashed) => {
+      taskFailed: (w, key, error, crashed, full) => {
         plan.locks.release(key);
+        if (full) plan.onDiskFull(new DiskFullError(full.file, full.needed, full.free ?? undefined));
         if (error !== undefined) failures.push({ key, error });
         tracking.taskEnded(key, error !== undefined ? 'FAILED' : 'KILLED', error);
         if (!crashed) {

@@ -5,6 +5,7 @@ import type { TaskNumerics } from '../store/task-numerics.js';
 import { capabilities } from '../backend/capabilities.js';
 import { appliedKernelChoice } from '../backend/kernel-choice.js';
 import type { Tf } from '../core/tf.js';
+import { DiskFullError } from '../core/durable-file.js';
 import { executeTask, taskErrorText, type RunContext } from './execute-task.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import { openWorkerContext, RunInputChanged } from './worker-setup.js';
@@ -104,7 +105,8 @@ process.on('message', (raw) => {
           }, numerics);
           send({ type: 'task-end', key: message.task.key, outcome });
         } catch (error) {
-          send({ type: 'task-error', key: message.task.key, message: taskErrorText(error, init.cwd) });
+          const diskFull = error instanceof DiskFullError ? { file: error.file, needed: error.needed, free: error.free ?? null } : undefined;
+          send({ type: 'task-error', key: message.task.key, message: taskErrorText(error, init.cwd), ...(diskFull ? { diskFull } : {}) });
         } finally {
           busy = false;
           if (stop.signal.aborted && process.connected) process.disconnect();
