@@ -115,16 +115,16 @@ describe('a task keeps its threads and kernels', () => {
     mkdirSync(path.join(runs, 'demo'));
     const run = path.join(runs, 'demo', path.basename(reference));
     cpSync(reference, run, { recursive: true });
-    const recorded = JSON.parse(readFileSync(taskPath(run, 'tiny-2/fold-1', 'numerics.json'), 'utf8')) as { threads: number };
-    // Alone, the task would get every core as threads; its record says what it ran with.
+    // Alone, the task would get every core as threads (2 here, against 1 when it first ran, which
+    // changes its weights); its record (numerics.json) says what it ran with.
     unfinish(run, 'tiny-2/fold-1');
     rmSync(taskPath(run, 'tiny-2/fold-1', 'checkpoint'), { recursive: true, force: true });
     const retried = await runFer(['run', 'configs/demo.yaml', '--runs', runs, ...quick]);
     expect(retried.code, retried.stderr).toBe(0);
-    expect(retried.stderr).toMatch(new RegExp(`1 worker, backend \\w+(, ${recorded.threads} threads? each)?`));
+    expect(retried.stderr).toMatch(/1 worker, backend \w+/);
     expectSameTask(run, reference, 'tiny-2/fold-1');
     expect(ensembleOf(run)).toEqual(ensembleOf(reference));
-    table.push({ fault: `task retried alone (recorded ${recorded.threads} thread)`, outcome: 'runs with recorded threads and kernels', lost: 'none (weights equal)' });
+    table.push({ fault: 'task retried alone (started with 2 workers)', outcome: 'runs with recorded threads and kernels', lost: 'none (weights equal)' });
   }, 300_000);
 
   it('a run killed with SIGKILL at 2 workers and resumed with --workers 1: resumed tasks end bit for bit as uninterrupted', async () => {
@@ -132,7 +132,8 @@ describe('a task keeps its threads and kernels', () => {
     const child = spawn(process.execPath, [ferBin, 'run', 'configs/demo.yaml', '--runs', runs, '--workers', '2', ...quick], { cwd: repoRoot, detached: true, stdio: 'ignore' });
     await killAtEpoch(child, runs, 'demo', 'tiny-1/fold-0', 1);
     const run = onlyRun(runs);
-    const started = TASKS.filter((key) => existsSync(taskPath(run, key, 'numerics.json')));
+    const started = TASKS.filter((key) => existsSync(taskPath(run, key, 'metrics.json')));
+    expect(started.length).toBeGreaterThan(0);
     const resumed = await runFer(['run', 'configs/demo.yaml', '--runs', runs, '--workers', '1', ...quick]);
     expect(resumed.code, resumed.stderr).toBe(0);
     // The tasks cut mid-run resume with the threads and kernels they started with; the others take this run's.
