@@ -41,7 +41,7 @@ export class DiskFullError extends FerError {
   ) {
     super(
       `no space left on device writing ${file}: needs ${formatBytes(needed)}${free !== undefined ? `, ${formatBytes(free)} free` : ''}`,
-      'free some space (or move the runs folder, --runs-dir) and run the same command again: finished tasks are kept and cut ones resume',
+      'free some space (or use another runs folder, --runs) and run the same command again: finished tasks are kept and cut ones resume',
     );
   }
 }
