@@ -3,7 +3,8 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, trunc
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ferBin, killAtEpoch, repoRoot, runFer, STACK_TRACE } from '../helpers/cli.js';
-import { rgbPng, tempDir } from '../helpers/data.js';
+import { dataConfig, rgbPng, tempDir } from '../helpers/data.js';
+import { loadDataset } from '../../src/data/load.js';
 
 /**
  * Faults in the files of a run, each made for real on a finished or running demo run: a truncated
@@ -107,6 +108,27 @@ describe('damaged files are named, refused or trained again', () => {
       { fault: 'checkpoint values.bin cut in half', outcome: 'named; task trains from epoch 1', lost: 'none (weights equal)' },
     );
   }, 600_000);
+});
+
+describe('the data cache', () => {
+  it('a flipped byte in the cached pixels is named and the source parsed again, not trained on', async () => {
+    const data = dataConfig({ synthetic: { rows_per_class: 5, splits: ['train', 'test'], noise: 0.5 } }, { split: { train: 'train', test: 'test', test_fraction: null } });
+    const first = await loadDataset({ data, seed: 1 });
+    expect(first.cached).toBe(false);
+    const file = first.cacheFile!;
+    const bytes = read(file);
+    bytes[bytes.length - 10] = bytes[bytes.length - 10]! ^ 0xff;
+    writeFileSync(file, bytes);
+    const heard: string[] = [];
+    const progress = { update: () => {}, done: (_task: string, message: string) => heard.push(message) };
+    const second = await loadDataset({ data, seed: 1, progress });
+    expect(second.cached).toBe(false);
+    expect(heard.join('\n')).toContain(`${file} is damaged`);
+    expect(second.dataset.digest).toBe(first.dataset.digest);
+    expect(Buffer.from(second.dataset.pixels).equals(Buffer.from(first.dataset.pixels))).toBe(true);
+    expect((await loadDataset({ data, seed: 1 })).cached).toBe(true);
+    table.push({ fault: 'data cache: 1 pixel byte flipped', outcome: 'named; source parsed again, cache rewritten', lost: 'none (same digest and pixels)' });
+  });
 });
 
 describe('a task keeps its threads and kernels', () => {
