@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, trunc
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ferBin, killAtEpoch, repoRoot, runFer, STACK_TRACE } from '../helpers/cli.js';
-import { dataConfig, rgbPng, tempDir } from '../helpers/data.js';
+import { dataConfig, rgbPng, tempDir, writeSyntheticFer2013Csv } from '../helpers/data.js';
 import { loadDataset } from '../../src/data/load.js';
 
 /**
@@ -112,7 +112,7 @@ describe('damaged files are named, refused or trained again', () => {
 
 describe('the data cache', () => {
   it('a flipped byte in the cached pixels is named and the source parsed again, not trained on', async () => {
-    const data = dataConfig({ synthetic: { rows_per_class: 5, splits: ['train', 'test'], noise: 0.5 } }, { split: { train: 'train', test: 'test', test_fraction: null } });
+    const data = dataConfig({ csv: writeSyntheticFer2013Csv(5) });
     const first = await loadDataset({ data, seed: 1 });
     expect(first.cached).toBe(false);
     const file = first.cacheFile!;
