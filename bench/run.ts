@@ -3,7 +3,7 @@
  * accuracy benchmark trains for most of an hour, so it runs only when named.
  */
 const quick = ['compile', 'data', 'engine'];
-const available = [...quick, 'reference-accuracy'];
+const available = [...quick, 'faults', 'reference-accuracy'];
 const wanted = process.argv.slice(2);
 const selected = wanted.length > 0 ? wanted : quick;
 for (const name of selected) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { checkFile, writeDurable } from '../core/durable-file.js';
 import path from 'node:path';
 import type { Dataset } from './dataset.js';
 import { imageSize } from '../core/image.js';
@@ -32,13 +32,16 @@ export function cacheFile(cacheDir: string, key: string): string {
   return path.join(cacheDir, `${key.slice(0, 32)}.ferdata`);
 }
 
-export function readCache(file: string, key: string): Dataset | undefined {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch {
+/** The cached dataset, or undefined to parse the source again (missing, foreign, or damaged: then `onDamaged` hears why). */
+export function readCache(file: string, key: string, onDamaged?: (message: string) => void): Dataset | undefined {
+  // A flipped byte in the cache would train on other pixels under the recorded digest: its SHA-256 is checked.
+  const check = checkFile(file);
+  if (check.state === 'missing') return undefined;
+  if (check.state === 'damaged') {
+    onDamaged?.(`${file} is damaged: ${check.reason}`);
     return undefined;
   }
+  const bytes = check.content;
   if (bytes.length < 12 || bytes.toString('latin1', 0, 8) !== MAGIC) return undefined;
   const headerLength = bytes.readUInt32LE(8);
   let header: Header;
@@ -64,7 +67,7 @@ export function readCache(file: string, key: string): Dataset | undefined {
   };
 }
 
-/** Writes the cache atomically (a temporary file renamed into place), so a killed run never leaves half a file. */
+/** Writes the cache atomically with its SHA-256 (core/durable-file.ts), so a killed run never leaves half a file. */
 export function writeCache(file: string, key: string, dataset: Dataset): void {
   const header: Header = {
     format: FORMAT,
@@ -80,8 +83,5 @@ export function writeCache(file: string, key: string, dataset: Dataset): void {
   const prefix = Buffer.alloc(12);
   prefix.write(MAGIC, 0, 'latin1');
   prefix.writeUInt32LE(headerBytes.length, 8);
-  mkdirSync(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, Buffer.concat([prefix, headerBytes, dataset.labels, dataset.splits, dataset.pixels]));
-  renameSync(temporary, file);
+  writeDurable(file, Buffer.concat([prefix, headerBytes, dataset.labels, dataset.splits, dataset.pixels]));
 }

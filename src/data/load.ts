@@ -84,7 +84,7 @@ async function loadSource(options: LoadDataOptions): Promise<LoadedData> {
   const key = cacheKey({ kind: name, args, classes, image, fingerprint: source.fingerprint(args as never) });
   const file = cacheFile(data.cache, key);
   if (options.cache !== false) {
-    const cached = readCache(file, key);
+    const cached = readCache(file, key, (why) => progress.done('cache', `${why}: parsing the source again`));
     if (cached) return { dataset: cached, cached: true, seconds: elapsed(), cacheFile: file };
   }
   const rows = await read();

@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf, TfOptimizer } from '../core/tf.js';
 import type { EpochMetrics } from '../store/run-folder.js';
 import type { ScheduleState } from '../registry/schedules.js';
+import { DamagedFileError, diskFullOr, readVerified, readVerifiedJson, writeDurable } from '../core/durable-file.js';
 
 /** What a training run needs to continue exactly where it stopped (after the last finished epoch). */
 export interface TrainerState {
@@ -35,7 +36,7 @@ interface TensorEntry {
 /** 2: callbacks' states replaced early stopping's (a format-1 checkpoint is not resumed). */
 const FORMAT = 2;
 
-interface Manifest {
+export interface Manifest {
   format: typeof FORMAT;
   state: TrainerState;
   weights: TensorEntry[];
@@ -47,7 +48,8 @@ interface Manifest {
  * A checkpoint folder: manifest.json (trainer state and tensor layout) and values.bin (model
  * weights, optimizer slots, best weights). The RNG needs no state of its own: every random stream
  * derives from the task seed with the epoch or step, both in the trainer state. Written to a
- * sibling folder and renamed into place, so a kill at any moment leaves the previous checkpoint whole.
+ * sibling folder (each file synced, with its SHA-256 beside it) and renamed into place, so a kill
+ * at any moment leaves the previous checkpoint whole, and a damaged one is named, not loaded.
  */
 function pack(tensors: { name: string; tensor: tfjs.Tensor }[], chunks: Buffer[], offset: { bytes: number }): TensorEntry[] {
   return tensors.map(({ name, tensor }) => {
@@ -84,56 +86,73 @@ export async function saveCheckpoint(
   const optimizerEntries = pack(slots, chunks, offset);
   const bestEntries = best ? pack(best.map((t, i) => ({ name: `best/${i}`, tensor: t })), chunks, offset) : null;
   const manifest: Manifest = { format: FORMAT, state, weights, optimizer: optimizerEntries, best: bestEntries };
+  // getWeights hands out the optimizer's live variables (and one fresh iterations tensor): free only the latter.
+  tf.dispose(slots.map((s) => s.tensor).filter((t) => !(t instanceof tf.Variable)));
   const staging = `${dir}.partial`;
   rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
-  writeFileSync(path.join(staging, 'values.bin'), Buffer.concat(chunks));
-  writeFileSync(path.join(staging, 'manifest.json'), JSON.stringify(manifest));
+  try {
+    mkdirSync(staging, { recursive: true });
+    writeDurable(path.join(staging, 'values.bin'), Buffer.concat(chunks));
+    writeDurable(path.join(staging, 'manifest.json'), JSON.stringify(manifest));
+  } catch (error) {
+    // A full disk leaves the previous checkpoint as it was, and no half of this one.
+    rmSync(staging, { recursive: true, force: true });
+    throw diskFullOr(error, path.join(staging, 'values.bin'), offset.bytes);
+  }
   const old = `${dir}.old`;
   rmSync(old, { recursive: true, force: true });
   if (existsSync(dir)) renameSync(dir, old);
   renameSync(staging, dir);
   rmSync(old, { recursive: true, force: true });
-  // getWeights hands out the optimizer's live variables (and one fresh iterations tensor): free only the latter.
-  tf.dispose(slots.map((s) => s.tensor).filter((t) => !(t instanceof tf.Variable)));
+}
+
+/** A checkpoint read and checked, ready to restore. */
+export interface OpenCheckpoint {
+  folder: string;
+  state: TrainerState;
+  manifest: Manifest;
+  data: Buffer;
 }
 
 /**
- * Restores a checkpoint into the model and optimizer when it belongs to this run (same fingerprint);
- * returns its state and best weights, or undefined to start afresh. A checkpoint left behind by a
- * kill during the rename (only `.old` present) is used too.
+ * The checkpoint of this task (same fingerprint) in `dir`, or in `dir.old` (left by a kill during
+ * the rename), each checked against its SHA-256. A damaged one is named in `notices` and the other
+ * is tried; with none intact, training starts afresh (and the notices say so).
  */
-/** The trainer state of a checkpoint, without loading its tensors (to pick the stage before loading). */
-export function readCheckpointState(dir: string, fingerprint: string): TrainerState | undefined {
+export function readCheckpoint(dir: string, fingerprint: string): { checkpoint?: OpenCheckpoint; notices: string[] } {
+  const damaged: string[] = [];
   for (const folder of [dir, `${dir}.old`]) {
+    let manifest: Manifest | undefined;
+    let data: Buffer | undefined;
     try {
-      const manifest = JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')) as Manifest;
-      if (manifest.format === FORMAT && manifest.state.fingerprint === fingerprint) return manifest.state;
-    } catch {
-      // not there, or being replaced: try the other
+      manifest = readVerifiedJson<Manifest>(path.join(folder, 'manifest.json'));
+      if (manifest === undefined || manifest.format !== FORMAT || manifest.state.fingerprint !== fingerprint) continue;
+      data = readVerified(path.join(folder, 'values.bin'));
+      if (data === undefined) throw new DamagedFileError(path.join(folder, 'values.bin'), 'the file is missing');
+      const needed = [...manifest.weights, ...manifest.optimizer, ...(manifest.best ?? [])].reduce((end, e) => Math.max(end, e.offset + e.length * 4), 0);
+      if (data.length < needed) throw new DamagedFileError(path.join(folder, 'values.bin'), `${data.length} bytes, its manifest needs ${needed}`);
+    } catch (error) {
+      if (!(error instanceof DamagedFileError)) throw error;
+      damaged.push(error.message);
+      continue;
     }
+    const notices = damaged.map((d) => `${d}: resumed from the previous checkpoint (${path.basename(folder)}, after epoch ${manifest.state.epoch + 1})`);
+    return { checkpoint: { folder, state: manifest.state, manifest, data }, notices };
   }
-  return undefined;
+  return { notices: damaged.map((d) => `${d}: not resumed from it, training from the first epoch`) };
 }
 
-export async function loadCheckpoint(
+/**
+ * Restores a checkpoint into the model and optimizer; returns its state and best weights, or
+ * undefined (nothing restored) when its tensors do not fit the model.
+ */
+export async function restoreCheckpoint(
   tf: Tf,
-  dir: string,
+  checkpoint: OpenCheckpoint,
   model: tfjs.LayersModel,
   optimizer: TfOptimizer,
-  fingerprint: string,
 ): Promise<{ state: TrainerState; best: tfjs.Tensor[] | null } | undefined> {
-  const folder = existsSync(path.join(dir, 'manifest.json')) ? dir : existsSync(path.join(`${dir}.old`, 'manifest.json')) ? `${dir}.old` : undefined;
-  if (!folder) return undefined;
-  let manifest: Manifest;
-  let data: Buffer;
-  try {
-    manifest = JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')) as Manifest;
-    data = readFileSync(path.join(folder, 'values.bin'));
-  } catch {
-    return undefined;
-  }
-  if (manifest.format !== FORMAT || manifest.state.fingerprint !== fingerprint) return undefined;
+  const { manifest, data } = checkpoint;
   const weights = unpack(tf, manifest.weights, data);
   if (weights.length !== model.weights.length || weights.some((w, i) => w.tensor.shape.join() !== model.weights[i]!.shape.join())) {
     tf.dispose(weights.map((w) => w.tensor));

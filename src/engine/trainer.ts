@@ -7,7 +7,7 @@ import { initialScheduleState } from '../registry/schedules.js';
 import type { Tf } from '../core/tf.js';
 import type { EpochMetrics } from '../store/run-folder.js';
 import { EpochCallbacks } from './callbacks.js';
-import { loadCheckpoint, readCheckpointState, saveCheckpoint, type TrainerState } from './checkpoint.js';
+import { readCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
 import { evaluate } from './evaluate.js';
 import { buildLoss, type LossFunction } from './loss.js';
 import { setLearningRate } from './optimizer.js';
@@ -69,7 +69,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const callbacks = new EpochCallbacks(tf, registry, training);
   const stages = new Stages({ tf, registry, model, training, ...(options.graphSteps !== undefined ? { graphSteps: options.graphSteps } : {}), ...(options.onNotice ? { onNotice: options.onNotice } : {}) });
   // A checkpoint's optimizer state belongs to the stage of its last epoch: enter that one to load it.
-  const saved = options.checkpointDir ? readCheckpointState(options.checkpointDir, fingerprint) : undefined;
+  const opened = options.checkpointDir ? readCheckpoint(options.checkpointDir, fingerprint) : { notices: [] };
+  for (const notice of opened.notices) options.onNotice?.(notice);
+  const saved = opened.checkpoint?.state;
   stages.enter(stages.stageOf(Math.max(0, saved?.epoch ?? 0)));
 
   let state: TrainerState = {
@@ -83,8 +85,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     fingerprint,
   };
   let resumedAfter: number | undefined;
-  if (options.checkpointDir) {
-    const restored = await loadCheckpoint(tf, options.checkpointDir, model, stages.optimizer, fingerprint);
+  if (opened.checkpoint) {
+    const restored = await restoreCheckpoint(tf, opened.checkpoint, model, stages.optimizer);
     if (restored) {
       state = restored.state;
       callbacks.best = restored.best;

@@ -16,6 +16,7 @@ import { deriveSeed } from '../core/seed.js';
 import { saveModel } from '../store/model-io.js';
 import { taskDir, writeAtomic, writePredictions, writeTaskMetrics, writeTaskStatus, type TaskStatus } from '../store/run-folder.js';
 import type { Task } from '../store/tasks.js';
+import { numericsDifference, readTaskNumerics, writeTaskNumerics, type TaskNumerics } from '../store/task-numerics.js';
 
 /** What every task of a run shares: the config, the data, the splits and the fold assignment. */
 export interface RunContext {
@@ -60,6 +61,21 @@ export function taskErrorText(error: unknown, cwd?: string): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * A task's numerics are recorded when it first starts; later (a resume, a retry) the runner gives
+ * it the recorded ones, and a difference the runner could not avoid (another backend, oneDNN off)
+ * is said, since the task then cannot end bit for bit as it would have.
+ */
+function recordNumerics(runDir: string, key: string, now: TaskNumerics, notice?: (message: string) => void): void {
+  const recorded = readTaskNumerics(runDir, key, now.fingerprint, (why) => notice?.(`${why}: recorded anew`));
+  if (!recorded) {
+    writeTaskNumerics(runDir, key, now);
+    return;
+  }
+  const difference = numericsDifference(recorded, now);
+  if (difference) notice?.(`runs with other numerics than it started with (${difference}): its results may differ in the last digits from an uninterrupted run`);
+}
+
 export interface TaskEvents {
   onEpoch?: (metrics: EpochMetrics) => void;
   onBatch?: (progress: BatchProgress) => void;
@@ -79,7 +95,7 @@ export interface TaskOutcome {
  * called again after a crash or a stop, it continues from the last finished epoch and ends exactly
  * as an uninterrupted run would.
  */
-export async function executeTask(context: RunContext, task: Task, fingerprint: string, signal: AbortSignal, events: TaskEvents = {}): Promise<TaskOutcome> {
+export async function executeTask(context: RunContext, task: Task, fingerprint: string, signal: AbortSignal, events: TaskEvents = {}, numerics?: Omit<TaskNumerics, 'fingerprint'>): Promise<TaskOutcome> {
   const { tf, loaded, dataset } = context;
   const config = loaded.config;
   const data = config.data!;
@@ -88,6 +104,7 @@ export async function executeTask(context: RunContext, task: Task, fingerprint: 
   const status = (patch: Partial<TaskStatus>): void =>
     writeTaskStatus(context.runDir, { key: task.key, state: 'running', fingerprint, started, updated: new Date().toISOString(), epochs: 0, ...patch });
   status({});
+  if (numerics) recordNumerics(context.runDir, task.key, { fingerprint, ...numerics }, events.onNotice);
 
   const history: EpochMetrics[] = [];
   // Everything after the status says `running` is inside the try: whatever fails (a model the

@@ -21,8 +21,8 @@ export interface PoolEvents {
   notice(worker: number, key: string, message: string): void;
   /** A task ended by finishing or by a stop (outcome.state says which). */
   taskEnd(worker: number, key: string, outcome: TaskOutcome, seconds: number): void;
-  /** A task failed, or the worker running it died (`crashed`: then the run should fail). */
-  taskFailed(worker: number, key: string, error: string | undefined, crashed: boolean): void;
+  /** A task failed, or the worker running it died (`crashed`: then the run should fail); `diskFull` when it found no space. */
+  taskFailed(worker: number, key: string, error: string | undefined, crashed: boolean, diskFull?: Extract<FromWorker, { type: 'task-error' }>['diskFull']): void;
   /** Something about a worker rather than a task (it could not start, it exited badly). */
   message(text: string): void;
 }
@@ -181,7 +181,7 @@ export function runPool(plan: PoolPlan): Promise<boolean> {
           case 'task-error':
             current = undefined;
             failed = true;
-            events.taskFailed(w, message.key, message.message, false);
+            events.taskFailed(w, message.key, message.message, false, message.diskFull);
             next(child);
             break;
           case 'fatal':

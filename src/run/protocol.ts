@@ -35,5 +35,5 @@ export type FromWorker =
   | { type: 'epoch'; key: string; metrics: EpochMetrics }
   | { type: 'notice'; key: string; message: string }
   | { type: 'task-end'; key: string; outcome: TaskOutcome }
-  | { type: 'task-error'; key: string; message: string }
+  | { type: 'task-error'; key: string; message: string; diskFull?: { file: string; needed: number; free: number | null } }
   | { type: 'fatal'; message: string };

@@ -6,7 +6,7 @@ import { DataError } from '../core/data-error.js';
 import { loadDataset } from '../data/load.js';
 import { predictBackend, predictNativePackage, type BackendRequest } from '../backend/backend.js';
 import { machineDevices } from '../backend/devices.js';
-import { kernelRecord } from '../backend/kernel-choice.js';
+import { kernelRecord, type KernelRecord } from '../backend/kernel-choice.js';
 import { checkCollectable, evaluateRun } from './collect.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
 import { runTracking } from '../track/sink-kinds.js';
@@ -14,13 +14,16 @@ import { RunTracker, type TrackingOutcome } from '../track/tracker.js';
 import { ferVersion } from '../core/package.js';
 import type { Progress } from '../core/progress.js';
 import { formatDuration, type RunDisplay } from './display.js';
-import { placeWorkers, runPool } from './pool.js';
+import { placeWorkers, runPool, type WorkerPlacement } from './pool.js';
+import { numericsEnvironment, numericsKey, readTaskNumerics, type TaskNumerics } from '../store/task-numerics.js';
 import type { WorkerInit } from './protocol.js';
 import { workerInit } from './worker-setup.js';
 import { loadedPlugins } from '../plugins/loader.js';
 import { runConfigDigest } from './run-identity.js';
 import { RunTracking } from './run-tracking.js';
+import { DamagedFileError, DiskFullError } from '../core/durable-file.js';
 import {
+  damagedTaskFile,
   readRunManifest,
   readTaskStatus,
   runDigest,
@@ -101,7 +104,13 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
   const dataDigest = dataset.digest;
   const fingerprint = (task: Task) => taskFingerprint(task.key, configDigest, dataDigest);
   const isFinished = (task: Task) => {
-    const status = readTaskStatus(runDir, task.key);
+    let status;
+    try {
+      status = readTaskStatus(runDir, task.key);
+    } catch (error) {
+      if (error instanceof DamagedFileError) return false;
+      throw error;
+    }
     return status?.state === 'finished' && status.fingerprint === fingerprint(task);
   };
   if (options.collectOnly) {
@@ -117,7 +126,13 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
 
   if (options.collectOnly) checkCollectable({ runDir, runsDir: options.runsDir, experiment: config.name, configDigest, dataDigest, cwd: options.cwd }, tasks, fingerprint);
 
-  const existing = readRunManifest(runDir);
+  let existing: RunManifest | undefined;
+  try {
+    existing = readRunManifest(runDir);
+  } catch (error) {
+    if (!(error instanceof DamagedFileError)) throw error;
+    options.display.message(`${error.message}: written anew (the run gets a new MLflow parent run)`);
+  }
   const now = new Date().toISOString();
   const backendRequest = options.backend ?? config.engine.backend;
   const predicted = predictBackend(backendRequest);
@@ -143,11 +158,18 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     plugins: loadedPlugins(loaded.registry).map((p) => ({ name: p.plugin.name, version: p.plugin.version, spec: p.spec, source: p.source, digest: p.digest })),
   };
   writeRunManifest(runDir, manifest);
-  writeResolvedConfig(runDir, config, loaded.files, loaded.sources);
-
   const where = runTracking({ ...(options.trackingUri ? { cliUri: options.trackingUri } : {}), config: config.tracking, configName: config.name });
   const writer = options.shard ? `shard-${options.shard.index}-of-${options.shard.count}` : 'main';
-  const tracker = new RunTracker({ runDir, writer, experiment: where.experiment, sinks: where.sinks, log: (text) => options.display.message(text) });
+  let tracker: RunTracker;
+  try {
+    writeResolvedConfig(runDir, config, loaded.files, loaded.sources);
+    tracker = new RunTracker({ runDir, writer, experiment: where.experiment, sinks: where.sinks, log: (text) => options.display.message(text) });
+  } catch (error) {
+    // A full disk before training: the run is not left `running`.
+    manifest.state = 'failed';
+    writeRunManifest(runDir, manifest);
+    throw error;
+  }
   try {
     await tracker.preflight();
   } catch (error) {
@@ -157,10 +179,14 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
   const tracking = new RunTracking({ tracker, runDir, config, configFile: loaded.file, configFiles: loaded.files, dataset, manifest, tasks, cwd: options.cwd });
   // Only the tasks no other process is training (shards and runs sharing the folder), claimed once
   // the run can be recorded; a task finished while its claim was being taken is done.
-  const claims = locks.claim(options.collectOnly ? [] : mine.filter((t) => !isFinished(t)));
+  // A finished task whose files are damaged (or whose status is) is trained again: from its
+  // checkpoint when that is intact, which rewrites the model and predictions without an epoch.
+  const damaged = options.collectOnly ? new Map<string, string>() : damagedTasks(runDir, mine);
+  const isIntact = (t: Task) => isFinished(t) && !damaged.has(t.key);
+  const claims = locks.claim(options.collectOnly ? [] : mine.filter((t) => !isIntact(t)));
   const pending: Task[] = [];
   for (const t of claims.claimed) {
-    if (isFinished(t)) locks.release(t.key);
+    if (isIntact(t)) locks.release(t.key);
     else pending.push(t);
   }
   const skipped = mine.length - pending.length - claims.elsewhere.length;
@@ -171,22 +197,43 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
   for (const t of claims.tookOver) options.display.message(`${t.key}: took over from ${describeOwner(t.owner)}: ${t.reason}`);
   for (const t of claims.elsewhere) options.display.message(`${t.key} is being trained by ${describeOwner(t.owner)}: left to it`);
   options.display.message(tracker.describe());
+  for (const t of pending) {
+    const why = damaged.get(t.key);
+    if (why) options.display.message(`${t.key}: ${why}: training the task again`);
+  }
 
   const results = new Map<string, string>();
   const failures: { key: string; error: string }[] = [];
   let summary: EnsembleSummary | undefined;
+  // Stops the workers when a task finds the disk full (or Ctrl-C does): the others would too.
+  const stop = new AbortController();
+  options.signal?.addEventListener('abort', () => stop.abort());
+  let diskFull: DiskFullError | undefined;
   try {
     tracking.start();
+    if (tracker.diskFull) throw tracker.diskFull;
     for (const t of mine) if (isFinished(t)) results.set(t.key, 'finished');
     let failed = false;
     if (pending.length > 0) {
       const backend = manifest.backend ?? 'cpu';
       const placement = placeWorkers({ backend, package: predictNativePackage(), devices: machineDevices() }, pending.length, { workers: options.workers, threads: config.engine.threads });
-      const { workers: workerCount, threads } = placement;
-      options.display.message(`${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${backend}${backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}${placement.summary}`);
+      const groups = numericsGroups({ runDir, pending, fingerprint, placement, backend, kernels, requestedWorkers: options.workers, message: (text) => options.display.message(text) });
+      for (const group of groups) {
+        const { workers: workerCount, threads } = group;
+        options.display.message(
+          `${group.resumed ? `${group.tasks.length} task${group.tasks.length === 1 ? '' : 's'} with the threads and kernels ${group.tasks.length === 1 ? 'it' : 'they'} started with: ` : ''}${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${backend}${backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}${group.resumed && group.kernelText ? `, kernels ${group.kernelText}` : ''}${placement.summary}`,
+        );
+      }
       // Workers get the config, plugins and data digests as read here, never the YAML's path.
       const init = workerInit(loaded, { config: configDigest, data: dataDigest }, { runDir, cwd: options.cwd, backend: backendRequest, deterministic: config.engine.deterministic });
-      failed = await trainTasks({ options, init, pending, fingerprint, workerCount, threads, workerEnv: placement.env, results, tracking, failures, locks });
+      const onDiskFull = (full: DiskFullError) => {
+        diskFull ??= full;
+        stop.abort();
+      };
+      failed = await trainTasks({ options, init, groups, fingerprint, results, tracking, failures, locks, stop: stop.signal, onDiskFull });
+      // A full disk ends the run with one line naming the path; finished tasks stay, a rerun resumes the rest.
+      const full = diskFull ?? tracker.diskFull;
+      if (full) throw full;
     }
 
     const allDone = tasks.every((t) => isFinished(t));
@@ -221,6 +268,23 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
   };
 }
 
+/** Tasks whose status.json, or (finished) any file later steps read, fails its checksum: key -> why. */
+function damagedTasks(runDir: string, tasks: readonly Task[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const task of tasks) {
+    try {
+      if (readTaskStatus(runDir, task.key)?.state !== 'finished') continue;
+    } catch (error) {
+      if (!(error instanceof DamagedFileError)) throw error;
+      out.set(task.key, error.message);
+      continue;
+    }
+    const why = damagedTaskFile(runDir, task.key);
+    if (why) out.set(task.key, why);
+  }
+  return out;
+}
+
 /** Gives delivery its last chance, says what is left and how to send it, and closes the journal. */
 async function finishTracking(tracker: RunTracker, options: RunOptions, runDir: string, flushSeconds: number): Promise<RunResult['tracking']> {
   const outcome = await tracker.finish(flushSeconds * 1000);
@@ -236,42 +300,103 @@ async function finishTracking(tracker: RunTracker, options: RunOptions, runDir: 
   return outcome;
 }
 
+/** Tasks that train with the same numerics (threads, kernels), in one pool of workers. */
+interface NumericsGroup {
+  tasks: Task[];
+  workers: number;
+  threads: number;
+  env: (worker: number) => Record<string, string>;
+  /** Tasks resumed or retried with the numerics they recorded (not this run's choice). */
+  resumed: boolean;
+  kernelText?: string;
+}
+
+/**
+ * Splits the pending tasks by the numerics they must run with: a task that recorded its threads and
+ * kernels when it first started (store/task-numerics.ts) resumes or retries with them, whatever the
+ * worker count and the machine would give now; the others take this run's placement. Groups train
+ * one after another.
+ */
+function numericsGroups(input: {
+  runDir: string;
+  pending: readonly Task[];
+  fingerprint: (task: Task) => string;
+  placement: WorkerPlacement;
+  backend: string;
+  kernels: KernelRecord | undefined;
+  requestedWorkers: number | undefined;
+  message: (text: string) => void;
+}): NumericsGroup[] {
+  const { placement } = input;
+  const current = { threads: placement.threads, kernels: input.kernels ? { fusedConvolution: input.kernels.fusedConvolution, largeFilterGradients: input.kernels.largeFilterGradients } : null };
+  const byKey = new Map<string, { numerics: Pick<TaskNumerics, 'threads' | 'kernels'>; tasks: Task[] }>();
+  for (const task of input.pending) {
+    const recorded = readTaskNumerics(input.runDir, task.key, input.fingerprint(task), (why) => input.message(`${task.key}: ${why}: runs with this run's threads and kernels`));
+    const numerics = recorded && recorded.backend === input.backend ? { threads: recorded.threads, kernels: input.kernels ? recorded.kernels : null } : current;
+    const key = numericsKey(numerics);
+    const group = byKey.get(key) ?? { numerics, tasks: [] };
+    group.tasks.push(task);
+    byKey.set(key, group);
+  }
+  const cores = Math.max(1, machineDevices().cpu.cores);
+  return [...byKey.entries()].map(([key, { numerics, tasks }]) => {
+    const resumed = key !== numericsKey(current);
+    const workers = resumed ? Math.max(1, Math.min(input.requestedWorkers ?? Math.floor(cores / numerics.threads), tasks.length)) : Math.min(placement.workers, tasks.length);
+    return {
+      tasks,
+      workers,
+      threads: numerics.threads,
+      env: (w: number) => ({ ...placement.env(w), ...(resumed ? numericsEnvironment(numerics) : {}) }),
+      resumed,
+      ...(numerics.kernels ? { kernelText: `${numerics.kernels.fusedConvolution}/${numerics.kernels.largeFilterGradients}` } : {}),
+    };
+  });
+}
+
 interface TrainingPlan {
   options: RunOptions;
   init: WorkerInit;
-  pending: Task[];
+  groups: NumericsGroup[];
   fingerprint: (task: Task) => string;
-  workerCount: number;
-  threads: number;
-  workerEnv: (worker: number) => Record<string, string>;
   results: Map<string, string>;
   tracking: RunTracking;
   failures: { key: string; error: string }[];
   /** A task's claim goes when the task ends, so others may collect or resume it. */
   locks: RunLocks;
+  /** Ctrl-C, or a full disk: the workers stop after their current batch. */
+  stop: AbortSignal;
+  onDiskFull: (error: DiskFullError) => void;
 }
 
-/** Trains the pending tasks in the worker pool, showing and tracking what happens; returns whether any failed. */
-function trainTasks(plan: TrainingPlan): Promise<boolean> {
+/** Trains the pending tasks in worker pools (one per numerics group, in turn), showing and tracking what happens; returns whether any failed. */
+async function trainTasks(plan: TrainingPlan): Promise<boolean> {
   const { options, tracking, results, failures } = plan;
   const display = options.display;
-  const total = plan.pending.length;
+  const total = plan.groups.reduce((n, g) => n + g.tasks.length, 0);
   let done = 0;
   const taskSeconds: number[] = [];
   const eta = () => {
     if (taskSeconds.length === 0) return undefined;
     const mean = taskSeconds.reduce((a, b) => a + b, 0) / taskSeconds.length;
-    return ((total - done) * mean) / plan.workerCount;
+    return ((total - done) * mean) / Math.max(...plan.groups.map((g) => g.workers));
   };
   options.signal?.addEventListener('abort', () => display.message('stopping: running tasks end after their current batch (their last epoch checkpoint stays for a rerun)'));
+  let failed = false;
+  for (const group of plan.groups) {
+    if (plan.stop.aborted) break;
+    if (await runGroup(group)) failed = true;
+  }
+  return failed;
+
+  function runGroup(group: NumericsGroup): Promise<boolean> {
   return runPool({
-    tasks: plan.pending,
+    tasks: group.tasks,
     fingerprint: plan.fingerprint,
-    workers: plan.workerCount,
-    threads: plan.threads,
-    workerEnv: plan.workerEnv,
+    workers: group.workers,
+    threads: group.threads,
+    workerEnv: group.env,
     cwd: options.cwd,
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: plan.stop,
     init: plan.init,
     events: {
       ready: (backend, reason) => display.message(`backend: ${backend} (${reason})`),
@@ -304,8 +429,9 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
           display.taskEnd(w, key, `stopped after epoch ${o.history.length}; rerun the command to continue it`);
         }
       },
-      taskFailed: (w, key, error, crashed) => {
+      taskFailed: (w, key, error, crashed, full) => {
         plan.locks.release(key);
+        if (full) plan.onDiskFull(new DiskFullError(full.file, full.needed, full.free ?? undefined));
         if (error !== undefined) failures.push({ key, error });
         tracking.taskEnded(key, error !== undefined ? 'FAILED' : 'KILLED', error);
         if (!crashed) {
@@ -316,4 +442,5 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
       message: (text) => display.message(text),
     },
   });
+  }
 }

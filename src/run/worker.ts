@@ -1,6 +1,11 @@
 import { startEngine } from '../backend/backend.js';
 import { readTaskStatus, taskFingerprint, writeTaskStatus } from '../store/run-folder.js';
 import type { Task } from '../store/tasks.js';
+import type { TaskNumerics } from '../store/task-numerics.js';
+import { capabilities } from '../backend/capabilities.js';
+import { appliedKernelChoice } from '../backend/kernel-choice.js';
+import type { Tf } from '../core/tf.js';
+import { DiskFullError } from '../core/durable-file.js';
 import { executeTask, taskErrorText, type RunContext } from './execute-task.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import { openWorkerContext, RunInputChanged } from './worker-setup.js';
@@ -20,14 +25,34 @@ let context: RunContext | undefined;
 /** Why this worker refuses to train (its inputs changed since the parent read them). */
 let refusal: string | undefined;
 let busy = false;
+/** The threads and kernels this worker's backend runs with (recorded by each task it starts). */
+let numerics: Omit<TaskNumerics, 'fingerprint'> | undefined;
 
 /** A task refused without training: failed with the reason; its checkpoint (if any) stays for a rerun. */
 function refuse(task: Task, fingerprint: string, reason: string): void {
   const runDir = init!.runDir;
-  const previous = readTaskStatus(runDir, task.key);
+  let previous;
+  try {
+    previous = readTaskStatus(runDir, task.key);
+  } catch {
+    // A damaged status is replaced by this one.
+  }
   const now = new Date().toISOString();
   writeTaskStatus(runDir, { key: task.key, state: 'failed', fingerprint, started: now, updated: now, epochs: previous?.fingerprint === fingerprint ? previous.epochs : 0, error: reason });
   send({ type: 'task-error', key: task.key, message: reason });
+}
+
+/** What this worker runs with: the pool sets TF_NUM_INTRAOP_THREADS, the kernels come from FER_KERNELS or the CPU. */
+function workerNumerics(tf: Tf): Omit<TaskNumerics, 'fingerprint'> {
+  const caps = capabilities(tf);
+  const choice = appliedKernelChoice();
+  const threads = caps.native ? Number(process.env.TF_NUM_INTRAOP_THREADS ?? caps.devices.cpu.cores) : 1;
+  return {
+    backend: caps.backend,
+    threads,
+    kernels: caps.kernels ? { fusedConvolution: choice.fusedConvolution, largeFilterGradients: choice.largeFilterGradients } : null,
+    effective: caps.kernels ? `${caps.kernels.fusedConvolution}/${caps.kernels.largeFilterGradients}` : null,
+  };
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop.abort());
@@ -49,6 +74,7 @@ process.on('message', (raw) => {
       if (message.type === 'init') {
         init = message;
         const engine = await startEngine(message.backend, { deterministic: message.deterministic });
+        numerics = workerNumerics(engine.tf);
         try {
           context = await openWorkerContext(engine.tf, message);
         } catch (error) {
@@ -76,10 +102,11 @@ process.on('message', (raw) => {
               lastBatch = now;
               send({ type: 'batch', key: message.task.key, progress });
             },
-          });
+          }, numerics);
           send({ type: 'task-end', key: message.task.key, outcome });
         } catch (error) {
-          send({ type: 'task-error', key: message.task.key, message: taskErrorText(error, init.cwd) });
+          const diskFull = error instanceof DiskFullError ? { file: error.file, needed: error.needed, free: error.free ?? null } : undefined;
+          send({ type: 'task-error', key: message.task.key, message: taskErrorText(error, init.cwd), ...(diskFull ? { diskFull } : {}) });
         } finally {
           busy = false;
           if (stop.signal.aborted && process.connected) process.disconnect();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { FerConfig } from '../config/types.js';
@@ -7,6 +7,7 @@ import type { ImageShape } from '../core/image.js';
 import type { FittedStep } from '../data/preprocess.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
 import { readJson } from '../core/json.js';
+import { checkFile, DamagedFileError, readVerified, readVerifiedJson, writeDurable, writeStateDurable } from '../core/durable-file.js';
 
 /**
  * The run folder, runs/<experiment>/run-<digest>/. Its name is a digest of the resolved config
@@ -141,22 +142,24 @@ export function runFolder(runsDir: string, experiment: string, digest: string, f
   }
 }
 
-/** Writes JSON (or text) through a temporary file and a rename: readers never see half a file. */
-export function writeAtomic(file: string, content: string | Buffer): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, content);
-  renameSync(temporary, file);
+/**
+ * Writes a run folder's file atomically with its SHA-256 beside it (core/durable-file.ts): readers
+ * never see half a file, and a file damaged later is named when read.
+ */
+export function writeAtomic(file: string, content: string | Uint8Array): void {
+  writeDurable(file, content);
 }
 
 export { readJson };
 
+/** run.json; undefined when there is none; throws DamagedFileError when its checksum disagrees. */
 export function readRunManifest(runDir: string): RunManifest | undefined {
-  return readJson<RunManifest>(path.join(runDir, 'run.json'));
+  return readVerifiedJson<RunManifest>(path.join(runDir, 'run.json'));
 }
 
+/** Writes run.json; its last state is written even on a full disk (in place, when no copy fits). */
 export function writeRunManifest(runDir: string, manifest: RunManifest): void {
-  writeAtomic(path.join(runDir, 'run.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeStateDurable(path.join(runDir, 'run.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
 export function taskDir(runDir: string, key: string): string {
@@ -167,12 +170,30 @@ export function taskFingerprint(key: string, configDigest: string, dataDigest: s
   return createHash('sha256').update(`${key}/${configDigest}/${dataDigest}`).digest('hex').slice(0, 16);
 }
 
+/** A task's status.json; undefined when there is none; throws DamagedFileError when its checksum disagrees. */
 export function readTaskStatus(runDir: string, key: string): TaskStatus | undefined {
-  return readJson<TaskStatus>(path.join(taskDir(runDir, key), 'status.json'));
+  return readVerifiedJson<TaskStatus>(path.join(taskDir(runDir, key), 'status.json'));
 }
 
+/** Writes a task's status.json; its last state is written even on a full disk (in place, when no copy fits). */
 export function writeTaskStatus(runDir: string, status: TaskStatus): void {
-  writeAtomic(path.join(taskDir(runDir, status.key), 'status.json'), `${JSON.stringify(status, null, 2)}\n`);
+  writeStateDurable(path.join(taskDir(runDir, status.key), 'status.json'), `${JSON.stringify(status, null, 2)}\n`);
+}
+
+/** The files of a finished task that later steps trust (the ensemble, evaluate, predict). */
+const FINISHED_TASK_FILES = ['status.json', 'preprocess.json', 'predictions.validation.csv', 'predictions.test.csv', 'model/model.json', 'model/weights.bin'];
+
+/**
+ * The first of a finished task's files whose checksum disagrees, as `<file> is damaged: <why>`; undefined when all
+ * are intact (or, written before fer kept checksums, unchecked). Reads each file whole (a ResNet-18's weights: 45 MB).
+ */
+export function damagedTaskFile(runDir: string, key: string): string | undefined {
+  for (const name of FINISHED_TASK_FILES) {
+    const file = path.join(taskDir(runDir, key), name);
+    const check = checkFile(file);
+    if (check.state === 'damaged') return `${file} is damaged: ${check.reason}`;
+  }
+  return undefined;
 }
 
 /** Where a task's trained model is saved (model.json and its weights), once the task has finished. */
@@ -186,12 +207,15 @@ export function hasSavedModel(runDir: string, key: string): boolean {
 
 /** The preprocessing a task fitted on its training rows (preprocess.json), to apply it again to new images. */
 export function readTaskPreprocessing(runDir: string, key: string): { inputShape: ImageShape; steps: FittedStep[] } | undefined {
-  return readJson(path.join(taskDir(runDir, key), 'preprocess.json'));
+  return readVerifiedJson(path.join(taskDir(runDir, key), 'preprocess.json'), RETRAIN_HINT);
 }
+
+/** What to do about a task's damaged file: its task is trained again by the run's command. */
+export const RETRAIN_HINT = 'run the experiment again (fer run <config>): it trains again every task whose files are damaged';
 
 /** ensemble/summary.json: how the members were combined (method, weights) and what they scored. */
 export function readEnsembleSummary(runDir: string): EnsembleSummary | undefined {
-  return readJson<EnsembleSummary>(path.join(runDir, 'ensemble', 'summary.json'));
+  return readVerifiedJson<EnsembleSummary>(path.join(runDir, 'ensemble', 'summary.json'), 'run the experiment again (fer run <config>): it rebuilds the ensemble from the tasks\' predictions');
 }
 
 const METRIC_COLUMNS: (keyof EpochMetrics)[] = ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'test_loss', 'test_accuracy', 'learning_rate', 'seconds', 'images_per_second', 'stage'];
@@ -213,14 +237,14 @@ export function writePredictions(file: string, rows: ArrayLike<number>, labels: 
   writeAtomic(file, `${lines.join('\n')}\n`);
 }
 
+/** A predictions CSV; undefined when there is none; throws DamagedFileError when its checksum disagrees or a line is not whole. */
 export function readPredictions(file: string, classes: number): { rows: Int32Array; labels: Uint8Array; probabilities: Float32Array } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const lines = text.trim().split('\n').slice(1);
+  const content = readVerified(file, RETRAIN_HINT);
+  if (content === undefined) return undefined;
+  const lines = content.toString('utf8').trim().split('\n').slice(1);
+  // Files from before checksums: a cut line is still caught.
+  const cut = lines.findIndex((line) => line.split(',').length !== classes + 2);
+  if (cut >= 0) throw new DamagedFileError(file, `line ${cut + 2} has ${lines[cut]!.split(',').length} fields, not ${classes + 2}`, RETRAIN_HINT);
   const rows = new Int32Array(lines.length);
   const labels = new Uint8Array(lines.length);
   const probabilities = new Float32Array(lines.length * classes);
@@ -256,7 +280,13 @@ export function listRuns(runsDir: string): { dir: string; manifest: RunManifest 
       continue;
     }
     for (const run of entries) {
-      const manifest = readRunManifest(path.join(folder, run));
+      let manifest: RunManifest | undefined;
+      try {
+        manifest = readRunManifest(path.join(folder, run));
+      } catch (error) {
+        // A listing shows the runs it can read; opening the damaged one names it.
+        if (!(error instanceof DamagedFileError)) throw error;
+      }
       if (manifest) out.push({ dir: path.join(folder, run), manifest });
     }
   }

@@ -2,6 +2,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rea
 import path from 'node:path';
 import type { JournalEntry, TrackEvent } from './events.js';
 import { upgradeEntry } from './journal-compat.js';
+import { diskFullOr } from '../core/durable-file.js';
 
 export type { DatasetRecord, JournalEntry, MetricPoint, RunSource, TrackEvent, TrackStatus } from './events.js';
 
@@ -78,8 +79,12 @@ export class JournalWriter {
     this.seq = entries.length > 0 ? entries[entries.length - 1]!.seq : 0;
     // After a torn last line, a newline first keeps the next event on a line of its own.
     const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    this.fd = openSync(file, 'a');
-    if (text.length > 0 && !text.endsWith('\n')) writeSync(this.fd, '\n');
+    try {
+      this.fd = openSync(file, 'a');
+      if (text.length > 0 && !text.endsWith('\n')) writeSync(this.fd, '\n');
+    } catch (error) {
+      throw diskFullOr(error, file, 1);
+    }
   }
 
   get lastSeq(): number {
@@ -88,9 +93,16 @@ export class JournalWriter {
 
   append(event: TrackEvent): JournalEntry {
     if (this.fd === undefined) throw new Error(`journal ${this.file} is closed`);
-    const entry = { seq: ++this.seq, ...event } as JournalEntry;
-    writeSync(this.fd, `${JSON.stringify(entry)}\n`);
-    fsyncSync(this.fd);
+    const entry = { seq: this.seq + 1, ...event } as JournalEntry;
+    const line = `${JSON.stringify(entry)}\n`;
+    try {
+      writeSync(this.fd, line);
+      fsyncSync(this.fd);
+    } catch (error) {
+      // A line cut short by a full disk is skipped by readers; the event is not counted as written.
+      throw diskFullOr(error, this.file, Buffer.byteLength(line));
+    }
+    this.seq++;
     return entry;
   }
 

@@ -1,6 +1,7 @@
 import { FerError } from '../core/errors.js';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { isDiskFull } from '../core/durable-file.js';
 import path from 'node:path';
 import { journalWriter, type JournalEntry } from './journal.js';
 
@@ -110,6 +111,12 @@ export function readDeliveryState<T extends { cursor: number }>(file: string, fr
 export function writeDeliveryState(file: string, state: unknown): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`);
-  renameSync(temporary, file);
+  try {
+    writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`);
+    renameSync(temporary, file);
+  } catch (error) {
+    // A cursor not saved on a full disk costs a replay later, which every sink makes harmless.
+    rmSync(temporary, { force: true });
+    if (!isDiskFull(error)) throw error;
+  }
 }

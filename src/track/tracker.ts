@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DiskFullError } from '../core/durable-file.js';
 import { journalFile, JournalWriter, readJournal, type DatasetRecord, type JournalEntry, type MetricPoint, type TrackEvent, type TrackStatus } from './journal.js';
 import { SinkBlockedError, SinkUnavailableError, type JournalSink, type Sink } from './sink.js';
 
@@ -234,8 +235,23 @@ export class RunTracker {
     for (const pump of this.pumps) await pump.delivery.sink.close();
   }
 
+  /** The journal could not be written (a full disk): events since are not recorded; the runner stops the run. */
+  get diskFull(): DiskFullError | undefined {
+    return this.full;
+  }
+
+  private full: DiskFullError | undefined;
+
   private append(event: TrackEvent): void {
-    const entry = this.writer.append(event);
+    let entry: JournalEntry;
+    try {
+      entry = this.writer.append(event);
+    } catch (error) {
+      // Training must not die in an event handler: the runner reads this, stops and says it.
+      if (!(error instanceof DiskFullError)) throw error;
+      this.full ??= error;
+      return;
+    }
     this.index(entry);
     for (const pump of this.pumps) pump.kick();
   }
