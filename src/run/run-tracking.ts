@@ -17,6 +17,7 @@ import { redactUri } from '../track/settings.js';
 import type { RunTracker } from '../track/tracker.js';
 import { readJson, taskDir, writeAtomic, type RunManifest } from '../store/run-folder.js';
 import type { Task } from '../store/tasks.js';
+import { childRunName, foldLabel, parentRunName } from './run-name.js';
 
 /**
  * Turns what the runner does into tracking events: one parent run per `fer run` (the resolved config
@@ -34,6 +35,8 @@ export interface RunTrackingContext {
   manifest: RunManifest & { uid: string };
   tasks: readonly Task[];
   cwd: string;
+  /** The `--set` overrides the run was started with: they name the parent run. */
+  overrides: readonly string[];
 }
 
 const EPOCH_KEYS: [keyof EpochMetrics, string][] = [
@@ -86,7 +89,7 @@ export class RunTracking {
   /** The parent run: params, dataset, config files, a first description. Repeated calls add only what is new. */
   start(): void {
     const { config, runDir, dataset, tracker } = { ...this.context, tracker: this.tracker };
-    tracker.open({ run: PARENT_RUN, name: config.name, startTime: Date.parse(this.context.manifest.created), uid: this.context.manifest.uid, source: this.source(), tags: this.runTags() });
+    tracker.open({ run: PARENT_RUN, name: this.parentName(), startTime: Date.parse(this.context.manifest.created), uid: this.context.manifest.uid, source: this.source(), tags: this.runTags() });
     // The tracking section is where the run is reported, not what it is; a URI may hold credentials.
     // Templates are definitions, long and full of docs: one digest each shows in a comparison
     // that a block changed; the definitions themselves are in config/config.resolved.yaml.
@@ -104,6 +107,11 @@ export class RunTracking {
     tracker.logDataset(PARENT_RUN, datasetRecord(dataset, config));
     tracker.setNote(PARENT_RUN, this.describe());
     tracker.setTags(PARENT_RUN, this.initTags());
+  }
+
+  /** The parent's name in a runs table: the config's name plus its overrides or a short id. */
+  parentName(): string {
+    return parentRunName(this.context.config.name, path.basename(this.context.runDir), this.context.overrides);
   }
 
   /** fer.init.<model>: where a model's initial weights came from, and their digest. */
@@ -128,17 +136,17 @@ export class RunTracking {
     const { config } = this.context;
     this.tracker.open({
       run: key,
-      name: key,
+      name: childRunName(this.parentName(), key),
       parent: PARENT_RUN,
       startTime: Date.now(),
       uid: this.context.manifest.uid,
       source: this.source(),
-      tags: { ...this.runTags(), 'fer.member': task.member, 'fer.model': task.model, 'fer.fold': task.fold === null ? 'all' : String(task.fold + 1) },
+      tags: { ...this.runTags(), 'fer.member': task.member, 'fer.model': task.model, 'fer.fold': foldLabel(task.fold) },
     });
     this.tracker.logParams(key, {
       member: task.member,
       model: task.model,
-      fold: task.fold === null ? 'all' : String(task.fold + 1),
+      fold: foldLabel(task.fold),
       seed: String(task.seed),
       epochs: String(config.training.epochs),
       batch_size: String(config.training.batch_size),

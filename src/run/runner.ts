@@ -154,7 +154,7 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     await tracker.shutdown();
     throw error;
   }
-  const tracking = new RunTracking({ tracker, runDir, config, configFile: loaded.file, configFiles: loaded.files, dataset, manifest, tasks, cwd: options.cwd });
+  const tracking = new RunTracking({ tracker, runDir, config, configFile: loaded.file, configFiles: loaded.files, dataset, manifest, tasks, cwd: options.cwd, overrides: options.overrides });
   // Only the tasks no other process is training (shards and runs sharing the folder), claimed once
   // the run can be recorded; a task finished while its claim was being taken is done.
   const claims = locks.claim(options.collectOnly ? [] : mine.filter((t) => !isFinished(t)));

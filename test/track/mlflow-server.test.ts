@@ -60,9 +60,12 @@ describe.skipIf(!mlflowAvailable)('fer run with MLFLOW_TRACKING_URI', () => {
     expect(firstRun.code, firstRun.stderr).toBe(0);
     expect(firstRun.stderr).toContain(`tracking: MLflow ${server.uri} (from MLFLOW_TRACKING_URI), experiment "demo-a"`);
     const { parent, children } = await runsOf(client, 'demo-a');
-    expect(parent.info.run_name).toBe('demo');
+    // Names a person can tell apart: the config's name and the run folder's short id; children under it, fold numbers as fer.fold holds them.
+    const parentName = `demo ${path.basename(onlyRunDir(runsA)).slice('run-'.length, 'run-'.length + 7)}`;
+    expect(parent.info.run_name).toBe(parentName);
     expect(parent.info.status).toBe('FINISHED');
-    expect(children.map((c) => c.info.run_name).sort()).toEqual(['tiny-1/fold-0', 'tiny-1/fold-1', 'tiny-2/fold-0', 'tiny-2/fold-1']);
+    expect(children.map((c) => c.info.run_name).sort()).toEqual(['tiny-1/fold-0', 'tiny-1/fold-1', 'tiny-2/fold-0', 'tiny-2/fold-1'].map((key) => `${parentName}/${key}`));
+    for (const child of children) expect(child.info.run_name!.endsWith(`/fold-${tagsOf(child)['fer.fold']}`), child.info.run_name).toBe(true);
     for (const child of children) {
       expect(tagsOf(child)['mlflow.parentRunId']).toBe(parent.info.run_id);
       expect(child.info.status).toBe('FINISHED');
@@ -107,7 +110,7 @@ describe.skipIf(!mlflowAvailable)('fer run with MLFLOW_TRACKING_URI', () => {
     expect(png.equals(readFileSync(path.join(runDir, 'ensemble', 'confusion-matrix.png')))).toBe(true);
     const resolved = await client.downloadArtifact(parent.info.artifact_uri!, 'config/config.resolved.yaml');
     expect(resolved.equals(readFileSync(path.join(runDir, 'config.resolved.yaml')))).toBe(true);
-    const child = children.find((c) => c.info.run_name === 'tiny-2/fold-1')!;
+    const child = children.find((c) => tagsOf(c)['fer.key'] === 'tiny-2/fold-1')!;
     const listed = (await client.listArtifacts(child.info.artifact_uri!, 'model')).map((f) => f.path).sort();
     expect(listed).toEqual(['model/model.json', 'model/preprocess.json', 'model/weights.bin']);
     const weights = await client.downloadArtifact(child.info.artifact_uri!, 'model/weights.bin');
