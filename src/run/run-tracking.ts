@@ -171,6 +171,17 @@ export class RunTracking {
     this.tracker.setTags(key, { [NOTICES_TAG]: [...earlier, message].join('\n') });
   }
 
+  /**
+   * One reading of the machine's use on a task's run, at the step after its last one (a resumed
+   * task goes on numbering), so each reading is a new point and none is sent twice.
+   */
+  systemMetrics(key: string, metrics: Record<string, number>, timestamp: number): void {
+    if (!this.tracker.isOpen(key)) return;
+    const first = Object.keys(metrics)[0];
+    if (!first) return;
+    this.tracker.logMetrics(key, metrics, this.tracker.nextStep(key, first), timestamp);
+  }
+
   /** Epochs in the task's metrics.json the journal lacks (a runner killed between the two): nothing lost. */
   private catchUpEpochs(key: string): void {
     const history = readJson<EpochMetrics[]>(path.join(taskDir(this.context.runDir, key), 'metrics.json')) ?? [];

@@ -33,6 +33,7 @@ import {
 import { describeOwner } from '../store/lock.js';
 import { claimedTasks, RunBusyError, RunLocks } from '../store/run-lock.js';
 import { expandTasks, shardTasks, type Task } from '../store/tasks.js';
+import { SystemReader, SystemSampler } from './system-sampler.js';
 
 export interface RunOptions {
   configFile: string;
@@ -186,7 +187,7 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
       options.display.message(`${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${backend}${backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}${placement.summary}`);
       // Workers get the config, plugins and data digests as read here, never the YAML's path.
       const init = workerInit(loaded, { config: configDigest, data: dataDigest }, { runDir, cwd: options.cwd, backend: backendRequest, deterministic: config.engine.deterministic });
-      failed = await trainTasks({ options, init, pending, fingerprint, workerCount, threads, workerEnv: placement.env, results, tracking, failures, locks });
+      failed = await trainTasks({ options, init, pending, fingerprint, workerCount, threads, workerEnv: placement.env, results, tracking, failures, locks, systemMetricsSeconds: config.tracking.system_metrics_seconds });
     }
 
     const allDone = tasks.every((t) => isFinished(t));
@@ -249,6 +250,8 @@ interface TrainingPlan {
   failures: { key: string; error: string }[];
   /** A task's claim goes when the task ends, so others may collect or resume it. */
   locks: RunLocks;
+  /** How often running tasks get a reading of the machine's use (0: never). */
+  systemMetricsSeconds: number;
 }
 
 /** Trains the pending tasks in the worker pool, showing and tracking what happens; returns whether any failed. */
@@ -263,8 +266,13 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
     const mean = taskSeconds.reduce((a, b) => a + b, 0) / taskSeconds.length;
     return ((total - done) * mean) / plan.workerCount;
   };
+  const sampler = new SystemSampler({
+    intervalMs: plan.systemMetricsSeconds * 1000,
+    reader: new SystemReader(plan.init.runDir),
+    record: (key, metrics, timestamp) => tracking.systemMetrics(key, metrics, timestamp),
+  });
   options.signal?.addEventListener('abort', () => display.message('stopping: running tasks end after their current batch (their last epoch checkpoint stays for a rerun)'));
-  return runPool({
+  const pool = runPool({
     tasks: plan.pending,
     fingerprint: plan.fingerprint,
     workers: plan.workerCount,
@@ -278,6 +286,7 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
       taskStart: (w, key) => {
         display.taskStart(w, key);
         tracking.taskStart(key);
+        sampler.taskStart(key);
       },
       batch: (w, key, progress) => display.batch(w, key, progress),
       epoch: (w, key, metrics) => {
@@ -290,6 +299,7 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
       },
       taskEnd: (w, key, o, seconds) => {
         plan.locks.release(key);
+        sampler.taskEnd(key);
         if (o.state === 'finished') tracking.taskFinished(key, o.bestEpoch);
         else tracking.taskEnded(key, 'KILLED');
         results.set(key, o.state);
@@ -306,6 +316,7 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
       },
       taskFailed: (w, key, error, crashed) => {
         plan.locks.release(key);
+        sampler.taskEnd(key);
         if (error !== undefined) failures.push({ key, error });
         tracking.taskEnded(key, error !== undefined ? 'FAILED' : 'KILLED', error);
         if (!crashed) {
@@ -316,4 +327,5 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
       message: (text) => display.message(text),
     },
   });
+  return pool.finally(() => sampler.stop());
 }

@@ -72,6 +72,8 @@ export class RunTracker {
   private readonly tags = new Map<string, string>();
   private readonly notes = new Map<string, string>();
   private readonly points = new Map<string, number>();
+  /** The highest step journaled per run and metric key. */
+  private readonly lastSteps = new Map<string, number>();
   private readonly artifacts = new Map<string, string>();
   private readonly datasets = new Set<string>();
   private readonly runState = new Map<string, 'open' | TrackStatus>();
@@ -176,6 +178,12 @@ export class RunTracker {
     if (points.length > 0) this.append({ type: 'metrics', run, points });
   }
 
+  /** The step after the last one journaled for a run's metric (0 for a new one): samples of a resumed run go on from there. */
+  nextStep(run: string, key: string): number {
+    const last = this.lastSteps.get(indexKey(run, key));
+    return last === undefined ? 0 : last + 1;
+  }
+
   hasStep(run: string, key: string, step: number): boolean {
     return this.points.has(indexKey(run, key, step));
   }
@@ -258,7 +266,11 @@ export class RunTracker {
         this.notes.set(entry.run, entry.text);
         break;
       case 'metrics':
-        for (const p of entry.points) this.points.set(indexKey(entry.run, p.key, p.step), p.value);
+        for (const p of entry.points) {
+          this.points.set(indexKey(entry.run, p.key, p.step), p.value);
+          const series = indexKey(entry.run, p.key);
+          if (p.step > (this.lastSteps.get(series) ?? -1)) this.lastSteps.set(series, p.step);
+        }
         break;
       case 'artifact':
         this.artifacts.set(indexKey(entry.run, entry.path), entry.digest);
