@@ -6,7 +6,9 @@
  * fold number is the one the `fer.fold` tag holds (0-based, as task keys and folders are).
  */
 export function parentRunName(configName: string, runFolderName: string, overrides: readonly string[]): string {
-  if (overrides.length > 0) return `${configName} ${overrides.join(' ')}`;
+  // Where a run is reported (tracking.*) is not what it is, as with its params.
+  const differs = overrides.filter((o) => !o.trim().startsWith('tracking.'));
+  if (differs.length > 0) return `${configName} ${differs.join(' ')}`;
   return `${configName} ${shortRunId(runFolderName)}`;
 }
 

@@ -18,6 +18,8 @@ import type { RunTracker } from '../track/tracker.js';
 import { readJson, taskDir, writeAtomic, type RunManifest } from '../store/run-folder.js';
 import type { Task } from '../store/tasks.js';
 import { childRunName, foldLabel, parentRunName } from './run-name.js';
+import { ensembleModelPackage, taskModelPackage } from './model-package.js';
+import { classNames } from '../config/shape.js';
 
 /**
  * Turns what the runner does into tracking events: one parent run per `fer run` (the resolved config
@@ -198,6 +200,11 @@ export class RunTracking {
     if (existsSync(model)) for (const file of readdirSync(model).sort()) this.tracker.logArtifact(key, path.join(model, file), `model/${file}`);
     this.tracker.logArtifact(key, path.join(dir, 'metrics.csv'), 'metrics.csv');
     this.tracker.logArtifact(key, path.join(dir, 'preprocess.json'), 'model/preprocess.json');
+    if (existsSync(model)) {
+      const { dataset, manifest } = this.context;
+      const pkg = taskModelPackage(this.context.runDir, key, dataset.image, classNames(this.context.config), manifest.created, manifest.ferVersion);
+      this.tracker.logModel(key, manifest.uid, pkg.name, pkg.files, { 'fer.member': this.tasks.get(key)?.member ?? '', 'fer.best_epoch': String(bestEpoch) });
+    }
     this.tracker.close(key, 'FINISHED');
   }
 
@@ -222,6 +229,7 @@ export class RunTracking {
       for (const file of ['confusion-matrix.png', 'confusion-matrix.json', 'summary.json', 'report.txt', 'predictions.test.csv']) {
         if (existsSync(path.join(dir, file))) this.tracker.logArtifact(PARENT_RUN, path.join(dir, file), `ensemble/${file}`);
       }
+      this.logEnsembleModel(summary);
     }
     if (failures.length > 0) {
       this.tracker.setTags(PARENT_RUN, { 'fer.error': failures.map((f) => `${f.key}: ${f.error}`).join('\n') });
@@ -231,6 +239,27 @@ export class RunTracking {
     else if (state === 'failed') this.tracker.close(PARENT_RUN, 'FAILED');
     else if (state === 'killed') this.tracker.close(PARENT_RUN, 'KILLED');
     // 'running' (a shard done, others not): the parent stays open for the next writer.
+  }
+
+  /**
+   * The saved ensemble as the parent's model, and, when `tracking.register` names a registered
+   * model, a new version of it with the run's test accuracy and data digest as tags.
+   */
+  private logEnsembleModel(summary: EnsembleSummary): void {
+    const { runDir, manifest, dataset, config } = this.context;
+    let pkg: ReturnType<typeof ensembleModelPackage>;
+    try {
+      pkg = ensembleModelPackage(runDir, dataset.image, manifest.ferVersion);
+    } catch (error) {
+      // The run's results stand without it; the reason stays on the run.
+      this.tracker.setTags(PARENT_RUN, { 'fer.model_error': (error as Error).message });
+      return;
+    }
+    const accuracy = summary.ensemble.test?.accuracy;
+    const logged = this.tracker.logModel(PARENT_RUN, manifest.uid, pkg.name, pkg.files, { 'fer.combine': summary.method, ...(accuracy !== undefined ? { 'fer.test_accuracy': String(accuracy) } : {}) });
+    if (logged && config.tracking.register) {
+      this.tracker.register({ run: PARENT_RUN, uid: manifest.uid, model: pkg.name, registeredModel: config.tracking.register, tags: registrationTags(summary, manifest.dataDigest, config.name) });
+    }
   }
 
   /** The parent's description (Markdown), which sinks show with the run. */
@@ -260,6 +289,16 @@ export class RunTracking {
     }
     return lines.join('\n');
   }
+}
+
+/** A registered version's tags: what it scored on the test rows, on which data, from which config. */
+export function registrationTags(summary: EnsembleSummary | undefined, dataDigest: string, configName: string): Record<string, string> {
+  const test = summary?.ensemble.test;
+  return {
+    ...(test ? { test_accuracy: String(test.accuracy), test_macro_f1: String(test.macroF1) } : {}),
+    data_digest: dataDigest,
+    config: configName,
+  };
 }
 
 /** Metric names group by their prefix before `/` (MLflow's charts, TensorBoard's sections). */

@@ -201,6 +201,8 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     } else {
       manifest.state = options.signal?.aborted ? 'killed' : failed ? 'failed' : 'running';
     }
+    // The manifest as it ends, before tracking logs the ensemble model (run.json is one of its files).
+    writeRunManifest(runDir, { ...manifest, updated: new Date().toISOString() });
     tracking.end(manifest.state, summary, failures);
   } catch (error) {
     // Whatever broke, the run is not left RUNNING in MLflow: it ends FAILED with the reason.
