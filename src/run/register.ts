@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { FerError } from '../core/errors.js';
 import { openRun } from '../store/saved-run.js';
-import { journalFiles, PARENT_RUN, readJournal } from '../track/journal.js';
+import { journalFiles, PARENT_RUN, readJournal, type JournalEntry } from '../track/journal.js';
 import { runTracking } from '../track/sink-kinds.js';
 import { RunTracker } from '../track/tracker.js';
 import { MlflowSink } from '../track/sinks/mlflow/sink.js';
@@ -39,7 +39,9 @@ export async function registerRun(options: { runDir: string; name: string; track
   const sinks = where.sinks.filter((s): s is MlflowSink => s instanceof MlflowSink);
   if (sinks.length === 0) throw new FerError('fer register needs an MLflow server: none is set', 'set MLFLOW_TRACKING_URI, or pass --tracking-uri');
   // The experiment the run was recorded in (MLFLOW_EXPERIMENT_NAME may have named it then), else today's choice.
-  const opened = journalFiles(options.runDir).flatMap((file) => readJournal(file)).find((e) => e.type === 'open' && e.run === PARENT_RUN);
+  const opened = journalFiles(options.runDir)
+    .flatMap((file) => readJournal(file))
+    .find((e): e is Extract<JournalEntry, { type: 'open' }> => e.type === 'open' && e.run === PARENT_RUN);
   const experiment = opened?.experiment ?? where.experiment;
   const tracker = new RunTracker({ runDir: options.runDir, writer: 'register', experiment, sinks, log: options.log });
   try {
