@@ -169,7 +169,8 @@ export async function experimentContent(client: MlflowClient, experimentName: st
   const out: Record<string, { status: string; parent: string | undefined; params: Record<string, string>; points: Record<string, number[]> }> = {};
   for (const run of runs) {
     const points: Record<string, number[]> = {};
-    for (const m of run.data.metrics ?? []) {
+    // System metrics describe the machine while it trained (how many samples depends on timing), not the run.
+    for (const m of (run.data.metrics ?? []).filter((m) => !m.key.startsWith('system/'))) {
       points[m.key] = (await client.metricHistory(run.info.run_id, m.key)).map((p) => p.step).sort((a, b) => a - b);
     }
     const parentId = tagsOf(run)['mlflow.parentRunId'];
