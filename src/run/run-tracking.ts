@@ -20,6 +20,7 @@ import type { Task } from '../store/tasks.js';
 import { childRunName, foldLabel, parentRunName } from './run-name.js';
 import { ensembleModelPackage, taskModelPackage } from './model-package.js';
 import { classNames } from '../config/shape.js';
+import type { PictureFile } from './run-pictures.js';
 
 /**
  * Turns what the runner does into tracking events: one parent run per `fer run` (the resolved config
@@ -226,9 +227,11 @@ export class RunTracking {
     if (summary) {
       this.tracker.logMetrics(PARENT_RUN, summaryMetrics(summary), 0);
       const dir = path.join(runDir, 'ensemble');
-      for (const file of ['confusion-matrix.png', 'confusion-matrix.json', 'summary.json', 'report.txt', 'predictions.test.csv']) {
+      for (const file of ['confusion-matrix.png', 'confusion-matrix.svg', 'confusion-matrix.json', 'summary.json', 'report.txt', 'predictions.test.csv']) {
         if (existsSync(path.join(dir, file))) this.tracker.logArtifact(PARENT_RUN, path.join(dir, file), `ensemble/${file}`);
       }
+      // At the artifact root too, where MLflow's compare view sets runs' images side by side.
+      if (existsSync(path.join(dir, 'confusion-matrix.png'))) this.tracker.logArtifact(PARENT_RUN, path.join(dir, 'confusion-matrix.png'), 'confusion-matrix.png');
       this.logEnsembleModel(summary);
     }
     if (failures.length > 0) {
@@ -239,6 +242,18 @@ export class RunTracking {
     else if (state === 'failed') this.tracker.close(PARENT_RUN, 'FAILED');
     else if (state === 'killed') this.tracker.close(PARENT_RUN, 'KILLED');
     // 'running' (a shard done, others not): the parent stays open for the next writer.
+  }
+
+  /**
+   * The run's pictures, each on the run it belongs to under `pictures/` (PNG and SVG); the parent's
+   * PNGs at its artifact root as well, for MLflow's compare view.
+   */
+  pictures(files: readonly PictureFile[]): void {
+    for (const p of files) {
+      this.tracker.logArtifact(p.run, p.png, `pictures/${p.name}.png`);
+      this.tracker.logArtifact(p.run, p.svg, `pictures/${p.name}.svg`);
+      if (p.run === PARENT_RUN) this.tracker.logArtifact(p.run, p.png, `${p.name}.png`);
+    }
   }
 
   /**

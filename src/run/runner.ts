@@ -34,6 +34,7 @@ import { describeOwner } from '../store/lock.js';
 import { claimedTasks, RunBusyError, RunLocks } from '../store/run-lock.js';
 import { expandTasks, shardTasks, type Task } from '../store/tasks.js';
 import { SystemReader, SystemSampler } from './system-sampler.js';
+import { drawRunPictures } from './run-pictures.js';
 
 export interface RunOptions {
   configFile: string;
@@ -198,6 +199,12 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     } else if (allDone) {
       summary = evaluateRun(runDir, config, tasks);
       manifest.state = 'finished';
+      try {
+        tracking.pictures(drawRunPictures(runDir, config, dataset, tasks));
+      } catch (error) {
+        // The results stand without their pictures; say why they are missing.
+        options.display.message(`pictures not drawn: ${(error as Error).message}`);
+      }
     } else {
       manifest.state = options.signal?.aborted ? 'killed' : failed ? 'failed' : 'running';
     }
