@@ -15,7 +15,7 @@ type Key = 'loss' | 'val_loss' | 'accuracy' | 'val_accuracy';
 export function learningCurvesSvg(series: readonly CurveSeries[], title: string): string {
   const panelWidth = 420;
   const panelHeight = 280;
-  const margin = { left: 64, top: 70, gap: 90 };
+  const margin = { left: 64, top: 96, gap: 90 };
   const legendRows = series.length;
   const width = margin.left + 2 * panelWidth + margin.gap + 30;
   const height = margin.top + panelHeight + 60 + Math.ceil(legendRows / 3) * 20 + 30;
