@@ -17,13 +17,14 @@ const ALLOWED = {
   config: ['core', 'registry', 'schema', 'plugins'],
   data: ['core', 'registry', 'schema', 'config'],
   ensemble: ['core'],
+  pictures: ['core'],
   store: ['core', 'layers', 'registry', 'plugins', 'config', 'data', 'ensemble'],
   compile: ['core', 'backend', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'store'],
   engine: ['core', 'backend', 'layers', 'registry', 'config', 'data', 'store'],
   track: ['core', 'backend'],
-  run: ['core', 'backend', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'store', 'compile', 'engine', 'track'],
-  predict: ['core', 'backend', 'layers', 'registry', 'plugins', 'config', 'data', 'ensemble', 'store'],
-  cli: ['core', 'backend', 'setup', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'store', 'compile', 'engine', 'track', 'run', 'predict'],
+  run: ['core', 'backend', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track'],
+  predict: ['core', 'backend', 'layers', 'registry', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store'],
+  cli: ['core', 'backend', 'setup', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track', 'run', 'predict'],
 };
 
 // The root of the tree being checked: `src/` here; the lint test checks a fixture tree laid out the same way.

@@ -7,6 +7,7 @@ import { dataCommand } from './commands/data.js';
 import { doctorCommand } from './commands/doctor.js';
 import { evaluateCommand } from './commands/evaluate.js';
 import { predictCommand } from './commands/predict.js';
+import { registerCommand } from './commands/register.js';
 import { runCommandModule } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
 import { pluginsCommand } from './commands/plugins.js';
@@ -58,6 +59,7 @@ function parser(argv: string[]) {
     .command(runsCommand)
     .command(evaluateCommand)
     .command(predictCommand)
+    .command(registerCommand)
     .command(validateCommand)
     .command(compileCommand)
     .command(schemaCommand)
@@ -65,7 +67,7 @@ function parser(argv: string[]) {
     .command(dataCommand)
     .command(doctorCommand)
     .command(setupCommand)
-    .demandCommand(1, 'name a command: run, sync, runs, evaluate, predict, validate, compile, data, doctor, setup, schema, plugins (fer --help lists them)')
+    .demandCommand(1, 'name a command: run, sync, runs, evaluate, predict, register, validate, compile, data, doctor, setup, schema, plugins (fer --help lists them)')
     .recommendCommands()
     .strict()
     .help()

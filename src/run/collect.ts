@@ -5,7 +5,8 @@ import { classNames as modelClasses } from '../config/shape.js';
 import { listRuns, readPredictions, readRunManifest, readTaskStatus, taskDir, writeAtomic, writePredictions } from '../store/run-folder.js';
 import type { Task } from '../store/tasks.js';
 import { combine, fitWeights, type CombineMethod } from '../ensemble/combine.js';
-import { confusionPng } from '../ensemble/confusion-png.js';
+import { confusionSvg } from '../pictures/confusion.js';
+import { svgToPng } from '../pictures/render.js';
 import { computeMetrics, type Metrics } from '../ensemble/metrics.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
 import { formatReport } from '../ensemble/report.js';
@@ -104,7 +105,10 @@ export function evaluateRun(runDir: string, config: FerConfig, tasks: readonly T
     const shown = summary.ensemble.test ?? summary.ensemble.oof;
     if (shown) {
       writeAtomic(path.join(dir, 'confusion-matrix.json'), `${JSON.stringify({ classes: classNames, split: summary.ensemble.test ? 'test' : 'out-of-fold', confusion: shown.confusion }, null, 2)}\n`);
-      writeAtomic(path.join(dir, 'confusion-matrix.png'), confusionPng(shown.confusion, classNames, `${config.name}: ${summary.ensemble.test ? 'test' : 'out-of-fold'} accuracy ${(shown.accuracy * 100).toFixed(1)}%`));
+      const split = summary.ensemble.test ? 'test' : 'out-of-fold';
+      const svg = confusionSvg(shown.confusion, classNames, `${config.name}: ${split} accuracy ${(shown.accuracy * 100).toFixed(1)}%`, `ensemble (${method}) of ${members.length} member${members.length === 1 ? '' : 's'}, ${shown.rows} ${split} images; cells: share of the row, count`);
+      writeAtomic(path.join(dir, 'confusion-matrix.svg'), svg);
+      writeAtomic(path.join(dir, 'confusion-matrix.png'), svgToPng(svg));
     }
     if (members.every((m) => m.test)) {
       const probabilities = combine(members.map((m) => m.test!.probabilities), classes, method, weights);

@@ -17,6 +17,10 @@ import { redactUri } from '../track/settings.js';
 import type { RunTracker } from '../track/tracker.js';
 import { readJson, taskDir, writeAtomic, type RunManifest } from '../store/run-folder.js';
 import type { Task } from '../store/tasks.js';
+import { childRunName, foldLabel, parentRunName } from './run-name.js';
+import { ensembleModelPackage, taskModelPackage } from './model-package.js';
+import { classNames } from '../config/shape.js';
+import type { PictureFile } from './run-pictures.js';
 
 /**
  * Turns what the runner does into tracking events: one parent run per `fer run` (the resolved config
@@ -34,6 +38,8 @@ export interface RunTrackingContext {
   manifest: RunManifest & { uid: string };
   tasks: readonly Task[];
   cwd: string;
+  /** The `--set` overrides the run was started with: they name the parent run. */
+  overrides: readonly string[];
 }
 
 const EPOCH_KEYS: [keyof EpochMetrics, string][] = [
@@ -86,7 +92,7 @@ export class RunTracking {
   /** The parent run: params, dataset, config files, a first description. Repeated calls add only what is new. */
   start(): void {
     const { config, runDir, dataset, tracker } = { ...this.context, tracker: this.tracker };
-    tracker.open({ run: PARENT_RUN, name: config.name, startTime: Date.parse(this.context.manifest.created), uid: this.context.manifest.uid, source: this.source(), tags: this.runTags() });
+    tracker.open({ run: PARENT_RUN, name: this.parentName(), startTime: Date.parse(this.context.manifest.created), uid: this.context.manifest.uid, source: this.source(), tags: this.runTags() });
     // The tracking section is where the run is reported, not what it is; a URI may hold credentials.
     // Templates are definitions, long and full of docs: one digest each shows in a comparison
     // that a block changed; the definitions themselves are in config/config.resolved.yaml.
@@ -104,6 +110,11 @@ export class RunTracking {
     tracker.logDataset(PARENT_RUN, datasetRecord(dataset, config));
     tracker.setNote(PARENT_RUN, this.describe());
     tracker.setTags(PARENT_RUN, this.initTags());
+  }
+
+  /** The parent's name in a runs table: the config's name plus its overrides or a short id. */
+  parentName(): string {
+    return parentRunName(this.context.config.name, path.basename(this.context.runDir), this.context.overrides);
   }
 
   /** fer.init.<model>: where a model's initial weights came from, and their digest. */
@@ -128,17 +139,17 @@ export class RunTracking {
     const { config } = this.context;
     this.tracker.open({
       run: key,
-      name: key,
+      name: childRunName(this.parentName(), key),
       parent: PARENT_RUN,
       startTime: Date.now(),
       uid: this.context.manifest.uid,
       source: this.source(),
-      tags: { ...this.runTags(), 'fer.member': task.member, 'fer.model': task.model, 'fer.fold': task.fold === null ? 'all' : String(task.fold + 1) },
+      tags: { ...this.runTags(), 'fer.member': task.member, 'fer.model': task.model, 'fer.fold': foldLabel(task.fold) },
     });
     this.tracker.logParams(key, {
       member: task.member,
       model: task.model,
-      fold: task.fold === null ? 'all' : String(task.fold + 1),
+      fold: foldLabel(task.fold),
       seed: String(task.seed),
       epochs: String(config.training.epochs),
       batch_size: String(config.training.batch_size),
@@ -163,6 +174,17 @@ export class RunTracking {
     this.tracker.setTags(key, { [NOTICES_TAG]: [...earlier, message].join('\n') });
   }
 
+  /**
+   * One reading of the machine's use on a task's run, at the step after its last one (a resumed
+   * task goes on numbering), so each reading is a new point and none is sent twice.
+   */
+  systemMetrics(key: string, metrics: Record<string, number>, timestamp: number): void {
+    if (!this.tracker.isOpen(key)) return;
+    const first = Object.keys(metrics)[0];
+    if (!first) return;
+    this.tracker.logMetrics(key, metrics, this.tracker.nextStep(key, first), timestamp);
+  }
+
   /** Epochs in the task's metrics.json the journal lacks (a runner killed between the two): nothing lost. */
   private catchUpEpochs(key: string): void {
     const history = readJson<EpochMetrics[]>(path.join(taskDir(this.context.runDir, key), 'metrics.json')) ?? [];
@@ -179,6 +201,11 @@ export class RunTracking {
     if (existsSync(model)) for (const file of readdirSync(model).sort()) this.tracker.logArtifact(key, path.join(model, file), `model/${file}`);
     this.tracker.logArtifact(key, path.join(dir, 'metrics.csv'), 'metrics.csv');
     this.tracker.logArtifact(key, path.join(dir, 'preprocess.json'), 'model/preprocess.json');
+    if (existsSync(model)) {
+      const { dataset, manifest } = this.context;
+      const pkg = taskModelPackage(this.context.runDir, key, dataset.image, classNames(this.context.config), manifest.created, manifest.ferVersion);
+      this.tracker.logModel(key, manifest.uid, pkg.name, pkg.files, { 'fer.member': this.tasks.get(key)?.member ?? '', 'fer.best_epoch': String(bestEpoch) });
+    }
     this.tracker.close(key, 'FINISHED');
   }
 
@@ -200,9 +227,12 @@ export class RunTracking {
     if (summary) {
       this.tracker.logMetrics(PARENT_RUN, summaryMetrics(summary), 0);
       const dir = path.join(runDir, 'ensemble');
-      for (const file of ['confusion-matrix.png', 'confusion-matrix.json', 'summary.json', 'report.txt', 'predictions.test.csv']) {
+      for (const file of ['confusion-matrix.png', 'confusion-matrix.svg', 'confusion-matrix.json', 'summary.json', 'report.txt', 'predictions.test.csv']) {
         if (existsSync(path.join(dir, file))) this.tracker.logArtifact(PARENT_RUN, path.join(dir, file), `ensemble/${file}`);
       }
+      // At the artifact root too, where MLflow's compare view sets runs' images side by side.
+      if (existsSync(path.join(dir, 'confusion-matrix.png'))) this.tracker.logArtifact(PARENT_RUN, path.join(dir, 'confusion-matrix.png'), 'confusion-matrix.png');
+      this.logEnsembleModel(summary);
     }
     if (failures.length > 0) {
       this.tracker.setTags(PARENT_RUN, { 'fer.error': failures.map((f) => `${f.key}: ${f.error}`).join('\n') });
@@ -212,6 +242,39 @@ export class RunTracking {
     else if (state === 'failed') this.tracker.close(PARENT_RUN, 'FAILED');
     else if (state === 'killed') this.tracker.close(PARENT_RUN, 'KILLED');
     // 'running' (a shard done, others not): the parent stays open for the next writer.
+  }
+
+  /**
+   * The run's pictures, each on the run it belongs to under `pictures/` (PNG and SVG); the parent's
+   * PNGs at its artifact root as well, for MLflow's compare view.
+   */
+  pictures(files: readonly PictureFile[]): void {
+    for (const p of files) {
+      this.tracker.logArtifact(p.run, p.png, `pictures/${p.name}.png`);
+      this.tracker.logArtifact(p.run, p.svg, `pictures/${p.name}.svg`);
+      if (p.run === PARENT_RUN) this.tracker.logArtifact(p.run, p.png, `${p.name}.png`);
+    }
+  }
+
+  /**
+   * The saved ensemble as the parent's model, and, when `tracking.register` names a registered
+   * model, a new version of it with the run's test accuracy and data digest as tags.
+   */
+  private logEnsembleModel(summary: EnsembleSummary): void {
+    const { runDir, manifest, dataset, config } = this.context;
+    let pkg: ReturnType<typeof ensembleModelPackage>;
+    try {
+      pkg = ensembleModelPackage(runDir, dataset.image, manifest.ferVersion);
+    } catch (error) {
+      // The run's results stand without it; the reason stays on the run.
+      this.tracker.setTags(PARENT_RUN, { 'fer.model_error': (error as Error).message });
+      return;
+    }
+    const accuracy = summary.ensemble.test?.accuracy;
+    const logged = this.tracker.logModel(PARENT_RUN, manifest.uid, pkg.name, pkg.files, { 'fer.combine': summary.method, ...(accuracy !== undefined ? { 'fer.test_accuracy': String(accuracy) } : {}) });
+    if (logged && config.tracking.register) {
+      this.tracker.register({ run: PARENT_RUN, uid: manifest.uid, model: pkg.name, registeredModel: config.tracking.register, tags: registrationTags(summary, manifest.dataDigest, config.name) });
+    }
   }
 
   /** The parent's description (Markdown), which sinks show with the run. */
@@ -241,6 +304,16 @@ export class RunTracking {
     }
     return lines.join('\n');
   }
+}
+
+/** A registered version's tags: what it scored on the test rows, on which data, from which config. */
+export function registrationTags(summary: EnsembleSummary | undefined, dataDigest: string, configName: string): Record<string, string> {
+  const test = summary?.ensemble.test;
+  return {
+    ...(test ? { test_accuracy: String(test.accuracy), test_macro_f1: String(test.macroF1) } : {}),
+    data_digest: dataDigest,
+    config: configName,
+  };
 }
 
 /** Metric names group by their prefix before `/` (MLflow's charts, TensorBoard's sections). */

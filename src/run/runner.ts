@@ -36,6 +36,8 @@ import {
 import { describeOwner } from '../store/lock.js';
 import { claimedTasks, RunBusyError, RunLocks } from '../store/run-lock.js';
 import { expandTasks, shardTasks, type Task } from '../store/tasks.js';
+import { SystemReader, SystemSampler } from './system-sampler.js';
+import { drawRunPictures } from './run-pictures.js';
 
 export interface RunOptions {
   configFile: string;
@@ -176,7 +178,7 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     await tracker.shutdown();
     throw error;
   }
-  const tracking = new RunTracking({ tracker, runDir, config, configFile: loaded.file, configFiles: loaded.files, dataset, manifest, tasks, cwd: options.cwd });
+  const tracking = new RunTracking({ tracker, runDir, config, configFile: loaded.file, configFiles: loaded.files, dataset, manifest, tasks, cwd: options.cwd, overrides: options.overrides });
   // Only the tasks no other process is training (shards and runs sharing the folder), claimed once
   // the run can be recorded; a task finished while its claim was being taken is done.
   // A finished task whose files are damaged (or whose status is) is trained again: from its
@@ -230,7 +232,7 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
         diskFull ??= full;
         stop.abort();
       };
-      failed = await trainTasks({ options, init, groups, fingerprint, results, tracking, failures, locks, stop: stop.signal, onDiskFull });
+      failed = await trainTasks({ options, init, groups, fingerprint, results, tracking, failures, locks, stop: stop.signal, onDiskFull, systemMetricsSeconds: config.tracking.system_metrics_seconds });
       // A full disk ends the run with one line naming the path; finished tasks stay, a rerun resumes the rest.
       const full = diskFull ?? tracker.diskFull;
       if (full) throw full;
@@ -244,9 +246,17 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     } else if (allDone) {
       summary = evaluateRun(runDir, config, tasks);
       manifest.state = 'finished';
+      try {
+        tracking.pictures(drawRunPictures(runDir, config, dataset, tasks));
+      } catch (error) {
+        // The results stand without their pictures; say why they are missing.
+        options.display.message(`pictures not drawn: ${(error as Error).message}`);
+      }
     } else {
       manifest.state = options.signal?.aborted ? 'killed' : failed ? 'failed' : 'running';
     }
+    // The manifest as it ends, before tracking logs the ensemble model (run.json is one of its files).
+    writeRunManifest(runDir, { ...manifest, updated: new Date().toISOString() });
     tracking.end(manifest.state, summary, failures);
   } catch (error) {
     // Whatever broke, the run is not left RUNNING in MLflow: it ends FAILED with the reason.
@@ -366,6 +376,8 @@ interface TrainingPlan {
   /** Ctrl-C, or a full disk: the workers stop after their current batch. */
   stop: AbortSignal;
   onDiskFull: (error: DiskFullError) => void;
+  /** How often running tasks get a reading of the machine's use (0: never). */
+  systemMetricsSeconds: number;
 }
 
 /** Trains the pending tasks in worker pools (one per numerics group, in turn), showing and tracking what happens; returns whether any failed. */
@@ -380,11 +392,20 @@ async function trainTasks(plan: TrainingPlan): Promise<boolean> {
     const mean = taskSeconds.reduce((a, b) => a + b, 0) / taskSeconds.length;
     return ((total - done) * mean) / Math.max(...plan.groups.map((g) => g.workers));
   };
+  const sampler = new SystemSampler({
+    intervalMs: plan.systemMetricsSeconds * 1000,
+    reader: new SystemReader(plan.init.runDir),
+    record: (key, metrics, timestamp) => tracking.systemMetrics(key, metrics, timestamp),
+  });
   options.signal?.addEventListener('abort', () => display.message('stopping: running tasks end after their current batch (their last epoch checkpoint stays for a rerun)'));
   let failed = false;
-  for (const group of plan.groups) {
-    if (plan.stop.aborted) break;
-    if (await runGroup(group)) failed = true;
+  try {
+    for (const group of plan.groups) {
+      if (plan.stop.aborted) break;
+      if (await runGroup(group)) failed = true;
+    }
+  } finally {
+    sampler.stop();
   }
   return failed;
 
@@ -403,6 +424,7 @@ async function trainTasks(plan: TrainingPlan): Promise<boolean> {
       taskStart: (w, key) => {
         display.taskStart(w, key);
         tracking.taskStart(key);
+        sampler.taskStart(key);
       },
       batch: (w, key, progress) => display.batch(w, key, progress),
       epoch: (w, key, metrics) => {
@@ -415,6 +437,7 @@ async function trainTasks(plan: TrainingPlan): Promise<boolean> {
       },
       taskEnd: (w, key, o, seconds) => {
         plan.locks.release(key);
+        sampler.taskEnd(key);
         if (o.state === 'finished') tracking.taskFinished(key, o.bestEpoch);
         else tracking.taskEnded(key, 'KILLED');
         results.set(key, o.state);
@@ -431,6 +454,7 @@ async function trainTasks(plan: TrainingPlan): Promise<boolean> {
       },
       taskFailed: (w, key, error, crashed, full) => {
         plan.locks.release(key);
+        sampler.taskEnd(key);
         if (full) plan.onDiskFull(new DiskFullError(full.file, full.needed, full.free ?? undefined));
         if (error !== undefined) failures.push({ key, error });
         tracking.taskEnded(key, error !== undefined ? 'FAILED' : 'KILLED', error);

@@ -229,6 +229,17 @@ export const TrackingSection = args(
           'a TensorBoard log folder (relative: to the config file): every metric also goes there as event files, `<folder>/<config name>/<run folder>/<task>` (needs the native TensorFlow backend; `tensorboard --logdir <folder>` shows them)',
       }),
     ),
+    register: Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Null()], {
+      default: null,
+      description:
+        "a Model Registry name: when the run finishes, its ensemble (the logged model) becomes a new version of this registered model, tagged with the run's test accuracy and data digest (`fer register <run dir> <name>` does the same afterwards)",
+    }),
+    system_metrics_seconds: Type.Number({
+      minimum: 0,
+      default: 10,
+      description:
+        "how often each training task's run gets the machine's CPU, memory, disk and network use, under MLflow's own names (`system/cpu_utilization_percentage`, ...) so its System metrics tab shows them; 0: never",
+    }),
     flush_seconds: Type.Number({
       minimum: 0,
       default: 60,

@@ -39,6 +39,13 @@ export interface DatasetRecord {
   profile: { rows: number; splits: Record<string, number> };
 }
 
+/** A run-folder file (relative to it) stored as `path` among a model's artifacts. */
+export interface ModelFile {
+  file: string;
+  path: string;
+  digest: string;
+}
+
 export type TrackEvent =
   /** A run begins (or, after it ended, begins again): `uid` names the run folder across reruns, resumes and shards. */
   | { type: 'open'; run: string; name: string; experiment: string; parent?: string; startTime: number; uid?: string; source?: RunSource; tags: Record<string, string> }
@@ -51,6 +58,19 @@ export type TrackEvent =
   /** A file of the run folder (path relative to it) to store as the artifact `path`. */
   | { type: 'artifact'; run: string; file: string; path: string; digest: string }
   | { type: 'dataset'; run: string; dataset: DatasetRecord }
+  /**
+   * A model of the run (the ensemble on the parent, a task's best weights on its child): run-folder
+   * files stored together as the model's artifacts, an `MLmodel` file among them. Its identity
+   * (`uid`, run key and name) lets a sink find it again rather than log it twice, and find its run
+   * from a journal other than the one that opened it (`fer register` on an older run).
+   */
+  | { type: 'model'; run: string; uid: string; experiment: string; name: string; files: ModelFile[]; tags: Record<string, string> }
+  /**
+   * The run's model `model` as a new version of the registered model `registeredModel`. It names
+   * the run by identity (`uid`, `experiment`) too: `fer register` records it in a journal of its own,
+   * apart from the one that opened the run.
+   */
+  | { type: 'register'; run: string; uid: string; experiment: string; model: string; registeredModel: string; tags: Record<string, string> }
   | { type: 'close'; run: string; status: TrackStatus; endTime: number };
 
 export type JournalEntry = TrackEvent & { seq: number };

@@ -4,7 +4,7 @@ import type { JournalEntry, TrackEvent } from './events.js';
 import { upgradeEntry } from './journal-compat.js';
 import { diskFullOr } from '../core/durable-file.js';
 
-export type { DatasetRecord, JournalEntry, MetricPoint, RunSource, TrackEvent, TrackStatus } from './events.js';
+export type { DatasetRecord, JournalEntry, MetricPoint, ModelFile, RunSource, TrackEvent, TrackStatus } from './events.js';
 
 /**
  * The tracking journal: every event of a run, appended to runs/<exp>/<run>/tracking/journal-<writer>.jsonl

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DiskFullError } from '../core/durable-file.js';
-import { journalFile, JournalWriter, readJournal, type DatasetRecord, type JournalEntry, type MetricPoint, type TrackEvent, type TrackStatus } from './journal.js';
+import { journalFile, JournalWriter, readJournal, type DatasetRecord, type JournalEntry, type MetricPoint, type ModelFile, type TrackEvent, type TrackStatus } from './journal.js';
 import { SinkBlockedError, SinkUnavailableError, type JournalSink, type Sink } from './sink.js';
 
 /**
@@ -62,6 +62,11 @@ function indexKey(run: string, ...parts: Array<string | number>): string {
   return [run, ...parts].join('\u0000');
 }
 
+/** One digest for a model's files: what they are called and what they hold. */
+function modelDigest(files: readonly ModelFile[]): string {
+  return createHash('sha256').update(files.map((f) => `${f.path}:${f.digest}`).join('\n')).digest('hex').slice(0, 16);
+}
+
 export class RunTracker {
   readonly runDir: string;
   readonly experiment: string;
@@ -73,8 +78,13 @@ export class RunTracker {
   private readonly tags = new Map<string, string>();
   private readonly notes = new Map<string, string>();
   private readonly points = new Map<string, number>();
+  /** The highest step journaled per run and metric key. */
+  private readonly lastSteps = new Map<string, number>();
   private readonly artifacts = new Map<string, string>();
   private readonly datasets = new Set<string>();
+  /** Per run and model name: the digest of its files' digests. */
+  private readonly models = new Map<string, string>();
+  private readonly registrations = new Set<string>();
   private readonly runState = new Map<string, 'open' | TrackStatus>();
 
   constructor(options: TrackerOptions) {
@@ -177,6 +187,12 @@ export class RunTracker {
     if (points.length > 0) this.append({ type: 'metrics', run, points });
   }
 
+  /** The step after the last one journaled for a run's metric (0 for a new one): samples of a resumed run go on from there. */
+  nextStep(run: string, key: string): number {
+    const last = this.lastSteps.get(indexKey(run, key));
+    return last === undefined ? 0 : last + 1;
+  }
+
   hasStep(run: string, key: string, step: number): boolean {
     return this.points.has(indexKey(run, key, step));
   }
@@ -191,6 +207,37 @@ export class RunTracker {
     }
     if (this.artifacts.get(indexKey(run, artifactPath)) === digest) return;
     this.append({ type: 'artifact', run, file: path.relative(this.runDir, file), path: artifactPath, digest });
+  }
+
+  /**
+   * Records a model of a run: run-folder files (absolute paths) and where each goes among the
+   * model's artifacts. Logged again only when a file changed; a file that cannot be read leaves the
+   * model unrecorded (it is not complete).
+   */
+  logModel(run: string, uid: string, name: string, files: readonly { file: string; path: string }[], tags: Record<string, string>): boolean {
+    const entries: ModelFile[] = [];
+    for (const f of files) {
+      try {
+        entries.push({ file: path.relative(this.runDir, f.file), path: f.path, digest: createHash('sha256').update(readFileSync(f.file)).digest('hex').slice(0, 16) });
+      } catch {
+        return false;
+      }
+    }
+    if (this.models.get(indexKey(run, name)) === modelDigest(entries)) return true;
+    this.append({ type: 'model', run, uid, experiment: this.experiment, name, files: entries, tags });
+    return true;
+  }
+
+  /** Whether the journal holds a model of this name for the run. */
+  hasModel(run: string, name: string): boolean {
+    return this.models.has(indexKey(run, name));
+  }
+
+  /** Records the registration of a run's model as a new version of `registeredModel`, once. */
+  register(event: Omit<Extract<TrackEvent, { type: 'register' }>, 'type' | 'experiment'>): boolean {
+    if (this.registrations.has(indexKey(event.run, event.model, event.registeredModel))) return false;
+    this.append({ type: 'register', ...event, experiment: this.experiment });
+    return true;
   }
 
   logDataset(run: string, dataset: DatasetRecord): void {
@@ -274,13 +321,23 @@ export class RunTracker {
         this.notes.set(entry.run, entry.text);
         break;
       case 'metrics':
-        for (const p of entry.points) this.points.set(indexKey(entry.run, p.key, p.step), p.value);
+        for (const p of entry.points) {
+          this.points.set(indexKey(entry.run, p.key, p.step), p.value);
+          const series = indexKey(entry.run, p.key);
+          if (p.step > (this.lastSteps.get(series) ?? -1)) this.lastSteps.set(series, p.step);
+        }
         break;
       case 'artifact':
         this.artifacts.set(indexKey(entry.run, entry.path), entry.digest);
         break;
       case 'dataset':
         this.datasets.add(indexKey(entry.run, entry.dataset.name, entry.dataset.digest));
+        break;
+      case 'model':
+        this.models.set(indexKey(entry.run, entry.name), modelDigest(entry.files));
+        break;
+      case 'register':
+        this.registrations.add(indexKey(entry.run, entry.model, entry.registeredModel));
         break;
     }
   }

@@ -1,8 +1,5 @@
-import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { glyphs } from '../../src/ensemble/bitmap-font.js';
 import { combine, fitWeights } from '../../src/ensemble/combine.js';
-import { confusionPng } from '../../src/ensemble/confusion-png.js';
 import { computeMetrics } from '../../src/ensemble/metrics.js';
 
 // Three members' probabilities for four rows of three classes; the labels are [0, 1, 2, 2].
@@ -46,17 +43,5 @@ describe('ensemble combination (checked by hand)', () => {
     const weights = fitWeights([a, c], labels, 3);
     expect(weights.reduce((s, w) => s + w, 0)).toBeCloseTo(1, 10);
     expect(weights[0]!).toBeGreaterThan(weights[1]!);
-  });
-});
-
-describe('confusion matrix picture', () => {
-  it('is a PNG wide enough for its title, with a glyph for every character it uses', () => {
-    for (const [ch, rows] of Object.entries(glyphs())) {
-      expect(rows, ch).toHaveLength(7);
-      for (const row of rows) expect(row, ch).toMatch(/^[.#]{5}$/);
-    }
-    const png = PNG.sync.read(confusionPng([[3, 1], [0, 4]], ['angry', 'happy'], 'A LONG TITLE THAT IS WIDER THAN THE MATRIX: 87.5%'));
-    expect(png.width).toBeGreaterThanOrEqual(6 * 2 * 49);
-    expect(png.height).toBeGreaterThan(100);
   });
 });

@@ -154,20 +154,22 @@ export function paramsOf(run: Run): Record<string, string> {
   return Object.fromEntries((run.data.params ?? []).map((t) => [t.key, t.value]));
 }
 
-/** Everything of an experiment's runs that a comparison should see, keyed by run name. */
+/** Everything of an experiment's runs that a comparison should see, keyed by fer's run key (`parent`, `tiny-1/fold-0`): names carry a run's id. */
 export async function experimentContent(client: MlflowClient, experimentName: string): Promise<Record<string, { status: string; parent: string | undefined; params: Record<string, string>; points: Record<string, number[]> }>> {
   const experiment = await client.getExperimentByName(experimentName);
   if (!experiment) throw new Error(`no experiment ${experimentName}`);
   const runs = await client.searchRuns([experiment.experiment_id], '');
-  const names = new Map(runs.map((r) => [r.info.run_id, r.info.run_name ?? '']));
+  const keyOf = (r: Run) => tagsOf(r)['fer.key'] ?? r.info.run_name ?? r.info.run_id;
+  const names = new Map(runs.map((r) => [r.info.run_id, keyOf(r)]));
   const out: Record<string, { status: string; parent: string | undefined; params: Record<string, string>; points: Record<string, number[]> }> = {};
   for (const run of runs) {
     const points: Record<string, number[]> = {};
-    for (const m of run.data.metrics ?? []) {
+    // System metrics describe the machine while it trained (how many samples depends on timing), not the run.
+    for (const m of (run.data.metrics ?? []).filter((m) => !m.key.startsWith('system/'))) {
       points[m.key] = (await client.metricHistory(run.info.run_id, m.key)).map((p) => p.step).sort((a, b) => a - b);
     }
     const parentId = tagsOf(run)['mlflow.parentRunId'];
-    out[run.info.run_name ?? run.info.run_id] = { status: run.info.status, parent: parentId ? names.get(parentId) : undefined, params: paramsOf(run), points };
+    out[keyOf(run)] = { status: run.info.status, parent: parentId ? names.get(parentId) : undefined, params: paramsOf(run), points };
   }
   return out;
 }

@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { describeKernelChoice, kernelRecord } from '../../src/backend/kernel-choice.js';
 import { deliveryStateFile, JournalDelivery } from '../../src/track/sinks/mlflow/delivery.js';
 import { journalFiles, readJournal } from '../../src/track/journal.js';
@@ -60,9 +61,12 @@ describe.skipIf(!mlflowAvailable)('fer run with MLFLOW_TRACKING_URI', () => {
     expect(firstRun.code, firstRun.stderr).toBe(0);
     expect(firstRun.stderr).toContain(`tracking: MLflow ${server.uri} (from MLFLOW_TRACKING_URI), experiment "demo-a"`);
     const { parent, children } = await runsOf(client, 'demo-a');
-    expect(parent.info.run_name).toBe('demo');
+    // Names a person can tell apart: the config's name and the run folder's short id; children under it, fold numbers as fer.fold holds them.
+    const parentName = `demo ${path.basename(onlyRunDir(runsA)).slice('run-'.length, 'run-'.length + 7)}`;
+    expect(parent.info.run_name).toBe(parentName);
     expect(parent.info.status).toBe('FINISHED');
-    expect(children.map((c) => c.info.run_name).sort()).toEqual(['tiny-1/fold-0', 'tiny-1/fold-1', 'tiny-2/fold-0', 'tiny-2/fold-1']);
+    expect(children.map((c) => c.info.run_name).sort()).toEqual(['tiny-1/fold-0', 'tiny-1/fold-1', 'tiny-2/fold-0', 'tiny-2/fold-1'].map((key) => `${parentName}/${key}`));
+    for (const child of children) expect(child.info.run_name!.endsWith(`/fold-${tagsOf(child)['fer.fold']}`), child.info.run_name).toBe(true);
     for (const child of children) {
       expect(tagsOf(child)['mlflow.parentRunId']).toBe(parent.info.run_id);
       expect(child.info.status).toBe('FINISHED');
@@ -107,7 +111,7 @@ describe.skipIf(!mlflowAvailable)('fer run with MLFLOW_TRACKING_URI', () => {
     expect(png.equals(readFileSync(path.join(runDir, 'ensemble', 'confusion-matrix.png')))).toBe(true);
     const resolved = await client.downloadArtifact(parent.info.artifact_uri!, 'config/config.resolved.yaml');
     expect(resolved.equals(readFileSync(path.join(runDir, 'config.resolved.yaml')))).toBe(true);
-    const child = children.find((c) => c.info.run_name === 'tiny-2/fold-1')!;
+    const child = children.find((c) => tagsOf(c)['fer.key'] === 'tiny-2/fold-1')!;
     const listed = (await client.listArtifacts(child.info.artifact_uri!, 'model')).map((f) => f.path).sort();
     expect(listed).toEqual(['model/model.json', 'model/preprocess.json', 'model/weights.bin']);
     const weights = await client.downloadArtifact(child.info.artifact_uri!, 'model/weights.bin');
@@ -115,6 +119,82 @@ describe.skipIf(!mlflowAvailable)('fer run with MLFLOW_TRACKING_URI', () => {
     const csv = await client.downloadArtifact(child.info.artifact_uri!, 'metrics.csv');
     expect(csv.toString()).toBe(readFileSync(path.join(runDir, 'tasks', 'tiny-2', 'fold-1', 'metrics.csv'), 'utf8'));
   });
+
+  it('logs the ensemble and each task as MLflow 3 logged models, with an MLmodel signature', async () => {
+    const { parent, children } = await runsOf(client, 'demo-a');
+    const experimentId = parent.info.experiment_id;
+    const models = await client.searchLoggedModels([experimentId], '');
+    const ensemble = models.filter((m) => m.info.name === 'ensemble');
+    expect(ensemble).toHaveLength(1);
+    expect(ensemble[0]!.info.status).toBe('LOGGED_MODEL_READY');
+    expect(ensemble[0]!.info.source_run_id).toBe(parent.info.run_id);
+    const mlmodel = parse((await client.downloadArtifact(ensemble[0]!.info.artifact_uri, 'MLmodel')).toString()) as { flavors: { fer: { kind: string; members: unknown[] } }; signature: { inputs: string; outputs: string } };
+    expect(JSON.parse(mlmodel.signature.inputs)).toEqual([{ type: 'tensor', 'tensor-spec': { dtype: 'uint8', shape: [-1, 48, 48, 1] } }]);
+    expect((JSON.parse(mlmodel.signature.outputs) as { name: string; type: string }[]).map((o) => `${o.name}:${o.type}`)).toEqual(['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'].map((c) => `${c}:float`));
+    expect(mlmodel.flavors.fer.kind).toBe('ensemble');
+    expect(mlmodel.flavors.fer.members).toHaveLength(2);
+    // The ensemble's files as the run folder has them: fer predict reads the download.
+    const runDir = onlyRunDir(runsA);
+    const weights = await client.downloadArtifact(ensemble[0]!.info.artifact_uri, 'tasks/tiny-1/fold-0/model/weights.bin');
+    expect(weights.equals(readFileSync(path.join(runDir, 'tasks', 'tiny-1', 'fold-0', 'model', 'weights.bin')))).toBe(true);
+    // The run page lists it among its outputs; each child has its own model of its best weights.
+    const outputs = (await client.call<{ run: { outputs?: { model_outputs?: { model_id: string }[] } } }>('GET', 'mlflow/runs/get', { run_id: parent.info.run_id })).run.outputs?.model_outputs;
+    expect(outputs?.map((o) => o.model_id)).toEqual([ensemble[0]!.info.model_id]);
+    for (const child of children) {
+      const own = models.filter((m) => m.info.source_run_id === child.info.run_id);
+      expect(own.map((m) => m.info.name), child.info.run_name).toEqual(['model']);
+      const files = (await client.listArtifacts(own[0]!.info.artifact_uri, '')).map((f) => f.path).sort();
+      expect(files).toEqual(['MLmodel', 'model', 'preprocess.json']);
+    }
+  });
+
+  it('records system metrics under MLflow names on each child, step by step', async () => {
+    const { children } = await runsOf(client, 'demo-a');
+    for (const child of children) {
+      const cpu = (await client.metricHistory(child.info.run_id, 'system/cpu_utilization_percentage')).sort((a, b) => a.step - b.step);
+      // At least a reading when the task started and one when it ended.
+      expect(cpu.length, child.info.run_name).toBeGreaterThanOrEqual(2);
+      expect(cpu.map((p) => p.step)).toEqual(cpu.map((_, i) => i));
+      for (const p of cpu) expect(p.value).toBeGreaterThanOrEqual(0);
+      for (const p of cpu) expect(p.value).toBeLessThanOrEqual(100);
+      const memory = await client.metricHistory(child.info.run_id, 'system/system_memory_usage_megabytes');
+      expect(memory.length).toBe(cpu.length);
+      expect(memory.every((p) => p.value > 0)).toBe(true);
+    }
+  });
+
+  it('fer register makes the ensemble a registry version with its test accuracy, data digest and the logged model as source', async () => {
+    const runDir = onlyRunDir(runsA);
+    const { parent } = await runsOf(client, 'demo-a');
+    const registered = await runFer(['register', runDir, 'fer-demo-a', '--json'], { env: { MLFLOW_TRACKING_URI: server.uri } });
+    expect(registered.code, registered.stderr).toBe(0);
+    expect(JSON.parse(registered.stdout)).toMatchObject({ registeredModel: 'fer-demo-a', version: '1', pending: 0 });
+    const summary = JSON.parse(readFileSync(path.join(runDir, 'ensemble', 'summary.json'), 'utf8')) as { ensemble: { test: { accuracy: number } } };
+    const ensemble = (await client.searchLoggedModels([parent.info.experiment_id], '')).find((m) => m.info.name === 'ensemble')!;
+    const versions = await client.searchModelVersions("name = 'fer-demo-a'");
+    expect(versions).toHaveLength(1);
+    const tags = Object.fromEntries((versions[0]!.tags ?? []).map((t) => [t.key, t.value]));
+    expect(versions[0]!.source).toBe(`models:/${ensemble.info.model_id}`);
+    expect(versions[0]!.run_id).toBe(parent.info.run_id);
+    expect(Number(tags.test_accuracy)).toBeCloseTo(summary.ensemble.test.accuracy, 12);
+    expect(tags.data_digest).toBe(tagsOf(parent)['fer.data_digest']);
+    // Once only: again, and it is the same version.
+    const again = await runFer(['register', runDir, 'fer-demo-a', '--json'], { env: { MLFLOW_TRACKING_URI: server.uri } });
+    expect(JSON.parse(again.stdout)).toMatchObject({ version: '1' });
+    expect(await client.searchModelVersions("name = 'fer-demo-a'")).toHaveLength(1);
+  });
+
+  it('tracking.register registers as the run ends; --set overrides name the parent', async () => {
+    const runs = tempDir('fer-mlflow-reg-');
+    const result = await runFer(['run', 'configs/demo.yaml', '--runs', runs, '--set', 'training.epochs=2', '--set', 'tracking.register=fer-demo-reg'], { env: env('demo-reg') });
+    expect(result.code, result.stderr).toBe(0);
+    const { parent, children } = await runsOf(client, 'demo-reg');
+    expect(parent.info.run_name).toBe('demo training.epochs=2');
+    expect(children.map((c) => c.info.run_name).sort()[0]).toBe('demo training.epochs=2/tiny-1/fold-0');
+    const versions = await client.searchModelVersions("name = 'fer-demo-reg'");
+    expect(versions.map((v) => v.run_id)).toEqual([parent.info.run_id]);
+    expect(versions[0]!.source).toMatch(/^models:\/m-/);
+  }, 240_000);
 
   it('running the same command again continues the same runs and duplicates nothing', async () => {
     const before = await experimentContent(client, 'demo-a');

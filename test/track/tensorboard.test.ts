@@ -25,7 +25,7 @@ const onlyRunDir = (runs: string) => {
 const eventFiles = (dir: string): string[] =>
   existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => path.basename(f).startsWith('events.out.tfevents.')).sort() : [];
 
-/** Every metric of every run of an experiment as MLflow holds it, keyed by run name: points sorted by step. */
+/** Every metric of every run of an experiment as MLflow holds it, keyed by fer's run key: points sorted by step. */
 async function mlflowScalars(client: MlflowClient, experiment: string): Promise<Record<string, Record<string, { step: number; value: number }[]>>> {
   const found = await client.getExperimentByName(experiment);
   expect(found, `experiment ${experiment}`).toBeDefined();
@@ -35,7 +35,7 @@ async function mlflowScalars(client: MlflowClient, experiment: string): Promise<
     for (const m of run.data.metrics ?? []) {
       metrics[m.key] = (await client.metricHistory(run.info.run_id, m.key)).map((p) => ({ step: p.step, value: p.value })).sort((a, b) => a.step - b.step);
     }
-    out[run.info.run_name!] = metrics;
+    out[tagsOf(run)['fer.key'] ?? run.info.run_name!] = metrics;
   }
   return out;
 }
@@ -178,7 +178,7 @@ describe.skipIf(tensorboardSkipReason !== undefined)(`fer run with tracking.tens
     const mlflow = await mlflowScalars(client, 'tb-demo');
     expect(mlflow['tiny-1/fold-0']!.loss!.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(Object.keys(mlflow.demo!)).toContain('test_recall/happy');
-    expectSameScalars(byMlflowName(scalars, runDir, 'demo'), mlflow);
+    expectSameScalars(byMlflowName(scalars, runDir, 'parent'), mlflow);
   });
 
   it('a replay after the delivery state was lost adds nothing to the event files', async () => {
@@ -316,14 +316,17 @@ describe.skipIf(tensorboardSkipReason !== undefined)(`fer run with tracking.tens
       expect(tags['fer.key']).toBe(run.info.run_name === 'demo' ? 'parent' : run.info.run_name);
     }
     const parent = legacyRuns2.find((r) => r.info.run_name === 'demo')!;
+    const currentParent = currentRuns.find((r) => tagsOf(r)['fer.key'] === 'parent')!;
+    // Today's names carry the run's id (run/run-name.ts); the old journal's are the config's name and task keys.
+    expect(currentParent.info.run_name).toMatch(/^demo [0-9a-f]{7}$/);
     expect(tagsOf(parent)['mlflow.note.content']).toContain('| **ensemble (mean)** |');
-    expect(parent.inputs?.dataset_inputs?.[0]).toEqual(currentRuns.find((r) => r.info.run_name === 'demo')!.inputs?.dataset_inputs?.[0]);
+    expect(parent.inputs?.dataset_inputs?.[0]).toEqual(currentParent.inputs?.dataset_inputs?.[0]);
     expect(paramsOf(parent)['training.epochs']).toBe('2');
 
     // And to TensorBoard, with the scalars MLflow got from the same journal.
     const legacyLog = tempDir('fer-tb-legacy-log-');
     const tb = await runFer(['sync', runDir, '--to', `tensorboard:${legacyLog}`], { env: { MLFLOW_TRACKING_URI: '' } });
     expect(tb.code, tb.stderr).toBe(0);
-    expectSameScalars(byMlflowName(await readTensorboard(legacyLog), runDir, 'demo'), await mlflowScalars(client, 'tb-legacy'));
+    expectSameScalars(byMlflowName(await readTensorboard(legacyLog), runDir, 'parent'), await mlflowScalars(client, 'tb-legacy'));
   }, 300_000);
 });

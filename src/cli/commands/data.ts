@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadConfigWithPlugins } from '../../config/read.js';
@@ -10,6 +10,8 @@ import { selectSplits } from '../../data/splits.js';
 import { countRows, countsTable, splitSummary } from '../../data/summary.js';
 import { completeDataSection } from '../../config/normalize.js';
 import { createProgress } from '../../core/progress.js';
+import { svgToPng } from '../../pictures/render.js';
+import { dataPreviewSvg } from '../../run/data-preview.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 
@@ -153,9 +155,36 @@ const foldsCommand: CommandModule<GlobalOptions, DataOptions> = {
   },
 };
 
+interface PreviewOptions extends DataOptions {
+  out: string;
+}
+
+const previewCommand: CommandModule<GlobalOptions, PreviewOptions> = {
+  command: 'preview <target>',
+  describe: 'A picture of training images as the model sees them: stored, preprocessed, and after each augmentation, one per class',
+  builder: (yargs: Argv<GlobalOptions>) =>
+    yargs
+      .positional('target', { type: 'string', demandOption: true, describe: 'a config with a data section' })
+      .option('out', { type: 'string', default: 'preview.png', describe: 'the picture to write (.png, or .svg)' })
+      .example('$0 data preview configs/quick.yaml --out preview.png', "quick.yaml's flips, shifts and rotations") as Argv<PreviewOptions>,
+  handler: async (argv: ArgumentsCamelCase<PreviewOptions>) => {
+    const io = defaultIo(argv);
+    await runCommand(io, async () => {
+      const { config, registry } = await loadConfigWithPlugins(argv.target, { overrides: argv.set ?? [] });
+      const data = requireSection(config, argv.target, 'data');
+      const { dataset } = await load(data, config.seed, false);
+      const svg = dataPreviewSvg({ dataset, data, seed: config.seed, registry, title: `${config.name}: training images as the model sees them` });
+      const out = path.resolve(argv.out);
+      mkdirSync(path.dirname(out), { recursive: true });
+      writeFileSync(out, /\.svg$/i.test(out) ? svg : svgToPng(svg));
+      io.stdout(`wrote ${path.relative(process.cwd(), out) || out}`);
+    });
+  },
+};
+
 export const dataCommand: CommandModule<GlobalOptions, GlobalOptions> = {
   command: 'data <command>',
-  describe: 'Look at a dataset: its splits and classes (inspect) or its cross-validation folds (folds)',
-  builder: (yargs: Argv<GlobalOptions>) => yargs.command(inspectCommand).command(foldsCommand).demandCommand(1, 'name a data command: inspect or folds'),
+  describe: 'Look at a dataset: its splits and classes (inspect), its cross-validation folds (folds), or its images as the model sees them (preview)',
+  builder: (yargs: Argv<GlobalOptions>) => yargs.command(inspectCommand).command(foldsCommand).command(previewCommand).demandCommand(1, 'name a data command: inspect, folds or preview'),
   handler: () => {},
 };

@@ -65,6 +65,22 @@ export interface ArtifactEntry {
   file_size?: number | string;
 }
 
+/** MLflow 3's logged model: a model with its own id, artifacts and status, linked to the run that made it. */
+export interface LoggedModel {
+  info: { model_id: string; experiment_id: string; name: string; artifact_uri: string; status: string; source_run_id?: string; tags?: KeyValue[] };
+  data?: { params?: KeyValue[]; metrics?: MetricPoint[] };
+}
+
+export interface ModelVersion {
+  name: string;
+  version: string;
+  source: string;
+  run_id?: string;
+  model_id?: string;
+  status?: string;
+  tags?: KeyValue[];
+}
+
 /** Limits of runs/log-batch, from MLflow's REST reference. */
 export const LOG_BATCH_LIMITS = { metrics: 1000, params: 100, tags: 100, total: 1000, bytes: 1_000_000 } as const;
 
@@ -290,6 +306,85 @@ export class MlflowClient {
     await this.call('POST', 'mlflow/runs/log-inputs', undefined, { run_id: runId, datasets });
   }
 
+  // --- logged models (MLflow 3) and the Model Registry ------------------------------------
+
+  async createLoggedModel(input: { experimentId: string; name: string; sourceRunId: string; modelType?: string; tags: KeyValue[] }): Promise<LoggedModel> {
+    const r = await this.call<{ model: LoggedModel }>('POST', 'mlflow/logged-models', undefined, {
+      experiment_id: input.experimentId,
+      name: input.name,
+      source_run_id: input.sourceRunId,
+      ...(input.modelType ? { model_type: input.modelType } : {}),
+      tags: input.tags,
+    });
+    return r.model;
+  }
+
+  async getLoggedModel(modelId: string): Promise<LoggedModel> {
+    const r = await this.call<{ model: LoggedModel }>('GET', `mlflow/logged-models/${encodeURIComponent(modelId)}`);
+    return r.model;
+  }
+
+  /** Logged models matching the filter (`tags.\`k\` = 'v' AND name = 'n'), following page tokens. */
+  async searchLoggedModels(experimentIds: string[], filter: string): Promise<LoggedModel[]> {
+    const out: LoggedModel[] = [];
+    let pageToken: string | undefined;
+    do {
+      const r = await this.call<{ models?: LoggedModel[]; next_page_token?: string }>('POST', 'mlflow/logged-models/search', undefined, {
+        experiment_ids: experimentIds,
+        filter,
+        max_results: 100,
+        ...(pageToken ? { page_token: pageToken } : {}),
+      });
+      out.push(...(r.models ?? []));
+      pageToken = r.next_page_token || undefined;
+    } while (pageToken);
+    return out;
+  }
+
+  /** Marks a logged model's files as all uploaded (or their upload as failed). */
+  async finalizeLoggedModel(modelId: string, status: 'LOGGED_MODEL_READY' | 'LOGGED_MODEL_UPLOAD_FAILED'): Promise<LoggedModel> {
+    const r = await this.call<{ model: LoggedModel }>('PATCH', `mlflow/logged-models/${encodeURIComponent(modelId)}`, undefined, { model_id: modelId, status });
+    return r.model;
+  }
+
+  /** Links logged models to the run as its outputs (the run page's "Logged models"). */
+  async logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void> {
+    await this.call('POST', 'mlflow/runs/outputs', undefined, { run_id: runId, models: models.map((m) => ({ model_id: m.modelId, step: m.step })) });
+  }
+
+  /** Creates the registered model, or finds it there already. */
+  async ensureRegisteredModel(name: string, description?: string): Promise<void> {
+    try {
+      await this.call('POST', 'mlflow/registered-models/create', undefined, { name, ...(description ? { description } : {}) });
+    } catch (error) {
+      if (error instanceof MlflowApiError && error.errorCode === 'RESOURCE_ALREADY_EXISTS') return;
+      throw error;
+    }
+  }
+
+  async createModelVersion(input: { name: string; source: string; runId: string; modelId?: string; tags: KeyValue[]; description?: string }): Promise<ModelVersion> {
+    const r = await this.call<{ model_version: ModelVersion }>('POST', 'mlflow/model-versions/create', undefined, {
+      name: input.name,
+      source: input.source,
+      run_id: input.runId,
+      ...(input.modelId ? { model_id: input.modelId } : {}),
+      tags: input.tags,
+      ...(input.description ? { description: input.description } : {}),
+    });
+    return r.model_version;
+  }
+
+  async searchModelVersions(filter: string): Promise<ModelVersion[]> {
+    const out: ModelVersion[] = [];
+    let pageToken: string | undefined;
+    do {
+      const r = await this.call<{ model_versions?: ModelVersion[]; next_page_token?: string }>('GET', 'mlflow/model-versions/search', { filter, max_results: '1000', ...(pageToken ? { page_token: pageToken } : {}) });
+      out.push(...(r.model_versions ?? []));
+      pageToken = r.next_page_token || undefined;
+    } while (pageToken);
+    return out;
+  }
+
   // --- artifacts (through the server's proxy: artifact URIs mlflow-artifacts:/...) -----------
 
   /** Uploads a file, streamed from disk so large weight files are never held in memory. */
@@ -314,7 +409,7 @@ export class MlflowClient {
 
   // --- transport -----------------------------------------------------------------------------
 
-  async call<T = unknown>(method: 'GET' | 'POST' | 'PUT', endpoint: string, query?: Record<string, string>, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
+  async call<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH', endpoint: string, query?: Record<string, string>, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
     const payload: Body | undefined = body === undefined ? undefined : typeof body === 'function' ? (body as () => Readable) : JSON.stringify(body);
     const headers = typeof payload === 'string' ? { 'content-type': 'application/json', ...extraHeaders } : extraHeaders;
     const { body: raw } = await this.send(method, endpoint, query, payload, headers, false);
@@ -327,7 +422,7 @@ export class MlflowClient {
   }
 
   private async send(
-    method: 'GET' | 'POST' | 'PUT',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH',
     endpoint: string,
     query: Record<string, string> | undefined,
     payload: Body | undefined,

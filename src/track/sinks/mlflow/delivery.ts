@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PARENT_RUN, readJournal, type JournalEntry, type MetricPoint, type TrackEvent } from '../../journal.js';
 import { deliveryStateFile as stateFileFor, readDeliveryState as readState, writeDeliveryState, type DeliveryReport, type JournalRef, type JournalSink, type Sink } from '../../sink.js';
-import { MlflowApiError, MlflowUnavailableError, type MlflowClient } from './client.js';
+import { MlflowApiError, MlflowUnavailableError, type LoggedModel, type MlflowClient } from './client.js';
 import { datasetInput, EXPERIMENT_TAGS, fitTags, keyValues, NOTE_TAG, openTags } from './layout.js';
 import { fitParams } from './params.js';
 
@@ -32,6 +32,11 @@ export interface DeliveryState {
   cursor: number;
   /** Entries the server refused (a 4xx): kept here with its message so nothing disappears silently. */
   rejected: { seq: number; type: string; run: string; error: string }[];
+  /**
+   * `<run key>/<model name>` -> the logged model's id, or `artifacts:<path>` where the server has no
+   * logged models (before MLflow 3) and the model went among the run's artifacts.
+   */
+  models?: Record<string, string>;
 }
 
 export { EXPERIMENT_TAGS };
@@ -168,10 +173,107 @@ export class JournalDelivery implements JournalSink {
       case 'dataset':
         await client.logInputs(this.runId(event.run), [datasetInput(event.dataset)]);
         return;
+      case 'model':
+        await this.logModel(event);
+        return;
+      case 'register':
+        await this.register(event);
+        return;
       case 'close':
         await client.updateRun(this.runId(event.run), { status: event.status, endTime: event.endTime });
         return;
     }
+  }
+
+  /**
+   * A model as MLflow 3's logged model: found again by its identity tags or created, its files
+   * uploaded to its own artifact location (PUTs to fixed paths: safe to repeat), marked ready and
+   * linked to its run as an output. A server without logged models gets the files among the run's
+   * artifacts under the model's name, the layout MLflow 2 used.
+   */
+  private async logModel(event: Extract<TrackEvent, { type: 'model' }>): Promise<void> {
+    const client = this.options.client;
+    const runId = await this.resolveRun(event.run, event.uid, event.experiment);
+    const models = (this.state.models ??= {});
+    const key = `${event.run}/${event.name}`;
+    const tags = { ...event.tags, 'fer.run_uid': event.uid, 'fer.model_key': key };
+    for (const f of event.files) {
+      if (!existsSync(path.join(this.options.runDir, f.file))) throw new MlflowApiError(`model ${event.name}: ${f.file} is no longer in the run folder`, 400, 'ARTIFACT_MISSING');
+    }
+    let model: LoggedModel | undefined;
+    try {
+      model = await this.findLoggedModel(tags);
+      if (!model) {
+        model = await client.createLoggedModel({ experimentId: this.state.experimentId!, name: event.name, sourceRunId: runId, modelType: 'fer', tags: keyValues(tags) });
+        // Two writers may have created it at once: all of them go on with the one whose id sorts first.
+        const found = await this.findLoggedModel(tags);
+        if (found) model = found;
+      }
+    } catch (error) {
+      if (!(error instanceof MlflowApiError && error.errorCode === 'ENDPOINT_NOT_FOUND')) throw error;
+      model = undefined;
+    }
+    if (!model) {
+      const root = await this.artifactUri(event.run);
+      for (const f of event.files) await client.uploadArtifact(root, `${event.name}/${f.path}`, path.join(this.options.runDir, f.file));
+      models[key] = `artifacts:${event.name}`;
+      return;
+    }
+    for (const f of event.files) await client.uploadArtifact(model.info.artifact_uri, f.path, path.join(this.options.runDir, f.file));
+    if (model.info.status !== 'LOGGED_MODEL_READY') await client.finalizeLoggedModel(model.info.model_id, 'LOGGED_MODEL_READY');
+    if (models[key] !== model.info.model_id) await client.logOutputs(runId, [{ modelId: model.info.model_id, step: 0 }]);
+    models[key] = model.info.model_id;
+  }
+
+  private async findLoggedModel(tags: Record<string, string>): Promise<LoggedModel | undefined> {
+    const uid = tags['fer.run_uid'];
+    const modelKey = tags['fer.model_key'];
+    if (!uid || !modelKey) return undefined;
+    const filter = `tags.\`fer.run_uid\` = '${quote(uid)}' AND tags.\`fer.model_key\` = '${quote(modelKey)}'`;
+    const found = await this.options.client.searchLoggedModels([this.state.experimentId!], filter);
+    return found.sort((a, b) => a.info.model_id.localeCompare(b.info.model_id))[0];
+  }
+
+  /**
+   * A new version of a registered model, with the run's model as its source (the logged model, or
+   * the run's artifacts on servers without them). Found again by run and model before it is
+   * created, so a replayed journal registers once.
+   */
+  private async register(event: Extract<TrackEvent, { type: 'register' }>): Promise<void> {
+    const client = this.options.client;
+    const runId = await this.resolveRun(event.run, event.uid, event.experiment);
+    const modelKey = `${event.run}/${event.model}`;
+    let source: string;
+    let modelId: string | undefined;
+    let model: LoggedModel | undefined;
+    try {
+      model = await this.findLoggedModel({ 'fer.run_uid': event.uid, 'fer.model_key': modelKey });
+    } catch (error) {
+      if (!(error instanceof MlflowApiError && error.errorCode === 'ENDPOINT_NOT_FOUND')) throw error;
+    }
+    if (model) {
+      source = `models:/${model.info.model_id}`;
+      modelId = model.info.model_id;
+    } else {
+      const run = await client.getRun(runId);
+      source = `${run.info.artifact_uri ?? `runs:/${runId}`}/${event.model}`;
+    }
+    await client.ensureRegisteredModel(event.registeredModel);
+    const versions = await client.searchModelVersions(`name = '${quote(event.registeredModel)}' AND run_id = '${quote(runId)}'`);
+    if (versions.some((v) => v.tags?.some((t) => t.key === 'fer.model_key' && t.value === modelKey))) return;
+    await client.createModelVersion({ name: event.registeredModel, source, runId, ...(modelId ? { modelId } : {}), tags: keyValues({ ...event.tags, 'fer.model_key': modelKey }) });
+  }
+
+  /** The MLflow run of a local run key: delivered by this journal, or found by its identity tags (a journal of `fer register`). */
+  private async resolveRun(key: string, uid: string, experiment: string): Promise<string> {
+    const known = this.state.runs[key];
+    if (known) return known;
+    this.state.experimentId ??= await this.options.client.ensureExperiment(this.options.experiment ?? experiment, EXPERIMENT_TAGS);
+    const filter = `tags.\`fer.run_uid\` = '${quote(uid)}' and tags.\`fer.key\` = '${quote(key)}'`;
+    const found = (await this.options.client.searchRuns([this.state.experimentId!], filter)).sort((a, b) => Number(a.info.start_time ?? 0) - Number(b.info.start_time ?? 0) || a.info.run_id.localeCompare(b.info.run_id));
+    if (!found[0]) throw new MlflowUnavailableError(`run ${key} of this run folder is not on the MLflow server yet (its journal is not delivered): it is registered once it is`, false);
+    this.state.runs[key] = found[0].info.run_id;
+    return found[0].info.run_id;
   }
 
   private runId(key: string): string {
@@ -232,6 +334,11 @@ export class JournalDelivery implements JournalSink {
     }
     return points.filter((p) => !known.has(pointKey(p)));
   }
+}
+
+/** A value inside a single-quoted MLflow filter string. */
+function quote(value: string): string {
+  return value.replace(/'/g, '');
 }
 
 function pointKey(p: MetricPoint): string {
