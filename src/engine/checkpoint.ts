@@ -41,6 +41,8 @@ interface Manifest {
   weights: TensorEntry[];
   optimizer: TensorEntry[];
   best: TensorEntry[] | null;
+  /** The moving average of the weights (training.ema), when kept. */
+  average?: TensorEntry[];
 }
 
 /**
@@ -76,6 +78,7 @@ export async function saveCheckpoint(
   optimizer: TfOptimizer,
   state: TrainerState,
   best: tfjs.Tensor[] | null,
+  average: tfjs.Tensor[] | null = null,
 ): Promise<void> {
   const chunks: Buffer[] = [];
   const offset = { bytes: 0 };
@@ -83,7 +86,8 @@ export async function saveCheckpoint(
   const slots = await optimizer.getWeights();
   const optimizerEntries = pack(slots, chunks, offset);
   const bestEntries = best ? pack(best.map((t, i) => ({ name: `best/${i}`, tensor: t })), chunks, offset) : null;
-  const manifest: Manifest = { format: FORMAT, state, weights, optimizer: optimizerEntries, best: bestEntries };
+  const averageEntries = average ? pack(average.map((t, i) => ({ name: `average/${i}`, tensor: t })), chunks, offset) : undefined;
+  const manifest: Manifest = { format: FORMAT, state, weights, optimizer: optimizerEntries, best: bestEntries, ...(averageEntries ? { average: averageEntries } : {}) };
   const staging = `${dir}.partial`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
@@ -122,7 +126,7 @@ export async function loadCheckpoint(
   model: tfjs.LayersModel,
   optimizer: TfOptimizer,
   fingerprint: string,
-): Promise<{ state: TrainerState; best: tfjs.Tensor[] | null } | undefined> {
+): Promise<{ state: TrainerState; best: tfjs.Tensor[] | null; average?: tfjs.Tensor[] } | undefined> {
   const folder = existsSync(path.join(dir, 'manifest.json')) ? dir : existsSync(path.join(`${dir}.old`, 'manifest.json')) ? `${dir}.old` : undefined;
   if (!folder) return undefined;
   let manifest: Manifest;
@@ -146,5 +150,6 @@ export async function loadCheckpoint(
   // The optimizer's variables hold their own reference to the data.
   tf.dispose(slots.map((s) => s.tensor));
   const best = manifest.best ? unpack(tf, manifest.best, data).map((b) => b.tensor) : null;
-  return { state: manifest.state, best };
+  const average = manifest.average ? unpack(tf, manifest.average, data).map((a) => a.tensor) : undefined;
+  return { state: manifest.state, best, ...(average ? { average } : {}) };
 }

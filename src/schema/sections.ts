@@ -146,6 +146,16 @@ export const TrainingSection = args(
       default: null,
       description: 'stop when the monitored metric stops improving (null: train all epochs); the `early_stopping` callback',
     }),
+    ema: Type.Unsafe<{ decay: number } | null>({
+      ...args(
+        { decay: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.999, description: 'weight of the running average at each step (0: the raw weights)' }) },
+        { title: 'ema' },
+      ),
+      type: ['object', 'null'],
+      default: null,
+      description:
+        'keep an exponential moving average of the weights, updated inside every training step: validation, the kept epoch, test predictions and the saved model use the average (null: the raw weights)',
+    }),
     callbacks: Type.Array(ref<Item>('callback'), {
       default: [],
       description: 'what looks at every epoch\'s metrics and may end training (built in: early_stopping; plugins add more)',
