@@ -56,6 +56,8 @@ export interface TrainResult {
   bestEpoch: number;
   /** Why those weights were kept, one sentence (for the report and MLflow). */
   kept: string;
+  /** How the training steps ran: recorded TensorFlow functions (`graph`), op by op (`eager`), or undecided (no runner). */
+  steps?: 'graph' | 'eager';
   stoppedEarly: boolean;
   interrupted: boolean;
   /** The epoch (from 1) training resumed after, when it continued from a checkpoint. */
@@ -138,6 +140,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   // Without a restored best epoch, the last epoch's weights: averaged, with an average.
   if (average && best === undefined && !interrupted) average.swapIn();
   const kept = keptReason(training, state, best, callbacks.monitorOf());
+  const steps = stages.verdict();
   if (average && best === undefined && !interrupted) {
     // The averaged weights stay in the model: drop the raw ones swapIn kept.
     const averaged = average.values();
@@ -152,6 +155,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     history: state.history,
     bestEpoch: (best ?? state.epoch) + 1,
     kept,
+    ...(steps ? { steps } : {}),
     stoppedEarly: state.stopped && state.epoch + 1 < training.epochs,
     interrupted,
     ...(resumedAfter !== undefined ? { resumedAfter } : {}),

@@ -19,7 +19,15 @@ export class WeightAverage {
     private readonly model: tfjs.LayersModel,
     readonly decay: number,
   ) {
-    this.averages = model.weights.map((w, i) => tf.variable(w.read().clone(), false, `ema_${i}_${w.name.replace(/[^A-Za-z0-9_]/g, '_')}`));
+    this.averages = model.weights.map((w, i) => tf.variable(this.copy(w.read()), false, `ema_${i}_${w.name.replace(/[^A-Za-z0-9_]/g, '_')}`));
+  }
+
+  /**
+   * A tensor with its own data: a clone, or a variable assigned a tensor, shares the original's,
+   * and the recorded step tells variables apart by their data.
+   */
+  private copy(t: tfjs.Tensor): tfjs.Tensor {
+    return this.tf.tensor(t.dataSync() as Float32Array, t.shape, t.dtype);
   }
 
   /** Inside the step, after the optimizer's update. */
@@ -33,19 +41,25 @@ export class WeightAverage {
 
   /** The averaged values (copies, the caller's to dispose). */
   values(): tfjs.Tensor[] {
-    return this.averages.map((a) => a.clone());
+    return this.averages.map((a) => this.copy(a));
   }
 
   /** Sets averages from a checkpoint. */
   restore(values: readonly tfjs.Tensor[]): void {
-    this.averages.forEach((a, i) => a.assign(values[i]!));
+    this.averages.forEach((a, i) => {
+      const value = this.copy(values[i]!);
+      a.assign(value);
+      value.dispose();
+    });
   }
 
   /** Puts the averaged weights into the model, keeping the raw ones for swapOut. */
   swapIn(): void {
     if (this.raw) return;
-    this.raw = this.model.getWeights().map((w) => this.tf.keep(w.clone()));
-    this.model.setWeights(this.averages);
+    this.raw = this.model.getWeights().map((w) => this.tf.keep(this.copy(w)));
+    const averaged = this.values();
+    this.model.setWeights(averaged);
+    this.tf.dispose(averaged);
   }
 
   /** Back to the raw weights training goes on from. */
