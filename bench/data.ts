@@ -31,7 +31,7 @@ const data = {
   classes: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'],
   merge_classes: null,
   image: { height: 48, width: 48, channels: 1 as const },
-  split: { train: 'Training', test: 'PublicTest', test_fraction: null },
+  split: { train: 'Training', test: 'PublicTest', test_fraction: null, validation_fraction: null },
   preprocess: [],
   augment: [],
   class_weight: 'none' as const,

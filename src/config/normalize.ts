@@ -133,6 +133,8 @@ export function normalizeConfig(config: Plain, registry: FerRegistry, locate: Lo
     if (training.schedule !== null) one(training, 'schedule', 'schedule', ['training', 'schedule']);
     list(training, 'callbacks', 'callback', ['training']);
   }
+  const evaluation = config.evaluation;
+  if (isMap(evaluation)) list(evaluation, 'tta', 'test_time_view', ['evaluation']);
   const data = config.data;
   if (isMap(data)) {
     one(data, 'source', 'source', ['data', 'source']);

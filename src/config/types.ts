@@ -3,6 +3,7 @@ import type { Item, ItemSpec } from '../core/item-spec.js';
 import type {
   DataSection,
   EngineSection,
+  EvaluationSection,
   EnsembleSection,
   FoldsSection,
   ParamDeclarationConfig,
@@ -76,6 +77,7 @@ export type FoldsConfig = Static<typeof FoldsSection>;
 export type EnsembleConfig = Static<typeof EnsembleSection>;
 export type TrackingConfig = Static<typeof TrackingSection>;
 export type EngineConfig = Static<typeof EngineSection>;
+export type EvaluationConfig = Static<typeof EvaluationSection>;
 
 export interface FerConfig {
   name: string;
@@ -91,6 +93,7 @@ export interface FerConfig {
   ensemble?: EnsembleConfig;
   tracking: TrackingConfig;
   engine: EngineConfig;
+  evaluation: EvaluationConfig;
 }
 
 export type { Item, ItemSpec };

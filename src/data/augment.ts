@@ -2,7 +2,7 @@ import { DataError } from '../core/data-error.js';
 import { entryOf, type Item, type ItemSpec } from '../core/item-spec.js';
 import { imageSize, type ImageShape } from '../core/image.js';
 import { normalizeItem } from '../config/normalize.js';
-import type { Augmentation, ImagePlan } from '../registry/augmentations.js';
+import type { Augmentation, BatchMix, ImagePlan } from '../registry/augmentations.js';
 import { builtinRegistry, type FerRegistry } from '../registry/index.js';
 import type { Random } from './random.js';
 
@@ -18,6 +18,11 @@ import type { Random } from './random.js';
 export interface Augmenter {
   /** Augments `count` images of `shape` in `data`, drawing from `random`. */
   apply(data: Float32Array, count: number, shape: ImageShape, random: Random): void;
+  /**
+   * With `batch`-stage entries (mixup, cutmix): how to mix the next batch of model inputs of
+   * `shape` (the first entry, in the config's order, that draws it), or undefined for none.
+   */
+  mix?(shape: ImageShape, random: Random): BatchMix | undefined;
 }
 
 interface Bound {
@@ -29,7 +34,7 @@ interface Bound {
 export function createAugmenter(specs: readonly (ItemSpec | Item)[], registry: FerRegistry = builtinRegistry()): Augmenter | undefined {
   if (specs.length === 0) return undefined;
   const order = registry.augmentations.types();
-  const stages: Record<'warp' | 'tone' | 'pixels', Bound[]> = { warp: [], tone: [], pixels: [] };
+  const stages: Record<'warp' | 'tone' | 'pixels' | 'batch', Bound[]> = { warp: [], tone: [], pixels: [], batch: [] };
   for (const spec of specs) {
     let item: Item;
     try {
@@ -40,7 +45,7 @@ export function createAugmenter(specs: readonly (ItemSpec | Item)[], registry: F
     const { name, args } = entryOf(item);
     const definition = registry.augmentations.get(name)!;
     const augmentation = definition.build(args);
-    const needs = definition.stage === 'pixels' ? 'apply' : 'draw';
+    const needs = definition.stage === 'pixels' ? 'apply' : definition.stage === 'batch' ? 'mix' : 'draw';
     if (typeof augmentation[needs] !== 'function') throw new DataError(`augmentation \`${name}\` (stage ${definition.stage}) has no \`${needs}\``);
     stages[definition.stage].push({ rank: order.indexOf(name), augmentation });
   }
@@ -48,9 +53,21 @@ export function createAugmenter(specs: readonly (ItemSpec | Item)[], registry: F
   const warps = stages.warp.sort((a, b) => a.rank - b.rank).map((b) => b.augmentation);
   const tones = stages.tone.sort((a, b) => a.rank - b.rank).map((b) => b.augmentation);
   const pixels = stages.pixels.map((b) => b.augmentation);
+  const mixes = stages.batch.map((b) => b.augmentation);
   const plan: ImagePlan = { flip: false, angle: 0, zoom: 1, shiftX: 0, shiftY: 0, brightness: 0, contrast: 1 };
   let scratch = new Float32Array(0);
   return {
+    ...(mixes.length > 0
+      ? {
+          mix(shape: ImageShape, random: Random): BatchMix | undefined {
+            for (const m of mixes) {
+              const drawn = m.mix!(shape, random);
+              if (drawn) return drawn;
+            }
+            return undefined;
+          },
+        }
+      : {}),
     apply(data, count, shape, random) {
       const size = imageSize(shape);
       if (scratch.length < size) scratch = new Float32Array(size);

@@ -4,6 +4,7 @@ import type { Augmenter } from './augment.js';
 import type { Dataset } from './dataset.js';
 import { imageSize } from '../core/image.js';
 import { gatherRows, type Preprocessor } from './preprocess.js';
+import { drawMix, mixTensors, type MixTensors } from './mixing.js';
 import { randomStream, shuffleInPlace } from './random.js';
 
 export interface Batch {
@@ -14,6 +15,8 @@ export interface Batch {
   weights?: tfjs.Tensor1D;
   /** The dataset rows in this batch, in batch order. */
   rows: Int32Array;
+  /** With mixup or cutmix: how the training step mixes this batch (data/mixing.ts); neutral when it does not. */
+  mix?: MixTensors;
 }
 
 export interface BatchPlan {
@@ -40,6 +43,8 @@ export function* batches(tf: Tf, plan: BatchPlan, epoch: number): Generator<Batc
   const order = Int32Array.from(plan.rows);
   if (plan.shuffle) shuffleInPlace(order, randomStream(plan.seed, 'shuffle', epoch));
   const random = plan.augmenter ? randomStream(plan.seed, 'augment', epoch) : undefined;
+  // Its own stream: turning mixing on or off leaves every other draw (the images' augmentation) as it was.
+  const mixRandom = plan.augmenter?.mix ? randomStream(plan.seed, 'mix', epoch) : undefined;
   const { dataset, preprocessor } = plan;
   const classes = dataset.classes.length;
   const size = imageSize(dataset.image);
@@ -62,6 +67,7 @@ export function* batches(tf: Tf, plan: BatchPlan, epoch: number): Generator<Batc
       for (let i = 0; i < n; i++) weights[i] = plan.classWeights[dataset.labels[rows[i]!]!]!;
       batch.weights = tf.tensor1d(weights);
     }
+    if (mixRandom) batch.mix = mixTensors(tf, drawMix(plan.augmenter!, n, out, mixRandom));
     yield batch;
   }
 }

@@ -35,6 +35,13 @@ export class EpochCallbacks {
     this.restoring = this.callbacks.findIndex((c) => c.callback.restoresBest);
   }
 
+  /** The callback that restores the best weights, and the metric it decides on. */
+  monitorOf(): { name: string; metric: string } | undefined {
+    const restoring = this.callbacks[this.restoring];
+    if (!restoring) return undefined;
+    return { name: restoring.name, metric: restoring.callback.monitor ?? 'its own measure' };
+  }
+
   initialStates(): unknown[] {
     return this.callbacks.map((c) => c.callback.initialState());
   }

@@ -42,6 +42,8 @@ export interface Manifest {
   weights: TensorEntry[];
   optimizer: TensorEntry[];
   best: TensorEntry[] | null;
+  /** The moving average of the weights (training.ema), when kept. */
+  average?: TensorEntry[];
 }
 
 /**
@@ -78,6 +80,7 @@ export async function saveCheckpoint(
   optimizer: TfOptimizer,
   state: TrainerState,
   best: tfjs.Tensor[] | null,
+  average: tfjs.Tensor[] | null = null,
 ): Promise<void> {
   const chunks: Buffer[] = [];
   const offset = { bytes: 0 };
@@ -85,7 +88,8 @@ export async function saveCheckpoint(
   const slots = await optimizer.getWeights();
   const optimizerEntries = pack(slots, chunks, offset);
   const bestEntries = best ? pack(best.map((t, i) => ({ name: `best/${i}`, tensor: t })), chunks, offset) : null;
-  const manifest: Manifest = { format: FORMAT, state, weights, optimizer: optimizerEntries, best: bestEntries };
+  const averageEntries = average ? pack(average.map((t, i) => ({ name: `average/${i}`, tensor: t })), chunks, offset) : undefined;
+  const manifest: Manifest = { format: FORMAT, state, weights, optimizer: optimizerEntries, best: bestEntries, ...(averageEntries ? { average: averageEntries } : {}) };
   // getWeights hands out the optimizer's live variables (and one fresh iterations tensor): free only the latter.
   tf.dispose(slots.map((s) => s.tensor).filter((t) => !(t instanceof tf.Variable)));
   const staging = `${dir}.partial`;
@@ -129,7 +133,7 @@ export function readCheckpoint(dir: string, fingerprint: string): { checkpoint?:
       if (manifest === undefined || manifest.format !== FORMAT || manifest.state.fingerprint !== fingerprint) continue;
       data = readVerified(path.join(folder, 'values.bin'));
       if (data === undefined) throw new DamagedFileError(path.join(folder, 'values.bin'), 'the file is missing');
-      const needed = [...manifest.weights, ...manifest.optimizer, ...(manifest.best ?? [])].reduce((end, e) => Math.max(end, e.offset + e.length * 4), 0);
+      const needed = [...manifest.weights, ...manifest.optimizer, ...(manifest.best ?? []), ...(manifest.average ?? [])].reduce((end, e) => Math.max(end, e.offset + e.length * 4), 0);
       if (data.length < needed) throw new DamagedFileError(path.join(folder, 'values.bin'), `${data.length} bytes, its manifest needs ${needed}`);
     } catch (error) {
       if (!(error instanceof DamagedFileError)) throw error;
@@ -151,7 +155,7 @@ export async function restoreCheckpoint(
   checkpoint: OpenCheckpoint,
   model: tfjs.LayersModel,
   optimizer: TfOptimizer,
-): Promise<{ state: TrainerState; best: tfjs.Tensor[] | null } | undefined> {
+): Promise<{ state: TrainerState; best: tfjs.Tensor[] | null; average?: tfjs.Tensor[] } | undefined> {
   const { manifest, data } = checkpoint;
   const weights = unpack(tf, manifest.weights, data);
   if (weights.length !== model.weights.length || weights.some((w, i) => w.tensor.shape.join() !== model.weights[i]!.shape.join())) {
@@ -165,5 +169,6 @@ export async function restoreCheckpoint(
   // The optimizer's variables hold their own reference to the data.
   tf.dispose(slots.map((s) => s.tensor));
   const best = manifest.best ? unpack(tf, manifest.best, data).map((b) => b.tensor) : null;
-  return { state: manifest.state, best };
+  const average = manifest.average ? unpack(tf, manifest.average, data).map((a) => a.tensor) : undefined;
+  return { state: manifest.state, best, ...(average ? { average } : {}) };
 }

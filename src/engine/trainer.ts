@@ -12,6 +12,9 @@ import { evaluate } from './evaluate.js';
 import { buildLoss, type LossFunction } from './loss.js';
 import { setLearningRate } from './optimizer.js';
 import { Stages } from './stages.js';
+import { WeightAverage } from './weight-average.js';
+import { mixBatch } from '../data/mixing.js';
+import type { TestTime } from '../data/test-time.js';
 
 export type { EpochMetrics };
 export { evaluate, type Evaluation } from './evaluate.js';
@@ -23,6 +26,8 @@ export interface TrainOptions {
   training: TrainingConfig;
   train: BatchPlan;
   validation?: BatchPlan;
+  /** Test-time views for the validation metrics after every epoch (evaluation.validation_every_epoch). */
+  validationViews?: TestTime;
   /**
    * Test rows evaluated after every epoch for the record only (learning curves of final fits):
    * early stopping and schedules cannot monitor them (the schema allows val_* and training metrics).
@@ -49,6 +54,10 @@ export interface TrainResult {
   history: EpochMetrics[];
   /** The epoch (from 1) the kept weights come from. */
   bestEpoch: number;
+  /** Why those weights were kept, one sentence (for the report and MLflow). */
+  kept: string;
+  /** How the training steps ran: recorded TensorFlow functions (`graph`), op by op (`eager`), or undecided (no runner). */
+  steps?: 'graph' | 'eager';
   stoppedEarly: boolean;
   interrupted: boolean;
   /** The epoch (from 1) training resumed after, when it continued from a checkpoint. */
@@ -73,6 +82,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   for (const notice of opened.notices) options.onNotice?.(notice);
   const saved = opened.checkpoint?.state;
   stages.enter(stages.stageOf(Math.max(0, saved?.epoch ?? 0)));
+  const average = training.ema ? new WeightAverage(tf, model, training.ema.decay) : undefined;
 
   let state: TrainerState = {
     epoch: -1,
@@ -90,6 +100,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     if (restored) {
       state = restored.state;
       callbacks.best = restored.best;
+      if (average && restored.average) average.restore(restored.average);
+      tf.dispose(restored.average ?? []);
       resumedAfter = state.epoch + 1;
       if (state.graphSteps) stages.resumeGraphSteps(state.graphSteps);
     }
@@ -102,33 +114,65 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       state.schedule = initialScheduleState();
     }
     const started = performance.now();
-    const totals = await trainEpoch({ tf, model, training, loss, stages, train: options.train, ...(options.signal ? { signal: options.signal } : {}), ...(options.onBatch ? { onBatch: options.onBatch } : {}) }, epoch, started, state);
+    const totals = await trainEpoch({ tf, model, training, loss, stages, train: options.train, ...(average ? { average } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(options.onBatch ? { onBatch: options.onBatch } : {}) }, epoch, started, state);
     if (totals.interrupted) {
       interrupted = true;
       break;
     }
+    // Validation, and the best weights a callback keeps, are the average's when there is one.
+    average?.swapIn();
     const metrics = await epochMetrics(options, loss, epoch, started, totals, stages);
     const values = metrics as unknown as Record<string, number | undefined>;
     stages.schedule.endEpoch(values, state.schedule);
     if (callbacks.afterEpoch(epoch, values, state, model)) state.stopped = true;
+    average?.swapOut();
     state.epoch = epoch;
     state.history.push(metrics);
     const verdict = stages.verdict();
     if (verdict) state.graphSteps = verdict;
-    if (options.checkpointDir) await saveCheckpoint(tf, options.checkpointDir, model, stages.optimizer, state, callbacks.best);
+    if (options.checkpointDir) {
+      const averaged = average?.values() ?? null;
+      await saveCheckpoint(tf, options.checkpointDir, model, stages.optimizer, state, callbacks.best, averaged);
+      tf.dispose(averaged ?? []);
+    }
     await options.onEpoch?.(metrics);
   }
 
   const best = callbacks.restoreBest(model, state);
+  // Without a restored best epoch, the last epoch's weights: averaged, with an average.
+  if (average && best === undefined && !interrupted) average.swapIn();
+  const kept = keptReason(training, state, best, callbacks.monitorOf());
+  const steps = stages.verdict();
+  if (average && best === undefined && !interrupted) {
+    // The averaged weights stay in the model: drop the raw ones swapIn kept.
+    const averaged = average.values();
+    average.swapOut();
+    model.setWeights(averaged);
+    tf.dispose(averaged);
+  }
+  average?.dispose();
   callbacks.dispose();
   stages.dispose();
   return {
     history: state.history,
     bestEpoch: (best ?? state.epoch) + 1,
+    kept,
+    ...(steps ? { steps } : {}),
     stoppedEarly: state.stopped && state.epoch + 1 < training.epochs,
     interrupted,
     ...(resumedAfter !== undefined ? { resumedAfter } : {}),
   };
+}
+
+/** Which epoch's weights training ends with, and why, in words. */
+function keptReason(training: TrainingConfig, state: TrainerState, best: number | undefined, monitor: { name: string; metric: string } | undefined): string {
+  const averaged = training.ema ? `, their exponential moving average (decay ${training.ema.decay})` : '';
+  if (best !== undefined && monitor) {
+    const value = state.history[best]?.[monitor.metric as keyof EpochMetrics];
+    return `epoch ${best + 1}${averaged}: the best ${monitor.metric}${typeof value === 'number' ? ` (${value.toFixed(4)})` : ''} of the ${state.history.length} epochs, kept by ${monitor.name}`;
+  }
+  const reason = state.stopped && state.epoch + 1 < training.epochs ? 'training stopped early there' : 'the last epoch';
+  return `epoch ${state.epoch + 1}${averaged}: ${reason} (no callback restores a best epoch)`;
 }
 
 /** An epoch's record: the training totals, then loss and accuracy on the validation and test rows. */
@@ -152,7 +196,7 @@ async function epochMetrics(
     ...(stages.staged ? { stage: stages.index + 1 } : {}),
   };
   if (options.validation && options.validation.rows.length > 0) {
-    const result = await evaluate(tf, model, options.validation, loss);
+    const result = await evaluate(tf, model, options.validation, loss, options.validationViews);
     metrics.val_loss = result.loss;
     metrics.val_accuracy = result.accuracy;
   }
@@ -192,8 +236,14 @@ interface EpochLoop {
   loss: LossFunction;
   stages: Stages;
   train: BatchPlan;
+  average?: WeightAverage;
   signal?: AbortSignal;
   onBatch?: (progress: BatchProgress) => void;
+}
+
+/** Every tensor of a batch: the step's inputs, in a fixed order, and what is disposed after it. */
+function batchTensors(batch: Batch): tfjs.Tensor[] {
+  return [batch.x, batch.y, ...(batch.weights ? [batch.weights] : []), ...(batch.mix ? [batch.mix.partner, batch.mix.mask, batch.mix.lambda] : [])];
 }
 
 function clipGradients(tf: Tf, grads: tfjs.NamedTensorMap, clip: TrainingConfig['clip']): tfjs.NamedTensorMap {
@@ -229,7 +279,7 @@ async function trainEpoch(loop: EpochLoop, epoch: number, started: number, state
   let rate = stages.baseRate;
   for (const batch of batches(tf, loop.train, epoch) as Generator<Batch>) {
     if (loop.signal?.aborted) {
-      tf.dispose([batch.x, batch.y, ...(batch.weights ? [batch.weights] : [])]);
+      tf.dispose([...batchTensors(batch)]);
       return { lossSum, correct, seen, rate, interrupted: true };
     }
     setRandomStep(state.step);
@@ -238,29 +288,32 @@ async function trainEpoch(loop: EpochLoop, epoch: number, started: number, state
     const step = () =>
       tf.tidy(() => {
         let hitCount: tfjs.Scalar | undefined;
+        // Mixup and cutmix: the batch mixed with its partners, from the draws handed in as inputs.
+        const { x, y, weights } = batch.mix ? mixBatch(tf, batch.x, batch.y, batch.weights, batch.mix) : batch;
         const { value, grads } = tf.variableGrads(() => {
-          const predictions = model.apply(batch.x, { training: true }) as tfjs.Tensor2D;
-          hitCount = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(predictions, -1), tf.argMax(batch.y, -1)), 'float32'))) as tfjs.Scalar;
+          const predictions = model.apply(x, { training: true }) as tfjs.Tensor2D;
+          hitCount = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(predictions, -1), tf.argMax(y, -1)), 'float32'))) as tfjs.Scalar;
           const penalties = (model as unknown as { calculateLosses(): tfjs.Scalar[] }).calculateLosses();
-          const base = loss(batch.y, predictions, batch.weights);
+          const base = loss(y, predictions, weights);
           return penalties.length > 0 ? (tf.addN([base, ...penalties]) as tfjs.Scalar) : base;
         }, variables);
         optimizer.applyGradients(clipGradients(tf, grads, training.clip));
+        loop.average?.update();
         return [value, hitCount!];
       });
-    const [lossValue, hits] = (graphSteps ? graphSteps.run([batch.x, batch.y, ...(batch.weights ? [batch.weights] : [])], step) : step()) as [tfjs.Scalar, tfjs.Scalar];
+    const [lossValue, hits] = (graphSteps ? graphSteps.run([...batchTensors(batch)], step) : step()) as [tfjs.Scalar, tfjs.Scalar];
     const n = batch.rows.length;
     const batchLoss = (await lossValue.data())[0]!;
     if (!Number.isFinite(batchLoss)) {
       // Going on would only train NaNs for the rest of the epochs: stop the task and say why.
-      tf.dispose([lossValue, hits, batch.x, batch.y, ...(batch.weights ? [batch.weights] : [])]);
+      tf.dispose([lossValue, hits, ...batchTensors(batch)]);
       graphSteps?.dispose();
       throw new Error(`training diverged: the loss became ${batchLoss} at epoch ${epoch + 1}, batch ${batchIndex + 1} (learning rate ${rate.toPrecision(3)}); lower the learning rate or clip gradients (training.clip)`);
     }
     lossSum += batchLoss * n;
     correct += (await hits.data())[0]!;
     seen += n;
-    tf.dispose([lossValue, hits, batch.x, batch.y, ...(batch.weights ? [batch.weights] : [])]);
+    tf.dispose([lossValue, hits, ...batchTensors(batch)]);
     state.step++;
     batchIndex++;
     // tfjs-node's data() resolves at once, so the loop above only ever yields to microtasks;

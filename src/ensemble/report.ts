@@ -16,7 +16,10 @@ export function formatReport(summary: EnsembleSummary): string {
     if (summary.members.filter((m) => m.model === model).length > 1) rows.push([`ensemble of ${model}`, pct(r.oof, 'accuracy'), pct(r.oof, 'macroF1'), pct(r.test, 'accuracy'), pct(r.test, 'macroF1')]);
   }
   rows.push([`ENSEMBLE (${summary.method})`, pct(summary.ensemble.oof, 'accuracy'), pct(summary.ensemble.oof, 'macroF1'), pct(summary.ensemble.test, 'accuracy'), pct(summary.ensemble.test, 'macroF1')]);
+  const plain = summary.views?.withoutViews;
+  if (plain) rows.push(['  without test-time views', pct(plain.oof, 'accuracy'), pct(plain.oof, 'macroF1'), pct(plain.test, 'accuracy'), pct(plain.test, 'macroF1')]);
   const out = [table(rows)];
+  if (summary.views) out.push('', `Test-time views: ${summary.views.label} (the figures above are with them; the line below the ensemble, without).`);
   const shown = summary.ensemble.test ?? summary.ensemble.oof;
   if (shown) {
     const split = summary.ensemble.test ? 'test' : 'out-of-fold';

@@ -16,5 +16,7 @@ export interface EnsembleSummary {
   members: MemberResult[];
   models: Record<string, { oof?: Metrics; test?: Metrics }>;
   ensemble: { oof?: Metrics; test?: Metrics };
+  /** With test-time views (evaluation.tta): which, and the ensemble's figures without them (the figures above are with them). */
+  views?: { label: string; withoutViews: { oof?: Metrics; test?: Metrics } };
 }
 

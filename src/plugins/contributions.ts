@@ -19,7 +19,7 @@ export interface ContributionKind {
   check?: (entry: Record<string, unknown>) => string | undefined;
 }
 
-const STAGES = ['warp', 'tone', 'pixels'];
+const STAGES = ['warp', 'tone', 'pixels', 'batch'];
 
 export const CONTRIBUTION_KINDS: readonly ContributionKind[] = [
   {

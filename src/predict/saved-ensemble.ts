@@ -11,6 +11,8 @@ import { loadModel } from '../store/model-io.js';
 import { taskModelDir } from '../store/run-folder.js';
 import { activateRunPlugins, openRun, taskPreprocessor, type SavedRun } from '../store/saved-run.js';
 import type { Task } from '../store/tasks.js';
+import { testTime, type TestTime } from '../data/test-time.js';
+import { builtinRegistry } from '../registry/index.js';
 
 const PROGRESS_TASK = 'predicting';
 
@@ -44,6 +46,8 @@ export class SavedEnsemble {
     /** The classes the models predict, in output order (the merged ones with data.merge_classes). */
     readonly classes: readonly string[],
     readonly method: CombineMethod,
+    /** The test-time views the run was configured with (none for a run without evaluation.tta). */
+    readonly views: TestTime,
   ) {}
 
   /**
@@ -56,7 +60,8 @@ export class SavedEnsemble {
     const tf = options.tf ?? (await startEngine(run.config.engine.backend)).tf;
     await activateRunPlugins(run, tf);
     const method = run.summary?.method ?? run.config.ensemble?.combine ?? 'mean';
-    return new SavedEnsemble(run, tf, members, classNames(run.config), method);
+    const views = testTime(run.config.evaluation, run.registry ?? builtinRegistry());
+    return new SavedEnsemble(run, tf, members, classNames(run.config), method, views);
   }
 
   /** The images the ensemble takes: the run's data.image (raw values, 0-255). */
@@ -109,7 +114,10 @@ export class SavedEnsemble {
         const n = Math.min(BATCH_SIZE, count - start);
         // A copy: preprocessing works in place, and the caller's images stay as they were.
         const inputs = preprocessor.apply(Float32Array.from(images.subarray(start * size, (start + n) * size)), n);
-        const output = tf.tidy(() => model.predict(tf.tensor4d(inputs, [n, shape.height, shape.width, shape.channels]), { batchSize: n }) as tfjs.Tensor);
+        // The run's test-time views (evaluation.tta), as its own test predictions used them.
+        const output = tf.tidy(() =>
+          this.views.predict(tf, tf.tensor4d(inputs, [n, shape.height, shape.width, shape.channels]), (view) => model.predict(view, { batchSize: n }) as tfjs.Tensor2D),
+        ) as tfjs.Tensor;
         try {
           if (output.shape.length !== 2 || output.shape[1] !== classes) {
             throw new FerError(`the model of ${task.key} outputs shape [${output.shape.join(', ')}], not [${n}, ${classes}] for the run's ${classes} classes`);

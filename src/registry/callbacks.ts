@@ -28,6 +28,8 @@ export interface TrainingCallback<S = unknown> {
   onEpochEnd(epoch: number, metrics: EpochValues, state: S): CallbackDecision | void;
   /** Training ends with the weights of the epoch this callback last called best (at most one callback may). */
   readonly restoresBest?: boolean;
+  /** The metric it decides on (for the report's "why these weights"). */
+  readonly monitor?: string;
 }
 
 /** What a callback is built for. */
@@ -65,6 +67,7 @@ export const earlyStopping = defineCallback({
   ),
   build: (a): TrainingCallback<EarlyStoppingState> => ({
     restoresBest: a.restore_best,
+    monitor: a.monitor,
     initialState: () => ({ best: null, wait: 0 }),
     onEpochEnd: (_epoch, metrics, state) => {
       const value = metrics[a.monitor];

@@ -15,6 +15,7 @@ import { preprocessingDefinitions, type PreprocessingDefinition } from './prepro
 import { Registry, type DefinitionWithArgs } from './registry.js';
 import { scheduleDefinitions, type ScheduleDefinition } from './schedules.js';
 import { sourceDefinitions, type SourceDefinition } from './sources/index.js';
+import { testTimeViewDefinitions, type TestTimeViewDefinition } from './test-time.js';
 
 /** A plugin whose contributions are in a registry (the loader in src/plugins makes these). */
 export interface RegisteredPlugin {
@@ -41,6 +42,7 @@ export interface FerRegistry {
   readonly schedules: Registry<ScheduleDefinition>;
   readonly sources: Registry<SourceDefinition>;
   readonly callbacks: Registry<CallbackDefinition>;
+  readonly testTimeViews: Registry<TestTimeViewDefinition>;
 }
 
 /**
@@ -57,6 +59,7 @@ export const ITEM_KINDS = {
   source: 'sources',
   callback: 'callbacks',
   initializer: 'initializers',
+  test_time_view: 'testTimeViews',
 } as const satisfies Record<string, keyof FerRegistry>;
 
 export type ItemKind = keyof typeof ITEM_KINDS;
@@ -96,7 +99,9 @@ export function createRegistry(): FerRegistry {
   for (const d of sourceDefinitions) sources.register(d);
   const callbacks = new Registry<CallbackDefinition>('callback');
   for (const d of callbackDefinitions) callbacks.register(d);
-  return { plugins: [], layers, initializers, activations, optimizers, losses, preprocessing, augmentations, schedules, sources, callbacks };
+  const testTimeViews = new Registry<TestTimeViewDefinition>('test-time view');
+  for (const d of testTimeViewDefinitions) testTimeViews.register(d);
+  return { plugins: [], layers, initializers, activations, optimizers, losses, preprocessing, augmentations, schedules, sources, callbacks, testTimeViews };
 }
 
 let builtin: FerRegistry | undefined;
@@ -121,4 +126,5 @@ export type {
   ScheduleDefinition,
   SourceDefinition,
   CallbackDefinition,
+  TestTimeViewDefinition,
 };

@@ -10,6 +10,7 @@ import { svgToPng } from '../pictures/render.js';
 import { computeMetrics, type Metrics } from '../ensemble/metrics.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
 import { formatReport } from '../ensemble/report.js';
+import { entryOf } from '../core/item-spec.js';
 
 /**
  * The ensemble of a finished run, from the predictions its tasks saved (no model is loaded):
@@ -27,13 +28,14 @@ interface MemberPredictions {
   test?: { rows: Int32Array; labels: Uint8Array; probabilities: Float32Array };
 }
 
-function gatherMember(runDir: string, tasks: readonly Task[], classes: number): MemberPredictions {
+/** A member's predictions; `variant` `.plain`: those made without the test-time views. */
+function gatherMember(runDir: string, tasks: readonly Task[], classes: number, variant: '' | '.plain' = ''): MemberPredictions {
   const first = tasks[0]!;
   const folds = tasks.filter((t) => t.fold !== null);
   const final = tasks.find((t) => t.fold === null);
   const result: MemberPredictions = { name: first.member, model: first.model, weight: first.weight };
   // OOF: every fold's validation rows, put in dataset row order.
-  const parts = folds.map((t) => readPredictions(path.join(taskDir(runDir, t.key), 'predictions.validation.csv'), classes)).filter((p) => p !== undefined);
+  const parts = folds.map((t) => readPredictions(path.join(taskDir(runDir, t.key), `predictions.validation${variant}.csv`), classes)).filter((p) => p !== undefined);
   if (parts.length > 0 && parts.length === folds.length) {
     const rows = parts.flatMap((p) => Array.from(p.rows));
     const order = rows.map((_, i) => i).sort((a, b) => rows[a]! - rows[b]!);
@@ -46,7 +48,7 @@ function gatherMember(runDir: string, tasks: readonly Task[], classes: number): 
     result.oof = { rows: flatRows, labels, probabilities };
   }
   const testSources = final ? [final] : folds;
-  const tests = testSources.map((t) => readPredictions(path.join(taskDir(runDir, t.key), 'predictions.test.csv'), classes)).filter((p) => p !== undefined);
+  const tests = testSources.map((t) => readPredictions(path.join(taskDir(runDir, t.key), `predictions.test${variant}.csv`), classes)).filter((p) => p !== undefined);
   if (tests.length > 0 && tests.length === testSources.length) {
     const probabilities = combine(tests.map((t) => t.probabilities), classes, 'mean');
     result.test = { rows: tests[0]!.rows, labels: tests[0]!.labels, probabilities };
@@ -97,6 +99,13 @@ export function evaluateRun(runDir: string, config: FerConfig, tasks: readonly T
   const oof = combineSet(members, 'oof', weights);
   const test = combineSet(members, 'test', weights);
   summary.ensemble = { ...(oof ? { oof } : {}), ...(test ? { test } : {}) };
+  if ((config.evaluation?.tta ?? []).length > 0) {
+    // The same ensemble from the images alone, beside it: the gain of the test-time views.
+    const plain = [...byMember.values()].map((t) => gatherMember(runDir, t, classes, '.plain'));
+    const plainOof = combineSet(plain, 'oof', weights);
+    const plainTest = combineSet(plain, 'test', weights);
+    summary.views = { label: testTimeLabel(config), withoutViews: { ...(plainOof ? { oof: plainOof } : {}), ...(plainTest ? { test: plainTest } : {}) } };
+  }
 
   if (write) {
     const dir = path.join(runDir, 'ensemble');
@@ -161,4 +170,15 @@ export function checkCollectable(options: { runDir: string; runsDir: string; exp
     `cannot build the ensemble of ${where(options.runDir)}: ${parts.join('; ')}`,
     stale.length > 0 ? `${same}; rerun the shards of those tasks with this config (fer run <config> --shard i/n), then collect again` : 'finish the shards that have these tasks (fer run <config> --shard i/n, rerun to resume), then collect again',
   );
+}
+
+/** The test-time views of a config, one line: `ten_crop(size 48, resize 54)`. */
+function testTimeLabel(config: FerConfig): string {
+  return (config.evaluation?.tta ?? [])
+    .map((item) => {
+      const { name, args } = entryOf(item);
+      const shown = Object.entries(args as Record<string, unknown>).filter(([, v]) => v !== null);
+      return shown.length === 0 ? name : `${name}(${shown.map(([k, v]) => `${k} ${String(v)}`).join(', ')})`;
+    })
+    .join(' x ');
 }

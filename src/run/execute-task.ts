@@ -6,7 +6,8 @@ import { classWeights } from '../data/class-weights.js';
 import { classCounts, type Dataset } from '../data/dataset.js';
 import { assignFolds, foldRows, type FoldAssignment } from '../data/folds.js';
 import { fitPreprocessor, type Preprocessor } from '../data/preprocess.js';
-import { selectSplits, type SplitRows } from '../data/splits.js';
+import { SealedRows, selectSplits, stratifiedHoldOut, type SplitRows } from '../data/splits.js';
+import { testTime } from '../data/test-time.js';
 import { buildLoss } from '../engine/loss.js';
 import { evaluate, trainModel, type BatchProgress, type EpochMetrics } from '../engine/trainer.js';
 import type { Tf } from '../core/tf.js';
@@ -23,7 +24,10 @@ export interface RunContext {
   tf: Tf;
   loaded: LoadedConfig;
   dataset: Dataset;
-  splits: SplitRows;
+  /** The training rows, and the test rows sealed until the final evaluation. */
+  splits: { train: Int32Array; test?: SealedRows };
+  /** Without folds, with data.split.validation_fraction: the training rows split into training and validation. */
+  holdOut?: { train: Int32Array; validation: Int32Array };
   folds?: FoldAssignment;
   runDir: string;
   configDigest: string;
@@ -32,7 +36,13 @@ export interface RunContext {
 
 export function createRunContext(tf: Tf, loaded: LoadedConfig, dataset: Dataset, runDir: string, configDigest: string): RunContext {
   const config = loaded.config;
-  const splits = selectSplits(dataset, config.data!.split, config.seed);
+  const selected: SplitRows = selectSplits(dataset, config.data!.split, config.seed);
+  const splits = { train: selected.train, ...(selected.test ? { test: new SealedRows(selected.test) } : {}) };
+  const fraction = config.data!.split.validation_fraction;
+  const holdOut =
+    !config.folds && fraction !== null && fraction !== undefined
+      ? (({ kept, held }) => ({ train: kept, validation: held }))(stratifiedHoldOut(dataset, splits.train, fraction, config.seed, 'validation_fraction'))
+      : undefined;
   const folds = config.folds
     ? assignFolds(
         splits.train.map((row) => dataset.labels[row]!),
@@ -42,12 +52,12 @@ export function createRunContext(tf: Tf, loaded: LoadedConfig, dataset: Dataset,
         config.seed,
       )
     : undefined;
-  return { tf, loaded, dataset, splits, ...(folds ? { folds } : {}), runDir, configDigest, dataDigest: dataset.digest };
+  return { tf, loaded, dataset, splits, ...(holdOut ? { holdOut } : {}), ...(folds ? { folds } : {}), runDir, configDigest, dataDigest: dataset.digest };
 }
 
 /** The rows a task trains and validates on. */
 export function taskRows(context: RunContext, task: Task): { train: Int32Array; validation: Int32Array } {
-  if (task.fold === null || !context.folds) return { train: context.splits.train, validation: new Int32Array(0) };
+  if (task.fold === null || !context.folds) return context.holdOut ?? { train: context.splits.train, validation: new Int32Array(0) };
   return foldRows(context.splits.train, context.folds, task.fold);
 }
 
@@ -87,6 +97,8 @@ export interface TaskOutcome {
   state: 'finished' | 'killed';
   history: EpochMetrics[];
   bestEpoch: number;
+  /** Why the saved weights are those of bestEpoch. */
+  kept?: string;
   resumedAfter?: number;
 }
 
@@ -116,6 +128,8 @@ export async function executeTask(context: RunContext, task: Task, fingerprint: 
     writeAtomic(path.join(dir, 'preprocess.json'), `${JSON.stringify({ inputShape: preprocessor.inputShape, steps: preprocessor.steps }, null, 2)}\n`);
     const weights = classWeights(data.class_weight, classCounts(dataset, rows.train), task.memberSeed);
     model = compileModel(loaded, task.model, { tf, seed: deriveSeed(task.seed, 'weights') }).model;
+    const views = testTime(config.evaluation, loaded.registry);
+    const test = context.splits.test;
     const result = await trainModel({
       tf,
       registry: loaded.registry,
@@ -134,9 +148,11 @@ export async function executeTask(context: RunContext, task: Task, fingerprint: 
       ...(rows.validation.length > 0
         ? { validation: { dataset, rows: rows.validation, preprocessor, batchSize: Math.max(64, config.training.batch_size), shuffle: false, seed: task.seed } }
         : {}),
-      // A final fit has no validation fold: its test accuracy per epoch is recorded (only recorded).
-      ...(rows.validation.length === 0 && context.splits.test && context.splits.test.length > 0
-        ? { test: { dataset, rows: context.splits.test, preprocessor, batchSize: 256, shuffle: false, seed: task.seed } }
+      ...(config.evaluation.validation_every_epoch ? { validationViews: views } : {}),
+      // Opted in (evaluation.test_curve), a fit without validation rows records its test accuracy
+      // per epoch: only recorded, nothing monitors test_* (the schema's monitors are val_* and training metrics).
+      ...(config.evaluation.test_curve && rows.validation.length === 0 && test && test.length > 0
+        ? { test: { dataset, rows: test.open('test curve'), preprocessor, batchSize: 256, shuffle: false, seed: task.seed } }
         : {}),
       checkpointDir: path.join(dir, 'checkpoint'),
       fingerprint,
@@ -155,32 +171,37 @@ export async function executeTask(context: RunContext, task: Task, fingerprint: 
     writeTaskMetrics(dir, result.history);
     if (result.interrupted) {
       status({ state: 'killed', epochs: result.history.length });
-      return { state: 'killed', history: result.history, bestEpoch: result.bestEpoch, ...(result.resumedAfter ? { resumedAfter: result.resumedAfter } : {}) };
+      return { state: 'killed', history: result.history, bestEpoch: result.bestEpoch, kept: result.kept, ...(result.resumedAfter ? { resumedAfter: result.resumedAfter } : {}) };
     }
     await saveModel(tf, model, path.join(dir, 'model'));
     const loss = buildLoss(tf, config.training.loss, loaded.registry);
     const plan = { dataset, preprocessor, batchSize: 128, shuffle: false, seed: task.seed };
-    let valAccuracy: number | undefined;
-    if (rows.validation.length > 0) {
-      const validation = await evaluate(tf, model, { ...plan, rows: rows.validation }, loss);
-      valAccuracy = validation.accuracy;
-      writePredictions(path.join(dir, 'predictions.validation.csv'), rows.validation, rows.validation.map((r) => dataset.labels[r]!), validation.probabilities, dataset.classes);
-    }
-    let testAccuracy: number | undefined;
-    const test = context.splits.test;
-    if (test && test.length > 0) {
-      const result = await evaluate(tf, model, { ...plan, rows: test }, loss);
-      testAccuracy = result.accuracy;
-      writePredictions(path.join(dir, 'predictions.test.csv'), test, test.map((r) => dataset.labels[r]!), result.probabilities, dataset.classes);
-    }
+    // The final predictions, with the test-time views when the config has them (and, beside
+    // them, the plain ones: predictions.*.plain.csv, so the views' gain can be measured).
+    const predict = async (split: 'validation' | 'test', splitRows: Int32Array): Promise<{ accuracy: number; plain?: number }> => {
+      const evaluation = await evaluate(tf, model!, { ...plan, rows: splitRows }, loss, views);
+      const labels = Array.from(splitRows, (r) => dataset.labels[r]!);
+      writePredictions(path.join(dir, `predictions.${split}.csv`), splitRows, labels, evaluation.probabilities, dataset.classes);
+      if (evaluation.plain) writePredictions(path.join(dir, `predictions.${split}.plain.csv`), splitRows, labels, evaluation.plain.probabilities, dataset.classes);
+      return { accuracy: evaluation.accuracy, ...(evaluation.plain ? { plain: evaluation.plain.accuracy } : {}) };
+    };
+    const validation = rows.validation.length > 0 ? await predict('validation', rows.validation) : undefined;
+    const tested = test && test.length > 0 ? await predict('test', test.open('final evaluation')) : undefined;
     const seconds = result.history.reduce((s, m) => s + m.seconds, 0);
     status({
       state: 'finished',
       epochs: result.history.length,
       bestEpoch: result.bestEpoch,
-      summary: { ...(valAccuracy !== undefined ? { val_accuracy: valAccuracy } : {}), ...(testAccuracy !== undefined ? { test_accuracy: testAccuracy } : {}), seconds },
+      kept: result.kept,
+      summary: {
+        ...(validation ? { val_accuracy: validation.accuracy } : {}),
+        ...(tested ? { test_accuracy: tested.accuracy } : {}),
+        ...(validation?.plain !== undefined ? { val_accuracy_plain: validation.plain } : {}),
+        ...(tested?.plain !== undefined ? { test_accuracy_plain: tested.plain } : {}),
+        seconds,
+      },
     });
-    return { state: 'finished', history: result.history, bestEpoch: result.bestEpoch, ...(result.resumedAfter ? { resumedAfter: result.resumedAfter } : {}) };
+    return { state: 'finished', history: result.history, bestEpoch: result.bestEpoch, kept: result.kept, ...(result.resumedAfter ? { resumedAfter: result.resumedAfter } : {}) };
   } catch (error) {
     status({ state: 'failed', error: taskErrorText(error) });
     throw error;

@@ -8,7 +8,7 @@ import { describeInitSource } from '../compile/transfer.js';
 import { pathsRelativeTo } from '../config/paths.js';
 import type { FerConfig } from '../config/types.js';
 import { rowsOfSplit, type Dataset } from '../data/dataset.js';
-import type { EpochMetrics } from '../store/run-folder.js';
+import type { EpochMetrics, TaskStatus } from '../store/run-folder.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
 import type { Metrics } from '../ensemble/metrics.js';
 import { PARENT_RUN, type DatasetRecord, type RunSource, type TrackStatus } from '../track/journal.js';
@@ -195,8 +195,22 @@ export class RunTracking {
     if (!this.tracker.isOpen(key)) this.taskStart(key);
     this.catchUpEpochs(key);
     const dir = taskDir(this.context.runDir, key);
-    const status = readJson<{ summary?: { val_accuracy?: number; test_accuracy?: number; seconds?: number } }>(path.join(dir, 'status.json'));
-    this.tracker.logMetrics(key, { best_epoch: bestEpoch, final_val_accuracy: status?.summary?.val_accuracy, final_test_accuracy: status?.summary?.test_accuracy, train_seconds: status?.summary?.seconds }, 0);
+    const status = readJson<Pick<TaskStatus, 'summary' | 'kept'>>(path.join(dir, 'status.json'));
+    const summary = status?.summary;
+    this.tracker.logMetrics(
+      key,
+      {
+        best_epoch: bestEpoch,
+        final_val_accuracy: summary?.val_accuracy,
+        final_test_accuracy: summary?.test_accuracy,
+        // With test-time views: the same predictions from the images alone, beside the figures above.
+        final_val_accuracy_plain: summary?.val_accuracy_plain,
+        final_test_accuracy_plain: summary?.test_accuracy_plain,
+        train_seconds: summary?.seconds,
+      },
+      0,
+    );
+    if (status?.kept) this.tracker.setTags(key, { 'fer.kept_weights': status.kept });
     const model = path.join(dir, 'model');
     if (existsSync(model)) for (const file of readdirSync(model).sort()) this.tracker.logArtifact(key, path.join(model, file), `model/${file}`);
     this.tracker.logArtifact(key, path.join(dir, 'metrics.csv'), 'metrics.csv');
@@ -297,8 +311,13 @@ export class RunTracking {
       const f1 = (m: Metrics | undefined) => (m ? m.macroF1.toFixed(3) : '-');
       lines.push('| | out-of-fold accuracy | test accuracy | test macro-F1 |', '|---|---|---|---|');
       lines.push(`| **ensemble (${summary.method})** | ${pct(summary.ensemble.oof)} | ${pct(summary.ensemble.test)} | ${f1(summary.ensemble.test)} |`);
+      const plain = summary.views?.withoutViews;
+      if (plain) lines.push(`| ensemble without test-time views | ${pct(plain.oof)} | ${pct(plain.test)} | ${f1(plain.test)} |`);
       for (const [model, m] of Object.entries(summary.models)) lines.push(`| all ${model} | ${pct(m.oof)} | ${pct(m.test)} | ${f1(m.test)} |`);
       for (const m of summary.members) lines.push(`| ${m.name} (${m.model}) | ${pct(m.oof)} | ${pct(m.test)} | ${f1(m.test)} |`);
+      if (summary.views) lines.push('', `Test-time views: ${summary.views.label}.`);
+      const kept = tasks.map((t) => [t.key, readJson<Pick<TaskStatus, 'kept'>>(path.join(taskDir(this.context.runDir, t.key), 'status.json'))?.kept] as const).filter(([, k]) => k);
+      if (kept.length > 0) lines.push('', 'Weights kept:', ...kept.slice(0, 20).map(([key, k]) => `- \`${key}\`: ${k}`));
     } else if (failures.length === 0 && state === 'running') {
       lines.push('Training: results appear here when every task has finished.');
     }
@@ -327,6 +346,9 @@ export function summaryMetrics(summary: EnsembleSummary): Record<string, number>
   };
   put('', 'oof', summary.ensemble.oof);
   put('', 'test', summary.ensemble.test);
+  // With test-time views, the figures without them beside (test_accuracy is with them).
+  put('plain/', 'oof', summary.views?.withoutViews.oof);
+  put('plain/', 'test', summary.views?.withoutViews.test);
   const perClass = summary.ensemble.test ?? summary.ensemble.oof;
   const split = summary.ensemble.test ? 'test' : 'oof';
   for (const [name, c] of Object.entries(perClass?.perClass ?? {})) out[`${split}_recall/${name}`] = c.recall;

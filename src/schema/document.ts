@@ -4,6 +4,7 @@ import type { TObject } from '@sinclair/typebox';
 import {
   DataSection,
   EngineSection,
+  EvaluationSection,
   EnsembleSection,
   FoldsSection,
   ParamDeclaration,
@@ -205,6 +206,7 @@ export function buildDocumentSchema(registry: FerRegistry): DocumentSchema {
     augmentation: itemSpec(registry.augmentations, 'augmentation', 'flip_horizontal'),
     schedule: itemSpec(registry.schedules, 'schedule', 'cosine'),
     callback: itemSpec(registry.callbacks, 'callback', 'early_stopping'),
+    test_time_view: itemSpec(registry.testTimeViews, 'test-time view', 'flip'),
     source: sourceSpec(registry.sources),
     layer_entry: {
       title: 'layer entry',
@@ -328,6 +330,7 @@ export function buildDocumentSchema(registry: FerRegistry): DocumentSchema {
       training: { ...plainSchema(TrainingSection), default: {} },
       folds: plainSchema(FoldsSection),
       ensemble: plainSchema(EnsembleSection),
+      evaluation: { ...plainSchema(EvaluationSection), default: {} },
       engine: { ...plainSchema(EngineSection), default: {} },
       tracking: { ...plainSchema(TrackingSection), default: {} },
     },

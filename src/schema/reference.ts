@@ -80,7 +80,7 @@ export function configReference(registry: FerRegistry): string {
     ...propertyTable(schema),
     '',
   ];
-  for (const section of ['data', 'training', 'folds', 'ensemble', 'tracking']) {
+  for (const section of ['data', 'training', 'evaluation', 'folds', 'ensemble', 'tracking']) {
     const s = properties[section]!;
     out.push(`## \`${section}\``, '', ...propertyTable(s), '');
     if (section === 'data') {
@@ -174,7 +174,7 @@ export function configReference(registry: FerRegistry): string {
     out.push('');
   };
   out.push(
-    'Registry items (initializers, optimizers, losses, schedules, preprocessing steps, augmentations, callbacks) are written',
+    'Registry items (initializers, optimizers, losses, schedules, preprocessing steps, augmentations, callbacks, test-time views) are written',
     'as a name, `he_normal`, or a map with one name and its arguments, `{variance_scaling: {scale: 2}}`. A loaded config',
     'holds every item written out with all its arguments (the defaults below filled in); that is what runs record.',
     '',
@@ -187,6 +187,7 @@ export function configReference(registry: FerRegistry): string {
   itemSection('Preprocessing steps', registry.preprocessing.values());
   itemSection('Augmentations', registry.augmentations.values().map((d) => ({ ...d, summary: `${d.summary} Stage: ${d.stage}.` })));
   itemSection('Training callbacks', registry.callbacks.values());
+  itemSection('Test-time views', registry.testTimeViews.values());
   out.push(
     '## Regularizers',
     '',

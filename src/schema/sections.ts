@@ -75,6 +75,11 @@ export const DataSection = args(
           default: null,
           description: 'carve the test rows out of the train split instead (seeded, stratified); needs `test: null`',
         }),
+        validation_fraction: Type.Union([Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }), Type.Null()], {
+          default: null,
+          description:
+            'without folds: hold out this fraction of the training rows as validation (stratified, seeded); early stopping, reduce_on_plateau and the kept epoch then read them, never the test rows',
+        }),
       },
       { title: 'split', default: {}, description: 'which split trains (and is cross-validated) and which tests' },
     ),
@@ -141,12 +146,43 @@ export const TrainingSection = args(
       default: null,
       description: 'stop when the monitored metric stops improving (null: train all epochs); the `early_stopping` callback',
     }),
+    ema: Type.Unsafe<{ decay: number } | null>({
+      ...args(
+        { decay: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.999, description: 'weight of the running average at each step (0: the raw weights)' }) },
+        { title: 'ema' },
+      ),
+      type: ['object', 'null'],
+      default: null,
+      description:
+        'keep an exponential moving average of the weights, updated inside every training step: validation, the kept epoch, test predictions and the saved model use the average (null: the raw weights)',
+    }),
     callbacks: Type.Array(ref<Item>('callback'), {
       default: [],
       description: 'what looks at every epoch\'s metrics and may end training (built in: early_stopping; plugins add more)',
     }),
   },
   { title: 'training section', description: 'how each member is trained' },
+);
+
+export const EvaluationSection = args(
+  {
+    tta: Type.Array(ref<Item>('test_time_view'), {
+      default: [],
+      description:
+        'test-time augmentation: the views each image is predicted from, their probabilities averaged (e.g. [flip] or [{ten_crop: {size: 48, resize: 54}}]; several compose: every view of one is taken by the next); used by the test and validation predictions, `fer evaluate` and `fer predict` alike',
+    }),
+    combine: choice(['mean', 'geometric_mean'], { default: 'mean', description: 'how the views\' probabilities are averaged' }),
+    validation_every_epoch: Type.Boolean({
+      default: false,
+      description: 'also use the views for the validation metrics after every epoch (costs one forward pass per view); the final predictions always use them',
+    }),
+    test_curve: Type.Boolean({
+      default: false,
+      description:
+        'record the test rows\' loss and accuracy after every epoch of a fit without validation rows (a learning curve, never used to choose anything); false leaves the test rows unread until the final evaluation',
+    }),
+  },
+  { title: 'evaluation section', description: 'how the trained models predict: test-time views, and when the test rows are read' },
 );
 
 export const EngineSection = args(

@@ -74,8 +74,11 @@ export interface TaskStatus {
   updated: string;
   epochs: number;
   bestEpoch?: number;
+  /** Why the saved weights are those of bestEpoch (the kept epoch, its metric, the average of weights). */
+  kept?: string;
   error?: string;
-  summary?: { val_accuracy?: number; test_accuracy?: number; seconds: number };
+  /** With test-time views, `*_plain` are the same predictions from the images alone. */
+  summary?: { val_accuracy?: number; test_accuracy?: number; val_accuracy_plain?: number; test_accuracy_plain?: number; seconds: number };
 }
 
 /**

@@ -28,7 +28,7 @@ function layout(files: Record<string, Buffer>): string {
 }
 
 const config = (root: string) =>
-  dataConfig({ folder: { path: root } }, { classes: ['angry', 'happy'], image: { height: 4, width: 4, channels: 1 }, split: { train: 'train', test: 'test', test_fraction: null } });
+  dataConfig({ folder: { path: root } }, { classes: ['angry', 'happy'], image: { height: 4, width: 4, channels: 1 }, split: { train: 'train', test: 'test', test_fraction: null, validation_fraction: null } });
 
 describe('image folder source', () => {
   it('reads <split>/<class>/*.png|jpg in name order, matching class folders case-insensitively', async () => {

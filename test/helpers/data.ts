@@ -60,7 +60,7 @@ export function dataConfig(source: DataInput['source'], overrides: Partial<DataI
     classes: [...CLASSES],
     merge_classes: null,
     image: { height: 48, width: 48, channels: 1 },
-    split: { train: 'Training', test: 'PublicTest', test_fraction: null },
+    split: { train: 'Training', test: 'PublicTest', test_fraction: null, validation_fraction: null },
     preprocess: [],
     augment: [],
     class_weight: 'none',

@@ -20,7 +20,7 @@ describe('images to predict', () => {
   it.each([1, 3])('get exactly the pixel values they have as training data (%i channels)', async (channels) => {
     const { root, file } = imageFolder(rgbPng());
     const image = { height: 48, width: 48, channels: channels as 1 | 3 };
-    const data = dataConfig({ folder: { path: root } }, { classes: ['angry', 'happy'], image, split: { train: 'train', test: null, test_fraction: null } });
+    const data = dataConfig({ folder: { path: root } }, { classes: ['angry', 'happy'], image, split: { train: 'train', test: null, test_fraction: null, validation_fraction: null } });
     const { dataset } = await loadDataset({ data, seed: 1, cache: false });
     expect(readImageInput(file, image)).toEqual(Float32Array.from(dataset.pixels));
     if (channels === 1) {

@@ -172,7 +172,7 @@ describe('fer evaluate and fer predict', () => {
     mkdirSync(path.join(root, 'train', 'happy'), { recursive: true });
     const png = path.join(root, 'train', 'happy', 'face.png');
     writeFileSync(png, rgbPng());
-    const data = dataConfig({ folder: { path: root } }, { split: { train: 'train', test: null, test_fraction: null } });
+    const data = dataConfig({ folder: { path: root } }, { split: { train: 'train', test: null, test_fraction: null, validation_fraction: null } });
     const { dataset } = await loadDataset({ data, seed: 1, cache: false });
     const stored = path.join(root, 'stored.csv');
     writeFileSync(stored, `emotion,pixels\n3,${Array.from(dataset.pixels).join(' ')}\n`);
