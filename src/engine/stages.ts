@@ -5,8 +5,7 @@ import { matchesAny } from '../core/patterns.js';
 import type { Tf, TfOptimizer } from '../core/tf.js';
 import type { FerRegistry } from '../registry/index.js';
 import type { Schedule } from '../registry/schedules.js';
-import { buildOptimizer, withLearningRate } from './optimizer.js';
-import { buildSchedule } from './schedules.js';
+import { stageOptimizer } from './optimizer.js';
 
 export interface StagesOptions {
   tf: Tf;
@@ -63,9 +62,7 @@ export class Stages {
     this.index = index;
     for (const layer of model.layers) layer.trainable = !this.alwaysFrozen.has(layer) && !matchesAny(stage.frozen, layer.name);
     this.optimizer?.dispose();
-    const spec = stage.learning_rate ? withLearningRate(training.optimizer, stage.learning_rate) : training.optimizer;
-    ({ optimizer: this.optimizer, baseRate: this.baseRate } = buildOptimizer(tf, registry, spec));
-    this.schedule = buildSchedule(training.schedule, this.baseRate, stage.epochs, registry);
+    ({ optimizer: this.optimizer, baseRate: this.baseRate, schedule: this.schedule } = stageOptimizer(tf, registry, training, stage));
     this.variables = model.trainableWeights.map((w) => w.read() as tfjs.Variable);
     this.startGraphSteps();
   }

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startEngine } from '../../src/backend/backend.js';
 import { buildLoss } from '../../src/engine/loss.js';
-import { buildSchedule, initialScheduleState } from '../../src/engine/schedules.js';
+import { buildSchedule } from '../../src/engine/optimizer.js';
+import { initialScheduleState } from '../../src/registry/schedules.js';
 import type { Tf } from '../../src/core/tf.js';
 
 let tf: Tf;
