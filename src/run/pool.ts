@@ -145,7 +145,12 @@ export function runPool(plan: PoolPlan): Promise<boolean> {
       activeWorkers.add(child);
       alive++;
       // A worker that went away while a message was on its way: its exit is handled below.
-      child.on('error', (error) => events.message(`worker ${w + 1}: ${error.message}`));
+      child.on('error', (error) => {
+        // A stop racing a worker that already left: nothing was lost, nothing to say.
+        const code = (error as NodeJS.ErrnoException).code;
+        if (plan.signal?.aborted && (code === 'EPIPE' || code === 'ERR_IPC_CHANNEL_CLOSED')) return;
+        events.message(`worker ${w + 1}: ${error.message}`);
+      });
       let stderr = '';
       let current: string | undefined;
       const lastLines = () => (stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : '');

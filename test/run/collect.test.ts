@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ferBin, repoRoot, runFer, STACK_TRACE } from '../helpers/cli.js';
 import { tempDir } from '../helpers/data.js';
+import { writeTaskStatus, type TaskStatus } from '../../src/store/run-folder.js';
 
 /**
  * `fer run --collect` reads the YAML itself, as each shard does: a config edited between the shards
@@ -55,8 +56,9 @@ describe('fer run --collect', () => {
     rmSync(path.join(runDir, 'ensemble'), { recursive: true, force: true });
     // A task whose status says it was trained under another config or data.
     const statusFile = path.join(runDir, 'tasks', 'tiny-1', 'fold-0', 'status.json');
-    const status = JSON.parse(readFileSync(statusFile, 'utf8')) as { fingerprint: string };
-    writeFileSync(statusFile, JSON.stringify({ ...status, fingerprint: '0123456789abcdef' }));
+    const status = JSON.parse(readFileSync(statusFile, 'utf8')) as TaskStatus;
+    // Written as fer writes it (with its checksum): a hand edit alone would read as a damaged file.
+    writeTaskStatus(runDir, { ...status, fingerprint: '0123456789abcdef' });
     const mixed = await run('--collect');
     expect(mixed.code).toBe(1);
     expect(mixed.stderr).toContain(

@@ -109,8 +109,8 @@ describe('a config or plugin edited while a run starts', () => {
       expect(result.stderr).toContain(`${task}: FAILED: ${reason}`);
       const taskDir = path.join(run, 'tasks', ...task.split('/'));
       expect(JSON.parse(readFileSync(path.join(taskDir, 'status.json'), 'utf8'))).toMatchObject({ state: 'failed', error: reason, epochs: 0 });
-      // Nothing trained: no checkpoint, model, metrics or predictions.
-      expect(readdirSync(taskDir)).toEqual(['status.json']);
+      // Nothing trained: no checkpoint, model, metrics or predictions (the status and its checksum only).
+      expect(readdirSync(taskDir).sort()).toEqual(['status.json', 'status.json.sha256']);
     }
     expect(JSON.parse(readFileSync(path.join(run, 'run.json'), 'utf8'))).toMatchObject({ state: 'failed' });
 
