@@ -6,7 +6,11 @@
 #   parent.png       the parent run: description, params, metrics
 #   child-metrics.png  a child run's per-epoch metric charts
 #   confusion.png    the parent's confusion-matrix artifact
+#   child-system-metrics.png  a child run's System metrics tab (CPU, memory, ... while it trained)
+#   logged-model.png the ensemble as a logged model: its signature and artifacts
+#   registered-model.png  its version in the Model Registry (tracking.register), with its tags
 # into the folder given (default runs/screenshots). Needs: apt-get install chromium.
+# docs/mlflow/ holds the ones the docs show: scripts/mlflow-ui-screenshot.sh docs/mlflow
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="$(realpath -m "${1:-runs/screenshots}")"
@@ -25,8 +29,10 @@ server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 120); do curl -sf "$uri/health" >/dev/null && break; sleep 1; done
 
-MLFLOW_TRACKING_URI="$uri" ./bin/fer.js run configs/demo.yaml --runs "$work/runs" --json >"$work/run.json"
-read -r experiment parent child < <(python3 - "$uri" "$work/run.json" <<'PY'
+# System metrics every 2 s, so a demo task's short training shows a curve.
+MLFLOW_TRACKING_URI="$uri" ./bin/fer.js run configs/demo.yaml --runs "$work/runs" --json \
+  --set tracking.register=fer-demo --set tracking.system_metrics_seconds=2 >"$work/run.json"
+read -r experiment parent child model < <(python3 - "$uri" "$work/run.json" <<'PY'
 import json, sys, urllib.request
 uri, run = sys.argv[1], json.load(open(sys.argv[2]))
 parent = run["tracking"]["parentRunId"]
@@ -34,7 +40,10 @@ info = json.load(urllib.request.urlopen(f"{uri}/api/2.0/mlflow/runs/get?run_id={
 body = json.dumps({"experiment_ids": [info["experiment_id"]], "filter": f"tags.`mlflow.parentRunId` = '{parent}'"}).encode()
 request = urllib.request.Request(f"{uri}/api/2.0/mlflow/runs/search", body, {"content-type": "application/json"})
 children = sorted(json.load(urllib.request.urlopen(request))["runs"], key=lambda r: r["info"]["run_name"])
-print(info["experiment_id"], parent, children[0]["info"]["run_id"])
+body = json.dumps({"experiment_ids": [info["experiment_id"]]}).encode()
+request = urllib.request.Request(f"{uri}/api/2.0/mlflow/logged-models/search", body, {"content-type": "application/json"})
+models = [m["info"]["model_id"] for m in json.load(urllib.request.urlopen(request))["models"] if m["info"]["name"] == "ensemble"]
+print(info["experiment_id"], parent, children[0]["info"]["run_id"], models[0])
 PY
 )
 
@@ -49,3 +58,6 @@ shot experiment.png "$uri/#/experiments/$experiment/runs"
 shot parent.png "$uri/#/experiments/$experiment/runs/$parent"
 shot child-metrics.png "$uri/#/experiments/$experiment/runs/$child/model-metrics"
 shot confusion.png "$uri/#/experiments/$experiment/runs/$parent/artifacts/ensemble/confusion-matrix.png"
+shot child-system-metrics.png "$uri/#/experiments/$experiment/runs/$child/system-metrics"
+shot logged-model.png "$uri/#/experiments/$experiment/models/$model"
+shot registered-model.png "$uri/#/models/fer-demo/versions/1"

@@ -100,6 +100,47 @@ export class SavedEnsemble {
     return { probabilities, members };
   }
 
+  /**
+   * Saliency maps: for each image, how much each pixel of the model's input moves the probability
+   * of `classes[i]` (the magnitude of the input gradient, the largest over channels), averaged over
+   * every model of the ensemble. One map per image, of the models' input size, row-major.
+   */
+  async saliency(images: Float32Array | Uint8Array, classes: readonly number[]): Promise<{ maps: Float32Array; height: number; width: number }> {
+    const { tf } = this;
+    const count = classes.length;
+    const models = this.members.flatMap((m) => m.tasks);
+    let maps: Float32Array | undefined;
+    let height = 0;
+    let width = 0;
+    for (const task of models) {
+      const preprocessor = taskPreprocessor(this.run, task);
+      const size = imageSize(preprocessor.inputShape);
+      const shape = preprocessor.outputShape;
+      height = shape.height;
+      width = shape.width;
+      const inputs = preprocessor.apply(Float32Array.from(images.subarray(0, count * size)), count);
+      const model = await loadModel(tf, taskModelDir(this.run.dir, task.key));
+      try {
+        const map = tf.tidy(() => {
+          const x = tf.tensor4d(inputs, [count, shape.height, shape.width, shape.channels]);
+          const target = tf.oneHot(tf.tensor1d(Array.from(classes), 'int32'), this.classes.length).toFloat();
+          const gradient = tf.grad((input: tfjs.Tensor) => tf.sum(tf.mul(model.apply(input, { training: false }) as tfjs.Tensor, target)))(x);
+          return tf.max(tf.abs(gradient), -1);
+        });
+        try {
+          const values = (await map.data()) as Float32Array;
+          if (!maps) maps = new Float32Array(values.length);
+          for (let i = 0; i < values.length; i++) maps[i]! += values[i]! / models.length;
+        } finally {
+          map.dispose();
+        }
+      } finally {
+        model.dispose();
+      }
+    }
+    return { maps: maps ?? new Float32Array(0), height, width };
+  }
+
   /** One task's model on every image, in batches; the model is released before this returns. */
   private async predictWith(task: Task, images: Float32Array | Uint8Array, count: number): Promise<Float32Array> {
     const { tf } = this;

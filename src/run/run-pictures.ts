@@ -7,8 +7,8 @@ import { argmax, computeMetrics } from '../ensemble/metrics.js';
 import { confusionSvg } from '../pictures/confusion.js';
 import { learningCurvesSvg, type CurveSeries } from '../pictures/curves.js';
 import { imageGridSvg, type GridRow } from '../pictures/image-grid.js';
-import { svgToPng } from '../pictures/render.js';
-import { readJson, readPredictions, taskDir, writeAtomic, type EpochMetrics } from '../store/run-folder.js';
+import { writePicture, type PictureFile } from '../pictures/picture-file.js';
+import { readJson, readPredictions, taskDir, type EpochMetrics } from '../store/run-folder.js';
 import type { Task } from '../store/tasks.js';
 
 /**
@@ -17,25 +17,9 @@ import type { Task } from '../store/tasks.js';
  * predictions, with the images from the data), and each fold task's confusion matrix from its
  * out-of-fold predictions. Each as SVG and PNG. Saliency maps need the models: predict/ draws them.
  */
-export interface PictureFile {
-  /** Absolute path of the PNG (an SVG of the same name sits beside it). */
-  png: string;
-  svg: string;
-  /** The run the picture belongs to: `parent` or a task key. */
-  run: string;
-  /** Its name among that run's artifacts, without the extension. */
-  name: string;
-}
-
 export const PICTURES_DIR = 'pictures';
 /** Mistakes shown per class. */
 const MISTAKES_PER_CLASS = 6;
-
-function write(file: string, svg: string): { png: string; svg: string } {
-  writeAtomic(`${file}.svg`, svg);
-  writeAtomic(`${file}.png`, svgToPng(svg));
-  return { png: `${file}.png`, svg: `${file}.svg` };
-}
 
 export function drawRunPictures(runDir: string, config: FerConfig, dataset: Dataset, tasks: readonly Task[]): PictureFile[] {
   const classes = modelClasses(config);
@@ -46,10 +30,10 @@ export function drawRunPictures(runDir: string, config: FerConfig, dataset: Data
     const history = readJson<EpochMetrics[]>(path.join(taskDir(runDir, t.key), 'metrics.json'));
     return history && history.length > 0 ? [{ name: t.key, points: history }] : [];
   });
-  if (series.length > 0) out.push({ ...write(path.join(dir, 'learning-curves'), learningCurvesSvg(series, `${config.name}: learning curves of ${series.length} task${series.length === 1 ? '' : 's'}`)), run: 'parent', name: 'learning-curves' });
+  if (series.length > 0) out.push(writePicture(path.join(dir, 'learning-curves'), learningCurvesSvg(series, `${config.name}: learning curves of ${series.length} task${series.length === 1 ? '' : 's'}`), 'parent', 'learning-curves'));
 
   const mistakes = mistakesGrid(runDir, config, dataset, classes);
-  if (mistakes) out.push({ ...write(path.join(dir, 'mistakes'), mistakes), run: 'parent', name: 'mistakes' });
+  if (mistakes) out.push(writePicture(path.join(dir, 'mistakes'), mistakes, 'parent', 'mistakes'));
 
   for (const task of tasks) {
     if (task.fold === null) continue;
@@ -57,7 +41,7 @@ export function drawRunPictures(runDir: string, config: FerConfig, dataset: Data
     if (!oof || oof.labels.length === 0) continue;
     const m = computeMetrics(oof.probabilities, oof.labels, classes);
     const svg = confusionSvg(m.confusion, classes, `${task.key}: validation accuracy ${(m.accuracy * 100).toFixed(1)}%`, `fold ${task.fold}: its ${m.rows} out-of-fold images; cells: share of the row, count`);
-    out.push({ ...write(path.join(taskDir(runDir, task.key), PICTURES_DIR, 'confusion-matrix'), svg), run: task.key, name: 'confusion-matrix' });
+    out.push(writePicture(path.join(taskDir(runDir, task.key), PICTURES_DIR, 'confusion-matrix'), svg, task.key, 'confusion-matrix'));
   }
   return out;
 }

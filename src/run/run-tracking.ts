@@ -20,7 +20,7 @@ import type { Task } from '../store/tasks.js';
 import { childRunName, foldLabel, parentRunName } from './run-name.js';
 import { ensembleModelPackage, taskModelPackage } from './model-package.js';
 import { classNames } from '../config/shape.js';
-import type { PictureFile } from './run-pictures.js';
+import type { PictureFile } from '../pictures/picture-file.js';
 
 /**
  * Turns what the runner does into tracking events: one parent run per `fer run` (the resolved config

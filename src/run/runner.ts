@@ -4,6 +4,7 @@ import path from 'node:path';
 import { loadConfigWithPlugins } from '../config/read.js';
 import { DataError } from '../core/data-error.js';
 import { loadDataset } from '../data/load.js';
+import type { Dataset } from '../data/dataset.js';
 import { predictBackend, predictNativePackage, type BackendRequest } from '../backend/backend.js';
 import { machineDevices } from '../backend/devices.js';
 import { kernelRecord, type KernelRecord } from '../backend/kernel-choice.js';
@@ -38,6 +39,7 @@ import { claimedTasks, RunBusyError, RunLocks } from '../store/run-lock.js';
 import { expandTasks, shardTasks, type Task } from '../store/tasks.js';
 import { SystemReader, SystemSampler } from './system-sampler.js';
 import { drawRunPictures } from './run-pictures.js';
+import type { PictureFile } from '../pictures/picture-file.js';
 
 export interface RunOptions {
   configFile: string;
@@ -57,6 +59,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The MLflow server (--tracking-uri), before the config's tracking.uri and MLFLOW_TRACKING_URI. */
   trackingUri?: string;
+  /** Pictures that need the trained models (saliency maps: predict/ loads them), drawn once the ensemble is built. */
+  modelPictures?: (runDir: string, dataset: Dataset) => Promise<PictureFile[]>;
 }
 
 export interface RunResult {
@@ -248,6 +252,7 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
       manifest.state = 'finished';
       try {
         tracking.pictures(drawRunPictures(runDir, config, dataset, tasks));
+        if (options.modelPictures) tracking.pictures(await options.modelPictures(runDir, dataset));
       } catch (error) {
         // The results stand without their pictures; say why they are missing.
         options.display.message(`pictures not drawn: ${(error as Error).message}`);

@@ -307,7 +307,7 @@ describe.skipIf(!mlflowAvailable)('fer run with MLFLOW_TRACKING_URI', () => {
     const report = JSON.parse(sync.stdout) as { runs: { journals: { pending: number; delivered: number }[] }[] };
     expect(report.runs[0]!.journals[0]!.pending).toBe(0);
     const content = await experimentContent(client, 'demo-synced');
-    expect(Object.keys(content).sort()).toEqual(['demo', 'tiny-1/fold-0', 'tiny-1/fold-1', 'tiny-2/fold-0', 'tiny-2/fold-1']);
+    expect(Object.keys(content).sort()).toEqual(['parent', 'tiny-1/fold-0', 'tiny-1/fold-1', 'tiny-2/fold-0', 'tiny-2/fold-1']);
     expect(content['tiny-1/fold-0']!.points.loss).toEqual([1, 2, 3]);
     // Twice is the same as once.
     const again = await runFer(['sync', runDir, '--to', server.uri, '--experiment', 'demo-synced'], { env: { MLFLOW_TRACKING_URI: '' } });
@@ -320,7 +320,7 @@ describe.skipIf(!mlflowAvailable)('fer run with MLFLOW_TRACKING_URI', () => {
     expect(list.code, list.stderr).toBe(0);
     const runs = JSON.parse(list.stdout) as { runs: { runId: string; name: string; status: string; children: number }[] };
     expect(runs.runs).toHaveLength(1);
-    expect(runs.runs[0]).toMatchObject({ name: 'demo', status: 'FINISHED', children: 4 });
+    expect(runs.runs[0]).toMatchObject({ name: `demo ${path.basename(onlyRunDir(runsA)).slice('run-'.length, 'run-'.length + 7)}`, status: 'FINISHED', children: 4 });
     const show = await runFer(['runs', 'show', runs.runs[0]!.runId, '--tracking-uri', server.uri]);
     expect(show.code, show.stderr).toBe(0);
     expect(show.stdout).toContain('tiny-2/fold-1');

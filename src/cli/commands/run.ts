@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { drawSaliency } from '../../predict/saliency.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadConfigWithPlugins } from '../../config/read.js';
 import { ConfigError } from '../../core/diagnostic.js';
@@ -112,6 +113,7 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
           dataProgress: createProgress(process.stderr),
           signal: controller.signal,
           ...(argv.trackingUri ? { trackingUri: argv.trackingUri } : {}),
+          modelPictures: (runDir, dataset) => drawSaliency(runDir, dataset),
         });
         display.close();
         const where = path.relative(process.cwd(), result.runDir) || result.runDir;
