@@ -12,9 +12,7 @@ import type { FerConfig } from './types.js';
  * makes it:
  * - a test-time view that crops (`ten_crop`) hands the models crops of its `size`: every model
  *   must take that size;
- * - the `crop` augmentation keeps the image's size: its `size` is data.image's;
- * - held-out validation rows (`validation_fraction`) are for runs without folds, whose folds
- *   already validate.
+ * - the `crop` augmentation keeps the image's size: its `size` is data.image's.
  */
 export function checkImageSizes(config: FerConfig, registry: FerRegistry, locate: Locator): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -49,9 +47,5 @@ export function checkImageSizes(config: FerConfig, registry: FerRegistry, locate
       error(['data', 'augment', i], `crop makes ${size}x${size} windows of ${image.height}x${image.width} images: a crop keeps the image's size`, `set size: ${image.height} (and padding for how far the window may move)`);
     }
   });
-  const fraction = config.data?.split?.validation_fraction;
-  if (typeof fraction === 'number' && config.folds) {
-    error(['data', 'split', 'validation_fraction'], 'validation_fraction holds out validation rows for a run without folds, but this run has folds (each fold already validates on its own rows)', 'remove validation_fraction, or the folds section');
-  }
   return out;
 }

@@ -8,6 +8,7 @@ import { builtinConfigDir } from '../core/package.js';
 import { pathFields } from '../schema/paths.js';
 import { checkSemantics } from './check.js';
 import { checkImageSizes } from './image-sizes.js';
+import { checkValidationRows } from './validation-rows.js';
 import { normalizeConfig } from './normalize.js';
 import type { DocumentPath } from '../core/document-path.js';
 import { substituteEnvironment, type Environment } from './environment.js';
@@ -225,7 +226,9 @@ export function readConfig(file: string, options: LoadOptions = {}): ReadResult 
   resolvePaths(plain, tree, cwd, registry);
   // Paths first: a bare `csv: data.csv` is resolved where it is written, then becomes {csv: {path: ...}}.
   state.diagnostics.push(...normalizeConfig(plain, registry, locate));
-  if (!state.diagnostics.some((d) => d.severity === 'error')) state.diagnostics.push(...checkImageSizes(plain as unknown as FerConfig, registry, locate));
+  if (!state.diagnostics.some((d) => d.severity === 'error')) {
+    state.diagnostics.push(...checkImageSizes(plain as unknown as FerConfig, registry, locate), ...checkValidationRows(plain as unknown as FerConfig, locate));
+  }
   return done({
     file: absolute,
     config: plain as unknown as FerConfig,

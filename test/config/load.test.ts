@@ -54,8 +54,10 @@ describe('loadConfig', () => {
       schedule: null,
       clip: null,
       early_stopping: null,
+      ema: null,
       callbacks: [],
     });
+    expect(config.evaluation).toEqual({ tta: [], combine: 'mean', validation_every_epoch: false, test_curve: false });
     expect(config.tracking).toEqual({ uri: null, experiment: null, tags: {}, flush_seconds: 60 });
   });
 

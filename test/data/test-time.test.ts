@@ -77,7 +77,7 @@ describe('test-time views', () => {
     expect(shifted).toHaveLength(5);
     // Moved right by one: a zero column enters on the left.
     expect(Array.from(shifted[1]!.dataSync().slice(0, 3))).toEqual([0, 0, 1]);
-    expect(testTime({ tta: ['flip', { shift: { pixels: 1 } }], combine: 'mean' }, registry).views(tf, x)).toHaveLength(10);
+    expect(testTime({ tta: [{ flip: {} }, { shift: { pixels: 1 } }], combine: 'mean' }, registry).views(tf, x)).toHaveLength(10);
   });
 
   it('a crop that is not the models\' input size is an error at the view\'s line', () => {
@@ -91,7 +91,11 @@ describe('test-time views', () => {
     const crop = readConfig(write(yaml('', '  augment: [{crop: {size: 10}}]'))).diagnostics;
     expect(crop[0]).toMatchObject({ code: 'shape', path: 'data.augment[0]' });
     const folds = readConfig(write(yaml('folds: {k: 2}').replace('test: null}', 'test: null, validation_fraction: 0.2}'))).diagnostics;
-    expect(folds[0]).toMatchObject({ code: 'shape', path: 'data.split.validation_fraction' });
+    expect(folds[0]).toMatchObject({ severity: 'error', path: 'data.split.validation_fraction' });
+    const blind = readConfig(write(yaml('training: {early_stopping: {monitor: val_accuracy}}'))).diagnostics;
+    expect(blind[0]).toMatchObject({ severity: 'warning', path: 'training.early_stopping' });
+    expect(blind[0]!.message).toContain('no validation rows');
+    expect(readConfig(write(yaml('training: {early_stopping: {monitor: val_accuracy}}').replace('test: null}', 'test: null, validation_fraction: 0.2}'))).diagnostics).toEqual([]);
   });
 });
 
