@@ -52,6 +52,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The MLflow server (--tracking-uri), before the config's tracking.uri and MLFLOW_TRACKING_URI. */
   trackingUri?: string;
+  /** This run folder instead of runs/<experiment>/run-<digest> (a sweep's trial lives in the sweep's folder). */
+  runDir?: string;
 }
 
 export interface RunResult {
@@ -63,13 +65,13 @@ export interface RunResult {
   tracking: TrackingOutcome;
 }
 
-export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overrides' | 'cwd' | 'runsDir' | 'fresh' | 'dataProgress'>) {
+export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overrides' | 'cwd' | 'runsDir' | 'fresh' | 'dataProgress' | 'runDir'>) {
   const loaded = await loadConfigWithPlugins(options.configFile, { overrides: options.overrides, cwd: options.cwd });
   if (!loaded.config.data) throw new DataError(`${options.configFile} has no data section: fer run needs data to train on`);
   const { dataset } = await loadDataset({ data: loaded.config.data, seed: loaded.config.seed, registry: loaded.registry, ...(options.dataProgress ? { progress: options.dataProgress } : {}) });
   // The plugins' code is part of the config's identity: an edited plugin gets a new run folder.
   const configDigest = runConfigDigest(loaded.config, loaded.file, loadedPlugins(loaded.registry).map((p) => p.digest));
-  const runDir = runFolder(options.runsDir, loaded.config.name, runDigest(configDigest, dataset.digest), options.fresh ?? false);
+  const runDir = options.runDir ?? runFolder(options.runsDir, loaded.config.name, runDigest(configDigest, dataset.digest), options.fresh ?? false);
   return { loaded, dataset, configDigest, runDir, tasks: expandTasks(loaded.config) };
 }
 
