@@ -11,6 +11,7 @@ import { checkCollectable, evaluateRun } from './collect.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
 import { runTracking } from '../track/sink-kinds.js';
 import { RunTracker, type TrackingOutcome } from '../track/tracker.js';
+import { PARENT_RUN } from '../track/journal.js';
 import { ferVersion } from '../core/package.js';
 import type { Progress } from '../core/progress.js';
 import { formatDuration, type RunDisplay } from './display.js';
@@ -54,6 +55,12 @@ export interface RunOptions {
   trackingUri?: string;
   /** This run folder instead of runs/<experiment>/run-<digest> (a sweep's trial lives in the sweep's folder). */
   runDir?: string;
+  /** Tags for the run's tracking (a sweep's trial: its sweep, its id, mlflow.parentRunId to nest it). */
+  trackingTags?: Record<string, string>;
+  /** The run's name in tracking instead of the experiment's name (a trial: its id). */
+  trackingName?: string;
+  /** The caller's last word before the run's tracking ends: tags and metrics for the run (a trial's objective and state). */
+  beforeTrackingEnd?: (state: RunManifest['state']) => { tags?: Record<string, string>; metrics?: Record<string, number> } | undefined;
 }
 
 export interface RunResult {
@@ -156,7 +163,7 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     await tracker.shutdown();
     throw error;
   }
-  const tracking = new RunTracking({ tracker, runDir, config, configFile: loaded.file, configFiles: loaded.files, dataset, manifest, tasks, cwd: options.cwd });
+  const tracking = new RunTracking({ tracker, runDir, config, configFile: loaded.file, configFiles: loaded.files, dataset, manifest, tasks, cwd: options.cwd, ...(options.trackingTags ? { extraTags: options.trackingTags } : {}), ...(options.trackingName ? { runName: options.trackingName } : {}) });
   // Only the tasks no other process is training (shards and runs sharing the folder), claimed once
   // the run can be recorded; a task finished while its claim was being taken is done.
   const claims = locks.claim(options.collectOnly ? [] : mine.filter((t) => !isFinished(t)));
@@ -202,6 +209,9 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     } else {
       manifest.state = options.signal?.aborted ? 'killed' : failed ? 'failed' : 'running';
     }
+    const last = options.beforeTrackingEnd?.(manifest.state);
+    if (last?.tags) tracker.setTags(PARENT_RUN, last.tags);
+    if (last?.metrics) tracker.logMetrics(PARENT_RUN, last.metrics, 0);
     tracking.end(manifest.state, summary, failures);
   } catch (error) {
     // Whatever broke, the run is not left RUNNING in MLflow: it ends FAILED with the reason.

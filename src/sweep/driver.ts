@@ -13,6 +13,7 @@ import { objectiveLoss, sweepSummary, trialLimit } from './outcome.js';
 import { findPruning, pruneThresholds, pruningMonitor, taskCurves, type Threshold } from './pruning.js';
 import { readObjective } from './objective.js';
 import { formatSweepReport } from './report.js';
+import { SweepTracking } from './tracking.js';
 import { propose } from './samplers.js';
 import { overridesOf, paramsOf, type Assignment } from './space.js';
 import { hasObjective, readSweepFile, readTrial, readTrials, sweepDir, trialDir, trialId, writeSweepFile, writeTrial, type SweepFile, type TrialRecord } from './state.js';
@@ -68,7 +69,11 @@ export async function runSweep(options: SweepOptions): Promise<SweepOutcome> {
   const workers = sweep.spec.budget.workers ?? 1;
   const limit = trialLimit(sweep.spec);
   const monitor = pruningMonitor(sweep.spec);
+  const writer = options.shard ? `sweep-shard-${options.shard.index}-of-${options.shard.count}` : 'sweep';
+  const tracking = new SweepTracking(sweep, dir, writer, options.trackingUri, options.log);
+  await tracking.start();
   let stopped = false;
+  try {
   for (let k = 0; k < limit; k++) {
     if (options.signal?.aborted) {
       stopped = true;
@@ -100,12 +105,18 @@ export async function runSweep(options: SweepOptions): Promise<SweepOutcome> {
       record = newRecord(sweep, k, assignment, thresholds);
       writeTrial(dir, record);
     }
-    const done = await runTrial(sweep, dir, record, options);
-    summarize(sweep, dir, options.cwd);
+    const done = await runTrial(sweep, dir, record, options, tracking);
+    const file = summarize(sweep, dir, options.cwd);
     if (done === 'stopped') {
       stopped = true;
       break;
     }
+    tracking.trialEnded(readTrial(dir, k) ?? record, file);
+  }
+  } finally {
+    const file = summarize(sweep, dir, options.cwd);
+    const complete = !stopped && file.trials.every((t) => t.state !== 'running');
+    await tracking.finish(complete, sweep.base.config.tracking.flush_seconds);
   }
   return { dir, file: summarize(sweep, dir, options.cwd), stopped };
 }
@@ -161,7 +172,7 @@ function overMinutes(sweep: LoadedSweep, dir: string, index: number): boolean {
 }
 
 /** Runs (or resumes) one trial and records how it ended. */
-async function runTrial(sweep: LoadedSweep, dir: string, record: TrialRecord, options: SweepOptions): Promise<'done' | 'stopped'> {
+async function runTrial(sweep: LoadedSweep, dir: string, record: TrialRecord, options: SweepOptions, tracking: SweepTracking): Promise<'done' | 'stopped'> {
   const runDir = trialDir(dir, record.id);
   const started = Date.now();
   const params = Object.entries(record.params)
@@ -180,6 +191,16 @@ async function runTrial(sweep: LoadedSweep, dir: string, record: TrialRecord, op
       cwd: options.cwd,
       runsDir: options.runsDir,
       runDir,
+      trackingTags: tracking.trialTags(record),
+      trackingName: `${sweep.name} ${record.id}`,
+      beforeTrackingEnd: (state) => {
+        if (state !== 'finished') return { tags: { 'fer.trial_state': state === 'killed' ? 'running' : 'failed' } };
+        const { objective, pruned } = judgeTrial(sweep, runDir, record);
+        return {
+          tags: { 'fer.trial_state': !Number.isFinite(objective) ? 'failed' : pruned ? 'pruned' : 'finished', ...(pruned ? { 'fer.pruned': `epoch ${pruned.epoch}: ${pruned.reason}` } : {}) },
+          ...(Number.isFinite(objective) ? { metrics: { [`objective_${sweep.spec.objective.metric}`]: objective } } : {}),
+        };
+      },
       display: options.display(record.id),
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
       ...(options.backend ? { backend: options.backend } : {}),
@@ -205,17 +226,22 @@ async function runTrial(sweep: LoadedSweep, dir: string, record: TrialRecord, op
     options.log(`trial ${record.id} FAILED: ${message.split('\n')[0]}`);
     return 'done';
   }
-  const objective = readObjective(runDir, sweep.spec.objective);
+  const { objective, pruned } = judgeTrial(sweep, runDir, record);
   if (!Number.isFinite(objective)) {
     finish({ state: 'failed', error: `no ${sweep.spec.objective.metric} on ${sweep.spec.objective.split} (did the loss diverge?)` });
     options.log(`trial ${record.id} FAILED: its objective is not a number`);
     return 'done';
   }
-  const thresholds = thresholdsOf(record);
-  const pruned = findPruning(runDir, pruningMonitor(sweep.spec), thresholds, sweep.spec.pruning.method);
   finish({ state: pruned ? 'pruned' : 'finished', objective, ...(pruned ? { pruned } : {}) });
   options.log(`trial ${record.id}: ${sweep.spec.objective.metric} ${objective.toFixed(4)}${pruned ? `, pruned at epoch ${pruned.epoch} (${pruned.reason})` : ''}`);
   return 'done';
+}
+
+/** A finished trial's objective, and whether (and where) pruning stopped it. */
+function judgeTrial(sweep: LoadedSweep, runDir: string, record: TrialRecord): { objective: number; pruned?: { epoch: number; reason: string } } {
+  const objective = readObjective(runDir, sweep.spec.objective);
+  const pruned = findPruning(runDir, pruningMonitor(sweep.spec), thresholdsOf(record), sweep.spec.pruning.method);
+  return { objective, ...(pruned ? { pruned } : {}) };
 }
 
 function thresholdsOf(record: TrialRecord): Threshold[] {
