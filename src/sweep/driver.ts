@@ -105,6 +105,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepOutcome> {
       record = newRecord(sweep, k, assignment, thresholds);
       writeTrial(dir, record);
     }
+    await tracking.learnParent(2000);
     const done = await runTrial(sweep, dir, record, options, tracking);
     const file = summarize(sweep, dir, options.cwd);
     if (done === 'stopped') {

@@ -46,7 +46,13 @@ export class SweepTracking {
       'sweep.space': stringify(this.sweep.spec.space.dimensions.map((d) => d.name)).slice(0, 500),
     });
     this.tracker.logArtifact(PARENT_RUN, spec, `sweep/${path.basename(this.sweep.file)}`);
-    const outcome = await this.tracker.flush(5000);
+    await this.learnParent(Math.min(15, this.sweep.base.config.tracking.flush_seconds) * 1000);
+  }
+
+  /** Waits (at most `milliseconds`) for the server to have the sweep's run, whose id trials nest under; a server that is down leaves them unnested. */
+  async learnParent(milliseconds: number): Promise<void> {
+    if (this.parentRunId !== undefined || !this.tracker.sinks.some((s) => s.kind === 'mlflow')) return;
+    const outcome = await this.tracker.flush(milliseconds);
     this.parentRunId = outcome.find((o) => o.kind === 'mlflow')?.parentRunId;
   }
 
