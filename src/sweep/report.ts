@@ -10,7 +10,8 @@ import { hasObjective, type SweepFile, type TrialRecord } from './state.js';
  * parameter was active are grouped by its value (each option of a choice; numbers into up to four
  * buckets of equal count), and importance is the variance of the group means (weighted by group size)
  * over the total variance of the objective. 0: the groups do equally well; 1: the parameter alone
- * explains the spread. With few trials it is a rough guide, and it does not see interactions.
+ * explains the spread. With few trials it is a rough guide (below four trials it is not given), and
+ * it does not see interactions.
  */
 export function parameterImportance(trials: readonly TrialRecord[]): { name: string; importance: number; trials: number }[] {
   const measured = trials.filter(hasObjective);
@@ -20,15 +21,19 @@ export function parameterImportance(trials: readonly TrialRecord[]): { name: str
       const rows = measured.filter((t) => name in t.params).map((t) => ({ value: t.params[name]!, objective: t.objective }));
       return { name, importance: etaSquared(rows), trials: rows.length };
     })
-    .sort((a, b) => b.importance - a.importance || a.name.localeCompare(b.name));
+    .sort((a, b) => (Number.isNaN(b.importance) ? -1 : b.importance) - (Number.isNaN(a.importance) ? -1 : a.importance) || a.name.localeCompare(b.name));
 }
 
+/** Below this many trials with the parameter active, its importance is not estimated (NaN). */
+const MIN_TRIALS = 4;
+
 function etaSquared(rows: { value: PlainValue; objective: number }[]): number {
-  if (rows.length < 2) return 0;
+  if (rows.length < MIN_TRIALS) return Number.NaN;
   const groups = new Map<string, number[]>();
   if (rows.every((r) => typeof r.value === 'number')) {
     const sorted = [...rows].sort((a, b) => (a.value as number) - (b.value as number));
-    const buckets = Math.min(4, sorted.length);
+    // At least two trials a bucket: one trial a bucket would explain everything.
+    const buckets = Math.min(4, Math.floor(sorted.length / 2));
     sorted.forEach((r, i) => {
       const key = String(Math.floor((i * buckets) / sorted.length));
       groups.set(key, [...(groups.get(key) ?? []), r.objective]);
@@ -76,7 +81,7 @@ export function formatSweepReport(sweep: SweepFile): string {
   const importance = parameterImportance(sweep.trials);
   if (importance.length > 0) {
     lines.push('', 'parameter importance (eta squared of the objective on the parameter; 0 none, 1 all; see docs/sweeps.md):');
-    for (const p of importance) lines.push(`  ${p.importance.toFixed(3)}  ${p.name} (${p.trials} trials)`);
+    for (const p of importance) lines.push(`  ${Number.isNaN(p.importance) ? '    -' : p.importance.toFixed(3)}  ${p.name} (${p.trials} trial${p.trials === 1 ? '' : 's'}${Number.isNaN(p.importance) ? ': too few to tell' : ''})`);
   }
   return `${lines.join('\n')}\n`;
 }
