@@ -82,13 +82,22 @@ export function overridesOf(space: SearchSpace, assignment: Assignment): string[
   return out;
 }
 
-/** The params a trial reports: each active dimension by name, options by label. */
+function isMap(value: PlainValue): value is { [key: string]: PlainValue } {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The params a trial reports: each active dimension by name, map options by their key. */
 export function paramsOf(space: SearchSpace, assignment: Assignment): Record<string, PlainValue> {
   const out: Record<string, PlainValue> = {};
   space.dimensions.forEach((dim, i) => {
     if (!isActive(space, i, assignment)) return;
     const x = assignment[dim.name]!;
-    out[dim.name] = isCategorical(dim.dist) ? dim.dist.options[x]!.label : x;
+    if (!isCategorical(dim.dist)) out[dim.name] = x;
+    else {
+      // A map option shows as its key (`sgd`: its own values are params of their own), anything else as its value.
+      const option = dim.dist.options[x]!;
+      out[dim.name] = isMap(option.value) && Object.keys(option.value).length === 1 ? option.label : option.value;
+    }
   });
   return out;
 }
