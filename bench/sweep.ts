@@ -41,7 +41,7 @@ function sweep(dir: string, data: string, method: 'tpe' | 'random', seed: number
       `sweep:\n  search: {method: ${method}, seed: ${seed}, startup_trials: ${Math.min(4, trials)}}\n  pruning: none\n  budget: {trials: ${trials}}\n`,
   );
   const started = performance.now();
-  const result = spawnSync(process.execPath, [path.join(root, 'bin', 'fer.js'), 'sweep', file, '--json', '--runs', path.join(dir, 'runs'), '--set', `data.source.csv.path=${data}`], {
+  const result = spawnSync(process.execPath, [path.join(root, 'bin', 'fer.js'), 'sweep', file, '--json', '--runs', path.join(dir, 'runs'), '--set', `data.source.csv=${data}`], {
     cwd: dir,
     encoding: 'utf8',
     env: { ...process.env, MLFLOW_TRACKING_URI: '' },

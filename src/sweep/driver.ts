@@ -6,13 +6,14 @@ import { formatDiagnostic } from '../core/diagnostic-format.js';
 import { FerError } from '../core/errors.js';
 import type { RunDisplay } from '../run/display.js';
 import { runExperiment } from '../run/runner.js';
-import { readTaskStatus } from '../store/run-folder.js';
+import { readTaskStatus, writeAtomic } from '../store/run-folder.js';
 import { RunBusyError } from '../store/run-lock.js';
 import { loadSweep, WITHOUT_SWEEP, type LoadedSweep } from './load.js';
 import { objectiveLoss, sweepSummary, trialLimit } from './outcome.js';
 import { findPruning, pruneThresholds, pruningMonitor, taskCurves, type Threshold } from './pruning.js';
 import { readObjective } from './objective.js';
 import { formatSweepReport } from './report.js';
+import { objectivePng, parallelCoordinatesPng } from './pictures.js';
 import { SweepTracking } from './tracking.js';
 import { propose } from './samplers.js';
 import { overridesOf, paramsOf, type Assignment } from './space.js';
@@ -257,5 +258,8 @@ function summarize(sweep: LoadedSweep, dir: string, cwd: string): SweepFile {
   const file = sweepSummary(sweep, readTrials(dir), (id) => path.relative(cwd, trialDir(dir, id)) || trialDir(dir, id));
   writeSweepFile(dir, file);
   writeFileSync(path.join(dir, 'report.txt'), formatSweepReport(file));
+  const title = `${sweep.name.toUpperCase()}: ${sweep.spec.objective.metric.toUpperCase()} ON ${sweep.spec.objective.split.toUpperCase()}`;
+  writeAtomic(path.join(dir, 'objective.png'), objectivePng(file.trials, sweep.spec.objective.direction, title));
+  writeAtomic(path.join(dir, 'parallel-coordinates.png'), parallelCoordinatesPng(sweep.spec.space, file.trials, sweep.spec.objective.direction, title));
   return file;
 }

@@ -70,8 +70,10 @@ export class SweepTracking {
   }
 
   async finish(complete: boolean, flushSeconds: number): Promise<TrackingOutcome> {
-    const report = path.join(this.dir, 'report.txt');
-    if (existsSync(report)) this.tracker.logArtifact(PARENT_RUN, report, 'sweep/report.txt');
+    for (const file of ['report.txt', 'objective.png', 'parallel-coordinates.png']) {
+      const where = path.join(this.dir, file);
+      if (existsSync(where)) this.tracker.logArtifact(PARENT_RUN, where, `sweep/${file}`);
+    }
     // A sweep stopped early stays open: the next `fer sweep` continues the same run.
     if (complete) this.tracker.close(PARENT_RUN, 'FINISHED');
     return this.tracker.finish(flushSeconds * 1000);

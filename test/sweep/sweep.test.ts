@@ -97,6 +97,7 @@ describe('fer sweep', () => {
     const report = readFileSync(path.join(dirA, 'runs', 'demo-sweep', 'report.txt'), 'utf8');
     expect(report).toContain('parameter importance');
     expect(report).toMatch(/1\. t000\d/);
+    for (const picture of ['objective.png', 'parallel-coordinates.png']) expect(existsSync(path.join(dirA, 'runs', 'demo-sweep', picture))).toBe(true);
     // A trial's config resolves its sampled values: it is a config fer run takes.
     const config = readFileSync(path.join(dirA, whole.trials[0]!.runDir, 'config.resolved.yaml'), 'utf8');
     expect(config).not.toMatch(/^sweep:/m);
