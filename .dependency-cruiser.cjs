@@ -23,8 +23,9 @@ const ALLOWED = {
   engine: ['core', 'backend', 'layers', 'registry', 'config', 'data', 'store'],
   track: ['core', 'backend'],
   run: ['core', 'backend', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track'],
+  sweep: ['core', 'backend', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track', 'run'],
   predict: ['core', 'backend', 'layers', 'registry', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store'],
-  cli: ['core', 'backend', 'setup', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track', 'run', 'predict'],
+  cli: ['core', 'backend', 'setup', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track', 'run', 'sweep', 'predict'],
 };
 
 // The root of the tree being checked: `src/` here; the lint test checks a fixture tree laid out the same way.

@@ -9,6 +9,7 @@ import { evaluateCommand } from './commands/evaluate.js';
 import { predictCommand } from './commands/predict.js';
 import { registerCommand } from './commands/register.js';
 import { runCommandModule } from './commands/run.js';
+import { sweepCommand } from './commands/sweep.js';
 import { runsCommand } from './commands/runs.js';
 import { pluginsCommand } from './commands/plugins.js';
 import { syncCommand } from './commands/sync.js';
@@ -55,6 +56,7 @@ function parser(argv: string[]) {
     })
     .option('color', { type: 'boolean', global: true, describe: 'colour the output (default: on a terminal, unless NO_COLOR)' })
     .command(runCommandModule)
+    .command(sweepCommand)
     .command(syncCommand)
     .command(runsCommand)
     .command(evaluateCommand)

@@ -1,5 +1,5 @@
 import { Type, type TObject } from '@sinclair/typebox';
-import { improves, MONITORS } from './monitor.js';
+import { improves, lowerIsBetter, MONITORS } from './monitor.js';
 import type { ArgsOf, ArgsSchema, Definition } from './registry.js';
 import { args, choice } from './schema-helpers.js';
 
@@ -82,4 +82,42 @@ export const earlyStopping = defineCallback({
   }),
 });
 
-export const callbackDefinitions: CallbackDefinition[] = [earlyStopping];
+/**
+ * Stops a task whose monitored metric is worse than a threshold at given epochs: how `fer sweep`
+ * prunes weak trials (ASHA rungs, median rule). The sweep computes the thresholds from the trials
+ * finished before this one, so the decision is part of the trial's config and a resumed trial
+ * decides as an uninterrupted one.
+ */
+export const pruneBelow = defineCallback({
+  type: 'prune_below',
+  summary: 'Stop when the monitored metric is worse than the threshold given for an epoch (fer sweep writes these for pruning).',
+  args: args(
+    {
+      monitor: choice(MONITORS, { default: 'val_accuracy', description: 'the epoch metric compared' }),
+      thresholds: Type.Array(
+        Type.Object(
+          {
+            epoch: Type.Integer({ minimum: 1, description: 'the epoch (from 1) the threshold applies after' }),
+            value: Type.Number({ description: 'stop when the metric is worse than this' }),
+          },
+          { additionalProperties: false },
+        ),
+        { default: [], description: 'per epoch, the value to beat' },
+      ),
+      rule: Type.String({ default: 'threshold', description: 'where the thresholds come from (asha, median), for reports' }),
+    },
+    { title: 'prune_below' },
+  ),
+  build: (a): TrainingCallback<null> => ({
+    initialState: () => null,
+    onEpochEnd: (epoch, metrics) => {
+      const threshold = a.thresholds.find((t) => t.epoch === epoch + 1);
+      const value = metrics[a.monitor];
+      if (threshold === undefined || value === undefined) return undefined;
+      const worse = lowerIsBetter(a.monitor) ? value > threshold.value : value < threshold.value;
+      return worse ? { stop: true } : undefined;
+    },
+  }),
+});
+
+export const callbackDefinitions: CallbackDefinition[] = [earlyStopping, pruneBelow];

@@ -40,6 +40,10 @@ export interface RunTrackingContext {
   cwd: string;
   /** The `--set` overrides the run was started with: they name the parent run. */
   overrides: readonly string[];
+  /** Tags the caller adds to every run (a sweep's trial: which sweep, which trial, its MLflow parent). */
+  extraTags?: Record<string, string>;
+  /** The parent run's name, when not the one made from the config and overrides (a sweep's trial: its id). */
+  runName?: string;
 }
 
 const EPOCH_KEYS: [keyof EpochMetrics, string][] = [
@@ -86,13 +90,14 @@ export class RunTracking {
       'fer.config_digest': manifest.configDigest,
       'fer.run_dir': path.relative(cwd, this.context.runDir) || this.context.runDir,
       ...config.tracking.tags,
+      ...this.context.extraTags,
     };
   }
 
   /** The parent run: params, dataset, config files, a first description. Repeated calls add only what is new. */
   start(): void {
     const { config, runDir, dataset, tracker } = { ...this.context, tracker: this.tracker };
-    tracker.open({ run: PARENT_RUN, name: this.parentName(), startTime: Date.parse(this.context.manifest.created), uid: this.context.manifest.uid, source: this.source(), tags: this.runTags() });
+    tracker.open({ run: PARENT_RUN, name: this.context.runName ?? this.parentName(), startTime: Date.parse(this.context.manifest.created), uid: this.context.manifest.uid, source: this.source(), tags: this.runTags() });
     // The tracking section is where the run is reported, not what it is; a URI may hold credentials.
     // Templates are definitions, long and full of docs: one digest each shows in a comparison
     // that a block changed; the definitions themselves are in config/config.resolved.yaml.

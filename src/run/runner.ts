@@ -12,6 +12,7 @@ import { checkCollectable, evaluateRun } from './collect.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
 import { runTracking } from '../track/sink-kinds.js';
 import { RunTracker, type TrackingOutcome } from '../track/tracker.js';
+import { PARENT_RUN } from '../track/journal.js';
 import { ferVersion } from '../core/package.js';
 import type { Progress } from '../core/progress.js';
 import { formatDuration, type RunDisplay } from './display.js';
@@ -61,6 +62,14 @@ export interface RunOptions {
   trackingUri?: string;
   /** Pictures that need the trained models (saliency maps: predict/ loads them), drawn once the ensemble is built. */
   modelPictures?: (runDir: string, dataset: Dataset) => Promise<PictureFile[]>;
+  /** This run folder instead of runs/<experiment>/run-<digest> (a sweep's trial lives in the sweep's folder). */
+  runDir?: string;
+  /** Tags for the run's tracking (a sweep's trial: its sweep, its id, mlflow.parentRunId to nest it). */
+  trackingTags?: Record<string, string>;
+  /** The run's name in tracking instead of the one made from the config and overrides (a trial: its id). */
+  trackingName?: string;
+  /** The caller's last word before the run's tracking ends: tags and metrics for the run (a trial's objective and state). */
+  beforeTrackingEnd?: (state: RunManifest['state']) => { tags?: Record<string, string>; metrics?: Record<string, number> } | undefined;
 }
 
 export interface RunResult {
@@ -72,13 +81,13 @@ export interface RunResult {
   tracking: TrackingOutcome;
 }
 
-export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overrides' | 'cwd' | 'runsDir' | 'fresh' | 'dataProgress'>) {
+export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overrides' | 'cwd' | 'runsDir' | 'fresh' | 'dataProgress' | 'runDir'>) {
   const loaded = await loadConfigWithPlugins(options.configFile, { overrides: options.overrides, cwd: options.cwd });
   if (!loaded.config.data) throw new DataError(`${options.configFile} has no data section: fer run needs data to train on`);
   const { dataset } = await loadDataset({ data: loaded.config.data, seed: loaded.config.seed, registry: loaded.registry, ...(options.dataProgress ? { progress: options.dataProgress } : {}) });
   // The plugins' code is part of the config's identity: an edited plugin gets a new run folder.
   const configDigest = runConfigDigest(loaded.config, loaded.file, loadedPlugins(loaded.registry).map((p) => p.digest));
-  const runDir = runFolder(options.runsDir, loaded.config.name, runDigest(configDigest, dataset.digest), options.fresh ?? false);
+  const runDir = options.runDir ?? runFolder(options.runsDir, loaded.config.name, runDigest(configDigest, dataset.digest), options.fresh ?? false);
   return { loaded, dataset, configDigest, runDir, tasks: expandTasks(loaded.config) };
 }
 
@@ -182,7 +191,7 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     await tracker.shutdown();
     throw error;
   }
-  const tracking = new RunTracking({ tracker, runDir, config, configFile: loaded.file, configFiles: loaded.files, dataset, manifest, tasks, cwd: options.cwd, overrides: options.overrides });
+  const tracking = new RunTracking({ tracker, runDir, config, configFile: loaded.file, configFiles: loaded.files, dataset, manifest, tasks, cwd: options.cwd, overrides: options.overrides, ...(options.trackingTags ? { extraTags: options.trackingTags } : {}), ...(options.trackingName ? { runName: options.trackingName } : {}) });
   // Only the tasks no other process is training (shards and runs sharing the folder), claimed once
   // the run can be recorded; a task finished while its claim was being taken is done.
   // A finished task whose files are damaged (or whose status is) is trained again: from its
@@ -262,6 +271,9 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     }
     // The manifest as it ends, before tracking logs the ensemble model (run.json is one of its files).
     writeRunManifest(runDir, { ...manifest, updated: new Date().toISOString() });
+    const last = options.beforeTrackingEnd?.(manifest.state);
+    if (last?.tags) tracker.setTags(PARENT_RUN, last.tags);
+    if (last?.metrics) tracker.logMetrics(PARENT_RUN, last.metrics, 0);
     tracking.end(manifest.state, summary, failures);
   } catch (error) {
     // Whatever broke, the run is not left RUNNING in MLflow: it ends FAILED with the reason.

@@ -1,0 +1,174 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { BACKEND_NAMES, type BackendRequest } from '../../backend/backend.js';
+import { ConfigError } from '../../core/diagnostic.js';
+import { FerError } from '../../core/errors.js';
+import { createDisplay, formatDuration } from '../../run/display.js';
+import { killWorkers } from '../../run/pool.js';
+import { parseShard } from '../../store/tasks.js';
+import { runSweep } from '../../sweep/driver.js';
+import { loadSweep } from '../../sweep/load.js';
+import { trialLimit } from '../../sweep/outcome.js';
+import { describeDistribution, gridSize } from '../../sweep/space.js';
+import { readSweepFile, readTrials, sweepDir, type SweepFile } from '../../sweep/state.js';
+import { defaultIo, EXIT_FAILURE, EXIT_OK, runCommand } from '../output.js';
+import type { GlobalOptions } from '../options.js';
+
+interface SweepCliOptions extends GlobalOptions {
+  config: string;
+  dryRun: boolean;
+  json: boolean;
+  best: boolean;
+  write?: string;
+  workers?: number;
+  backend?: BackendRequest;
+  shard?: string;
+  collect: boolean;
+  runs: string;
+  trackingUri?: string;
+}
+
+const EXIT_STOPPED = 130;
+
+/** What --json prints: the trials and the best, nothing internal. */
+function jsonOf(file: SweepFile): unknown {
+  return {
+    sweep: file.sweep,
+    trials: file.trials.map((t) => ({ id: t.id, params: t.params, state: t.state, objective: t.objective ?? null, runDir: t.runDir })),
+    best: file.best,
+  };
+}
+
+export const sweepCommand: CommandModule<GlobalOptions, SweepCliOptions> = {
+  command: 'sweep <config>',
+  describe: 'Search hyperparameters and architectures declared in the config\'s sweep: section; each trial is a fer run (rerun to continue)',
+  builder: (yargs: Argv<GlobalOptions>) =>
+    yargs
+      .positional('config', { type: 'string', demandOption: true, describe: 'config file with a sweep: section' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'print the search space, the number of trials and an estimated time; train nothing' })
+      .option('json', { type: 'boolean', default: false, describe: 'print {"sweep", "trials": [{"id", "params", "state", "objective", "runDir"}], "best"}' })
+      .option('best', { type: 'boolean', default: false, describe: 'print the best trial\'s resolved config as YAML (ready for fer run)' })
+      .option('write', { type: 'string', describe: 'with --best: write it to this file instead' })
+      .option('workers', { type: 'number', describe: 'worker processes per trial (default: one per core)' })
+      .option('backend', { choices: ['auto', ...BACKEND_NAMES], describe: 'compute backend (default: engine.backend of the config)' })
+      .option('shard', { type: 'string', describe: 'run only trials i, i+n, ... of the sweep, e.g. 2/4 (job arrays sharing a runs folder)' })
+      .option('collect', { type: 'boolean', default: false, describe: 'train nothing: gather the trials of all shards into sweep.json and report.txt' })
+      .option('runs', { type: 'string', default: 'runs', describe: 'the runs folder' })
+      .option('tracking-uri', { type: 'string', describe: 'MLflow tracking server (default: tracking.uri of the config, then MLFLOW_TRACKING_URI)' })
+      .example('$0 sweep configs/sweeps/quick-sweep.yaml --dry-run', 'the space and budget of the example sweep')
+      .example('$0 sweep configs/sweeps/quick-sweep.yaml --best --write best.yaml', 'the best trial as a config for fer run') as unknown as Argv<SweepCliOptions>,
+  handler: async (argv: ArgumentsCamelCase<SweepCliOptions>) => {
+    const io = defaultIo(argv);
+    await runCommand(io, async () => {
+      const shard = argv.shard === undefined ? undefined : parseShard(argv.shard);
+      if (argv.shard !== undefined && !shard) {
+        throw new ConfigError([{ severity: 'error', code: 'override-syntax', message: `--shard ${argv.shard}: expected i/n with 1 <= i <= n, e.g. --shard 2/4` }]);
+      }
+      const sets = argv.set ?? [];
+      const cwd = process.cwd();
+      const runsDir = path.resolve(argv.runs);
+      if (argv.dryRun || argv.best) {
+        const sweep = await loadSweep(argv.config, sets, cwd);
+        const dir = sweepDir(runsDir, sweep.name);
+        if (argv.best) {
+          const file = readSweepFile(dir);
+          if (!file?.best) throw new FerError(`${path.relative(cwd, dir) || dir} has no finished trial yet`, `run fer sweep ${argv.config} first`);
+          const resolved = path.join(dir, 'trials', file.best.id, 'config.resolved.yaml');
+          if (!existsSync(resolved)) throw new FerError(`the best trial ${file.best.id} has no resolved config at ${resolved}`);
+          const text = `# fer sweep ${argv.config}: best trial ${file.best.id}, ${sweep.spec.objective.metric} ${file.best.objective}\n${readFileSync(resolved, 'utf8')}`;
+          if (argv.write) {
+            writeFileSync(argv.write, text);
+            io.stderr(`wrote ${argv.write} (trial ${file.best.id}); run it with: fer run ${argv.write}`);
+          } else io.stdout(text.trimEnd());
+          return EXIT_OK;
+        }
+        const limit = trialLimit(sweep.spec);
+        const done = readTrials(dir).filter((t) => t.seconds !== undefined && t.state !== 'running');
+        const meanSeconds = done.length > 0 ? done.reduce((s, t) => s + t.seconds!, 0) / done.length : undefined;
+        const count = Number.isFinite(limit) ? limit : undefined;
+        const estimate = meanSeconds !== undefined && count !== undefined ? meanSeconds * Math.max(0, count - done.length) : undefined;
+        if (argv.json) {
+          io.stdout(
+            JSON.stringify(
+              {
+                sweep: sweep.name,
+                space: sweep.spec.space.dimensions.map((d) => ({ name: d.name, distribution: describeDistribution(d.dist), ...(d.condition ? { when: { [sweep.spec.space.dimensions[d.condition.parent]!.name]: optionLabel(sweep, d.condition) } } : {}) })),
+                search: sweep.spec.search,
+                objective: sweep.spec.objective,
+                pruning: sweep.spec.pruning,
+                budget: sweep.spec.budget,
+                trials: count ?? null,
+                gridSize: gridSize(sweep.spec.space) ?? null,
+                estimatedSeconds: estimate ?? null,
+              },
+              null,
+              2,
+            ),
+          );
+          return EXIT_OK;
+        }
+        io.stdout(`sweep ${sweep.name}: ${sweep.spec.search.method} search (seed ${sweep.spec.search.seed}), ${sweep.spec.objective.direction} ${sweep.spec.objective.metric} on ${sweep.spec.objective.split}, pruning ${sweep.spec.pruning.method}`);
+        io.stdout('space:');
+        for (const d of sweep.spec.space.dimensions) {
+          io.stdout(`  ${d.name}: ${describeDistribution(d.dist)}${d.condition ? `  (when ${sweep.spec.space.dimensions[d.condition.parent]!.name} = ${optionLabel(sweep, d.condition)})` : ''}`);
+        }
+        const budget = [count !== undefined ? `${count} trials` : undefined, sweep.spec.budget.minutes !== undefined ? `${sweep.spec.budget.minutes} minutes` : undefined].filter(Boolean).join(', at most ');
+        io.stdout(`budget: ${budget}${done.length > 0 ? ` (${done.length} done)` : ''}`);
+        io.stdout(
+          estimate !== undefined
+            ? `estimated time: ${formatDuration(estimate)} (mean of the ${done.length} trial${done.length === 1 ? '' : 's'} done: ${formatDuration(meanSeconds!)} each)`
+            : `estimated time: ${meanSeconds !== undefined ? `${formatDuration(meanSeconds)} a trial` : 'not measured yet (fer run --dry-run of the base experiment lists its tasks; the first trial measures the time)'}`,
+        );
+        return EXIT_OK;
+      }
+
+      const controller = new AbortController();
+      let interrupts = 0;
+      const onInterrupt = () => {
+        if (++interrupts > 1) {
+          killWorkers();
+          process.exit(EXIT_STOPPED);
+        }
+        controller.abort();
+      };
+      process.on('SIGINT', onInterrupt);
+      process.on('SIGTERM', onInterrupt);
+      try {
+        // The display counts epochs and batches of the base experiment (a trial may search them: then it is approximate).
+        const base = await loadSweep(argv.config, sets, cwd).then((s) => s.base.config.training, () => ({ epochs: 0, batch_size: 0 }));
+        const outcome = await runSweep({
+          configFile: argv.config,
+          overrides: sets,
+          cwd,
+          runsDir,
+          ...(argv.workers !== undefined ? { workers: argv.workers } : {}),
+          ...(argv.backend ? { backend: argv.backend } : {}),
+          ...(shard ? { shard } : {}),
+          collectOnly: argv.collect,
+          display: () => createDisplay(process.stderr, base.epochs, base.batch_size),
+          log: (text) => io.stderr(text),
+          signal: controller.signal,
+          ...(argv.trackingUri ? { trackingUri: argv.trackingUri } : {}),
+        });
+        const where = path.relative(cwd, outcome.dir) || outcome.dir;
+        if (argv.json) io.stdout(JSON.stringify(jsonOf(outcome.file), null, 2));
+        else {
+          io.stdout(readFileSync(path.join(outcome.dir, 'report.txt'), 'utf8').trimEnd());
+          io.stdout(`\noutputs: ${where} (sweep.json, report.txt, trials/<id>: each a fer run folder)`);
+        }
+        if (outcome.stopped) io.stderr(`stopped; rerun the same command to continue (${where})`);
+        const failed = outcome.file.trials.length > 0 && outcome.file.trials.every((t) => t.state === 'failed');
+        return outcome.stopped ? EXIT_STOPPED : failed ? EXIT_FAILURE : EXIT_OK;
+      } finally {
+        process.off('SIGINT', onInterrupt);
+        process.off('SIGTERM', onInterrupt);
+      }
+    });
+  },
+};
+
+function optionLabel(sweep: Awaited<ReturnType<typeof loadSweep>>, condition: { parent: number; option: number }): string {
+  const parent = sweep.spec.space.dimensions[condition.parent]!.dist;
+  return 'options' in parent ? parent.options[condition.option]!.label : String(condition.option);
+}
