@@ -33,20 +33,32 @@ export async function saveModel(tf: Tf, model: tfjs.LayersModel, dir: string): P
   renameSync(staging, dir);
 }
 
-export async function loadModel(tf: Tf, dir: string): Promise<tfjs.LayersModel> {
-  // Registers FerBatchNormalization, FerDropout and the noise layers under their class names.
-  batchNormLayerClass(tf);
-  randomLayers(tf);
+/** A saved model's files as they are on disk: its topology (JSON), weight specs and weight bytes in spec order. */
+export interface SavedModelFiles {
+  modelTopology: object;
+  weightSpecs: tfjs.io.WeightsManifestEntry[];
+  weightData: Buffer;
+}
+
+/** Reads a saved model's model.json and weight files without loading it into tfjs (export rewrites them). */
+export function readModelFiles(dir: string): SavedModelFiles {
   const manifest = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as {
     modelTopology: object;
     weightsManifest: { paths: string[]; weights: tfjs.io.WeightsManifestEntry[] }[];
   };
   const buffers = manifest.weightsManifest.flatMap((group) => group.paths.map((p) => readFileSync(path.join(dir, p))));
-  const weightData = Buffer.concat(buffers);
+  return { modelTopology: manifest.modelTopology, weightSpecs: manifest.weightsManifest.flatMap((group) => group.weights), weightData: Buffer.concat(buffers) };
+}
+
+export async function loadModel(tf: Tf, dir: string): Promise<tfjs.LayersModel> {
+  // Registers FerBatchNormalization, FerDropout and the noise layers under their class names.
+  batchNormLayerClass(tf);
+  randomLayers(tf);
+  const { modelTopology, weightSpecs, weightData } = readModelFiles(dir);
   return tf.loadLayersModel(
     tf.io.fromMemory({
-      modelTopology: manifest.modelTopology,
-      weightSpecs: manifest.weightsManifest.flatMap((group) => group.weights),
+      modelTopology,
+      weightSpecs,
       weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength),
     }),
   );
