@@ -6,6 +6,7 @@ import { compileCommand } from './commands/compile.js';
 import { dataCommand } from './commands/data.js';
 import { doctorCommand } from './commands/doctor.js';
 import { evaluateCommand } from './commands/evaluate.js';
+import { exportCommand } from './commands/export.js';
 import { predictCommand } from './commands/predict.js';
 import { runCommandModule } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
@@ -58,6 +59,7 @@ function parser(argv: string[]) {
     .command(runsCommand)
     .command(evaluateCommand)
     .command(predictCommand)
+    .command(exportCommand)
     .command(validateCommand)
     .command(compileCommand)
     .command(schemaCommand)
