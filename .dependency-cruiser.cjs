@@ -24,7 +24,8 @@ const ALLOWED = {
   run: ['core', 'backend', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'store', 'compile', 'engine', 'track'],
   predict: ['core', 'backend', 'layers', 'registry', 'plugins', 'config', 'data', 'ensemble', 'store'],
   export: ['core', 'config', 'data', 'ensemble', 'store'],
-  cli: ['core', 'backend', 'setup', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'store', 'compile', 'engine', 'track', 'run', 'predict', 'export'],
+  serve: ['core', 'backend', 'registry', 'config', 'data', 'store', 'predict', 'export'],
+  cli: ['core', 'backend', 'setup', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'store', 'compile', 'engine', 'track', 'run', 'predict', 'export', 'serve'],
 };
 
 // The root of the tree being checked: `src/` here; the lint test checks a fixture tree laid out the same way.

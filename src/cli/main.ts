@@ -10,6 +10,7 @@ import { exportCommand } from './commands/export.js';
 import { predictCommand } from './commands/predict.js';
 import { runCommandModule } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
+import { serveCommand } from './commands/serve.js';
 import { pluginsCommand } from './commands/plugins.js';
 import { syncCommand } from './commands/sync.js';
 import { setupCommand } from './commands/setup.js';
@@ -60,6 +61,7 @@ function parser(argv: string[]) {
     .command(evaluateCommand)
     .command(predictCommand)
     .command(exportCommand)
+    .command(serveCommand)
     .command(validateCommand)
     .command(compileCommand)
     .command(schemaCommand)
