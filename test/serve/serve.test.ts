@@ -29,7 +29,7 @@ describe('fer serve', () => {
   }, 180_000);
   afterAll(() => server?.stop());
 
-  const post = (body: BodyInit, type: string) => fetch(new URL('predict', server.url), { method: 'POST', body, headers: { 'Content-Type': type } });
+  const post = (body: string | Uint8Array, type: string) => fetch(new URL('predict', server.url), { method: 'POST', body, headers: { 'Content-Type': type } });
 
   it('GET /health names the model, its classes and input', async () => {
     const response = await fetch(new URL('health', server.url));
