@@ -1,9 +1,9 @@
 /**
  * Runs the named benchmarks: `npm run bench -- compile`. Without names, the quick ones; the
- * accuracy benchmark trains for most of an hour, so it runs only when named.
+ * accuracy benchmark trains for most of an hour, and serve starts a server, so they run only when named.
  */
 const quick = ['compile', 'data', 'engine'];
-const available = [...quick, 'reference-accuracy'];
+const available = [...quick, 'serve', 'reference-accuracy'];
 const wanted = process.argv.slice(2);
 const selected = wanted.length > 0 ? wanted : quick;
 for (const name of selected) {

@@ -82,7 +82,11 @@ describe('fer serve', () => {
   it('answers 32 concurrent requests, each as it would alone', async () => {
     const alone = (await (await post(png, 'image/png')).json()) as Answer;
     const answers = await Promise.all(Array.from({ length: 32 }, () => post(png, 'image/png').then((r) => r.json() as Promise<Answer>)));
-    for (const answer of answers) expect(answer).toEqual(alone);
+    // Concurrent requests share forward passes (batched): the same answers, up to float rounding.
+    for (const answer of answers) {
+      expect(answer.predictions[0]!.emotion).toBe(alone.predictions[0]!.emotion);
+      for (const c of alone.classes) expect(Math.abs(answer.predictions[0]!.probabilities[c]! - alone.predictions[0]!.probabilities[c]!)).toBeLessThan(1e-6);
+    }
   });
 
   it('serves an export folder as it serves the run', async () => {
