@@ -10,6 +10,7 @@ import { readTaskPreprocessing, taskModelDir } from '../store/run-folder.js';
 import { openRun, type SavedRun } from '../store/saved-run.js';
 import { ensembleModel, INPUT_NAME, type ExportMember } from './ensemble-model.js';
 import { ExportError } from './export-error.js';
+import { graphModel, type GraphDefNode } from './graph-model.js';
 import type { ModelTopology, WeightSpec } from './layers-json.js';
 import { testTimeViews } from './test-time-views.js';
 
@@ -31,13 +32,14 @@ export interface ExportMetadata {
   ferVersion: string;
 }
 
-/** A run's ensemble as one TensorFlow.js layers model: model.json's content and weights.bin. */
+/** A run's ensemble as one TensorFlow.js model: model.json's content and weights.bin. */
 export interface ModelExport {
   modelJson: {
-    format: 'layers-model';
+    /** layers-model: tf.loadLayersModel; graph-model (a GraphDef): tf.loadGraphModel. */
+    format: 'layers-model' | 'graph-model';
     generatedBy: string;
     convertedBy: null;
-    modelTopology: ModelTopology;
+    modelTopology: ModelTopology | { node: GraphDefNode[]; library: object; versions: object };
     weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
     userDefinedMetadata: { fer: ExportMetadata };
   };
@@ -53,9 +55,6 @@ export const WEIGHTS_FILE = 'weights.bin';
  */
 export function exportRun(runDir: string | SavedRun, options: { format?: ExportFormat; member?: string } = {}): ModelExport {
   const format = options.format ?? 'tfjs-layers';
-  if (format !== 'tfjs-layers') {
-    throw new ExportError(`--format ${format} is not available yet: fer writes the ensemble as a tfjs-layers model`, 'use --format tfjs-layers (docs/deliver.md says why)');
-  }
   const run = typeof runDir === 'string' ? openRun(runDir) : runDir;
   let members = memberModels(run);
   if (options.member !== undefined) {
@@ -89,15 +88,17 @@ export function exportRun(runDir: string | SavedRun, options: { format?: ExportF
     run: { id: run.manifest.runId, experiment: run.manifest.experiment, configDigest: run.manifest.configDigest, dataDigest: run.manifest.dataDigest },
     ferVersion: ferVersion(),
   };
+  const common = { generatedBy: `fer ${ferVersion()}`, convertedBy: null, userDefinedMetadata: { fer: metadata } };
+  if (format === 'tfjs-graph') {
+    const graph = graphModel(topology, weightSpecs, weightData);
+    return {
+      modelJson: { format: 'graph-model', ...common, modelTopology: { node: graph.nodes, library: {}, versions: { producer: 1 } }, weightsManifest: [{ paths: [WEIGHTS_FILE], weights: graph.weightSpecs }] },
+      weights: graph.weightData,
+      metadata,
+    };
+  }
   return {
-    modelJson: {
-      format: 'layers-model',
-      generatedBy: `fer ${ferVersion()}`,
-      convertedBy: null,
-      modelTopology: topology,
-      weightsManifest: [{ paths: [WEIGHTS_FILE], weights: weightSpecs }],
-      userDefinedMetadata: { fer: metadata },
-    },
+    modelJson: { format: 'layers-model', ...common, modelTopology: topology, weightsManifest: [{ paths: [WEIGHTS_FILE], weights: weightSpecs }] },
     weights: weightData,
     metadata,
   };

@@ -8,9 +8,9 @@ import type { ExportMetadata } from '../export/export-run.js';
  * resize with half-pixel centres to the model's size (a webcam frame first cropped to the guide's
  * square). Each bar carries its exact probability in data-probability (the browser test reads it).
  */
-export function pageHtml(metadata: ExportMetadata): string {
+export function pageHtml(metadata: ExportMetadata, format: string): string {
   const title = `fer: ${metadata.run.experiment}`;
-  const config = JSON.stringify({ classes: metadata.classes, input: metadata.input });
+  const config = JSON.stringify({ classes: metadata.classes, input: metadata.input, format });
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -190,7 +190,7 @@ function fail(error) {
   const backend = new URLSearchParams(location.search).get('backend');
   if (backend) await tf.setBackend(backend);
   await tf.ready();
-  model = await tf.loadLayersModel('/model/model.json');
+  model = CONFIG.format === 'graph-model' ? await tf.loadGraphModel('/model/model.json') : await tf.loadLayersModel('/model/model.json');
   $('status').textContent = 'Model ready (' + CONFIG.classes.length + ' classes, TensorFlow.js ' + tf.version.tfjs + ', ' + tf.getBackend() + ').';
   document.body.dataset.ready = 'true';
 })().catch(fail);

@@ -54,19 +54,18 @@ export class Predictor {
 
   private constructor(
     private readonly tf: Tf,
-    private readonly model: tfjs.LayersModel,
+    private readonly model: tfjs.LayersModel | tfjs.GraphModel,
     readonly metadata: ExportMetadata,
   ) {}
 
   static async load(tf: Tf, served: ServedModel): Promise<Predictor> {
     const weightData = Buffer.concat(served.modelJson.weightsManifest.flatMap((group) => group.paths.map((p) => served.files.get(p)!)));
-    const model = await tf.loadLayersModel(
-      tf.io.fromMemory({
-        modelTopology: served.modelJson.modelTopology as unknown as tfjs.io.ModelJSON['modelTopology'],
-        weightSpecs: served.modelJson.weightsManifest.flatMap((group) => group.weights) as tfjs.io.WeightsManifestEntry[],
-        weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength),
-      }),
-    );
+    const artifacts = tf.io.fromMemory({
+      modelTopology: served.modelJson.modelTopology as unknown as tfjs.io.ModelJSON['modelTopology'],
+      weightSpecs: served.modelJson.weightsManifest.flatMap((group) => group.weights) as tfjs.io.WeightsManifestEntry[],
+      weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength),
+    });
+    const model = served.modelJson.format === 'graph-model' ? await tf.loadGraphModel(artifacts) : await tf.loadLayersModel(artifacts);
     return new Predictor(tf, model, served.metadata);
   }
 

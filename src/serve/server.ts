@@ -38,7 +38,7 @@ export function createFerServer(model: ServedModel, predictor: Predictor, limits
   const { height, width, channels } = metadata.input;
   const imageShape = { height, width, channels };
   const size = height * width * channels;
-  const page = Buffer.from(pageHtml(metadata));
+  const page = Buffer.from(pageHtml(metadata, model.modelJson.format));
   const modelJson = Buffer.from(JSON.stringify(model.modelJson));
   let tfjs: Buffer | undefined;
 
@@ -73,7 +73,7 @@ export function createFerServer(model: ServedModel, predictor: Predictor, limits
     const route = `${request.method} ${url.pathname}`;
     if (route === 'POST /predict') return sendJson(response, 200, await predict(request));
     if (url.pathname === '/predict') throw new HttpError(405, `${request.method} /predict: use POST with an image or JSON pixels`);
-    if (route === 'GET /health') return sendJson(response, 200, { status: 'ok', model: model.modelJson.modelTopology.config.name, classes: metadata.classes, input: metadata.input, members: metadata.members.map((m) => m.name) });
+    if (route === 'GET /health') return sendJson(response, 200, { status: 'ok', model: metadata.run.experiment, format: model.modelJson.format, classes: metadata.classes, input: metadata.input, members: metadata.members.map((m) => m.name) });
     if (route === 'GET /') return send(response, 200, 'text/html; charset=utf-8', page);
     if (route === 'GET /model/model.json') return send(response, 200, 'application/json', modelJson);
     if (request.method === 'GET' && url.pathname.startsWith('/model/')) {

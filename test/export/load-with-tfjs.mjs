@@ -19,11 +19,14 @@ const server = createServer(async (request, response) => {
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 try {
   await tf.setBackend('cpu');
-  const model = await tf.loadLayersModel(`http://127.0.0.1:${server.address().port}/model.json`);
+  const url = `http://127.0.0.1:${server.address().port}/model.json`;
+  // A graph model (a GraphDef) loads with loadGraphModel, a layers model with loadLayersModel.
+  const graph = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')).format === 'graph-model';
+  const model = graph ? await tf.loadGraphModel(url) : await tf.loadLayersModel(url);
   const { shape, pixels } = JSON.parse(await readFile(imagesFile, 'utf8'));
   const output = model.predict(tf.tensor4d(pixels, shape));
-  const classes = model.getUserDefinedMetadata().fer.classes;
-  const layers = [...new Set(model.layers.map((l) => l.getClassName()))].sort();
+  const classes = (graph ? model.metadata : model.getUserDefinedMetadata()).fer.classes;
+  const layers = graph ? [] : [...new Set(model.layers.map((l) => l.getClassName()))].sort();
   process.stdout.write(JSON.stringify({ classes, shape: output.shape, probabilities: Array.from(await output.data()), layers }));
 } finally {
   server.close();
