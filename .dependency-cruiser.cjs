@@ -25,7 +25,9 @@ const ALLOWED = {
   run: ['core', 'backend', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track'],
   sweep: ['core', 'backend', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track', 'run'],
   predict: ['core', 'backend', 'layers', 'registry', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store'],
-  cli: ['core', 'backend', 'setup', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track', 'run', 'sweep', 'predict'],
+  export: ['core', 'config', 'data', 'ensemble', 'store'],
+  serve: ['core', 'backend', 'registry', 'config', 'data', 'store', 'predict', 'export'],
+  cli: ['core', 'backend', 'setup', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track', 'run', 'sweep', 'predict', 'export', 'serve'],
 };
 
 // The root of the tree being checked: `src/` here; the lint test checks a fixture tree laid out the same way.

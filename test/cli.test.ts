@@ -14,7 +14,7 @@ describe('fer CLI', () => {
 
   it('knows every flag the commands document (for did-you-mean)', async () => {
     const { KNOWN_FLAGS } = await import('../src/cli/options.js');
-    for (const command of ['validate', 'compile', 'schema']) {
+    for (const command of ['validate', 'compile', 'schema', 'export', 'serve']) {
       const help = (await runFer([command, '--help'])).stdout;
       for (const [, flag] of help.matchAll(/--([a-z][a-z-]*)/g)) {
         if (flag!.startsWith('no-')) continue;

@@ -6,11 +6,13 @@ import { compileCommand } from './commands/compile.js';
 import { dataCommand } from './commands/data.js';
 import { doctorCommand } from './commands/doctor.js';
 import { evaluateCommand } from './commands/evaluate.js';
+import { exportCommand } from './commands/export.js';
 import { predictCommand } from './commands/predict.js';
 import { registerCommand } from './commands/register.js';
 import { runCommandModule } from './commands/run.js';
 import { sweepCommand } from './commands/sweep.js';
 import { runsCommand } from './commands/runs.js';
+import { serveCommand } from './commands/serve.js';
 import { pluginsCommand } from './commands/plugins.js';
 import { syncCommand } from './commands/sync.js';
 import { setupCommand } from './commands/setup.js';
@@ -62,6 +64,8 @@ function parser(argv: string[]) {
     .command(evaluateCommand)
     .command(predictCommand)
     .command(registerCommand)
+    .command(exportCommand)
+    .command(serveCommand)
     .command(validateCommand)
     .command(compileCommand)
     .command(schemaCommand)

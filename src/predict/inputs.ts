@@ -19,7 +19,12 @@ export interface PredictionInputs {
  * them (imagePixels), then resized to the run's image size when it differs.
  */
 export function readImageInput(file: string, shape: ImageShape): Float32Array {
-  const decoded = decodeImage(readFileSync(file), file);
+  return imageBytesInput(readFileSync(file), file, shape);
+}
+
+/** An image's bytes (PNG or JPEG; `name` for messages) converted as readImageInput converts a file. */
+export function imageBytesInput(bytes: Buffer, name: string, shape: ImageShape): Float32Array {
+  const decoded = decodeImage(bytes, name);
   const pixels = Float32Array.from(imagePixels(decoded, shape.channels));
   if (decoded.width === shape.width && decoded.height === shape.height) return pixels;
   return resizeBilinear(pixels, 1, { height: decoded.height, width: decoded.width, channels: shape.channels }, shape.height, shape.width);

@@ -54,10 +54,18 @@ async function saveInto(tf: Tf, model: tfjs.LayersModel, staging: string): Promi
 
 const RETRAIN = 'run the experiment again (fer run <config>): it trains again every task whose files are damaged';
 
-export async function loadModel(tf: Tf, dir: string): Promise<tfjs.LayersModel> {
-  // Registers FerBatchNormalization, FerDropout and the noise layers under their class names.
-  batchNormLayerClass(tf);
-  randomLayers(tf);
+/** A saved model's files as they are on disk: its topology (JSON), weight specs and weight bytes in spec order. */
+export interface SavedModelFiles {
+  modelTopology: object;
+  weightSpecs: tfjs.io.WeightsManifestEntry[];
+  weightData: Buffer;
+}
+
+/**
+ * Reads a saved model's model.json and weight files, each checked against its SHA-256, without
+ * loading it into tfjs (export rewrites them); a damaged or missing file is named.
+ */
+export function readModelFiles(dir: string): SavedModelFiles {
   const manifestFile = path.join(dir, 'model.json');
   const manifestBytes = readVerified(manifestFile, RETRAIN);
   if (!manifestBytes) throw new FerError(`${manifestFile} does not exist`, 'the task has not finished: run the experiment again to finish it');
@@ -75,11 +83,18 @@ export async function loadModel(tf: Tf, dir: string): Promise<tfjs.LayersModel> 
       return bytes;
     }),
   );
-  const weightData = Buffer.concat(buffers);
+  return { modelTopology: manifest.modelTopology, weightSpecs: manifest.weightsManifest.flatMap((group) => group.weights), weightData: Buffer.concat(buffers) };
+}
+
+export async function loadModel(tf: Tf, dir: string): Promise<tfjs.LayersModel> {
+  // Registers FerBatchNormalization, FerDropout and the noise layers under their class names.
+  batchNormLayerClass(tf);
+  randomLayers(tf);
+  const { modelTopology, weightSpecs, weightData } = readModelFiles(dir);
   return tf.loadLayersModel(
     tf.io.fromMemory({
-      modelTopology: manifest.modelTopology,
-      weightSpecs: manifest.weightsManifest.flatMap((group) => group.weights),
+      modelTopology,
+      weightSpecs,
       weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength),
     }),
   );
