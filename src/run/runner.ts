@@ -15,6 +15,8 @@ import { ferVersion } from '../core/package.js';
 import type { Progress } from '../core/progress.js';
 import { formatDuration, type RunDisplay } from './display.js';
 import { placeWorkers, runPool } from './pool.js';
+import { RemainingTime } from './remaining.js';
+import { estimateRun, type RunEstimate } from './estimate.js';
 import type { WorkerInit } from './protocol.js';
 import { workerInit } from './worker-setup.js';
 import { loadedPlugins } from '../plugins/loader.js';
@@ -52,6 +54,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The MLflow server (--tracking-uri), before the config's tracking.uri and MLFLOW_TRACKING_URI. */
   trackingUri?: string;
+  /**
+   * Hears the estimate of the work to do before anything is written (undefined and the reason when
+   * it could not be made); false declines the run, which then writes nothing. Without it, no estimate.
+   */
+  beforeTraining?: (estimate: RunEstimate | undefined, problem?: string) => Promise<boolean>;
 }
 
 export interface RunResult {
@@ -61,6 +68,9 @@ export interface RunResult {
   summary?: EnsembleSummary;
   skipped: number;
   tracking: TrackingOutcome;
+  /** beforeTraining said no: nothing was trained or written. */
+  declined?: boolean;
+  estimate?: RunEstimate;
 }
 
 export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overrides' | 'cwd' | 'runsDir' | 'fresh' | 'dataProgress'>) {
@@ -73,6 +83,44 @@ export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overr
   return { loaded, dataset, configDigest, runDir, tasks: expandTasks(loaded.config) };
 }
 
+type Prepared = Awaited<ReturnType<typeof prepareRun>>;
+
+/** Where the workers of a run go, and the backend they use. */
+function placement(options: Pick<RunOptions, 'backend' | 'workers'>, loaded: Prepared['loaded'], tasks: number) {
+  const backendRequest = options.backend ?? loaded.config.engine.backend;
+  const backend = predictBackend(backendRequest);
+  return { backendRequest, backend, ...placeWorkers({ backend, package: predictNativePackage(), devices: machineDevices() }, tasks, { workers: options.workers, threads: loaded.config.engine.threads }) };
+}
+
+/** The estimate of a prepared run's unfinished tasks (of its shard), without touching its folder. */
+export async function estimatePrepared(
+  options: Pick<RunOptions, 'backend' | 'workers' | 'shard' | 'cwd' | 'signal'>,
+  prepared: Prepared,
+  say: (text: string) => void,
+): Promise<RunEstimate> {
+  const { loaded, dataset, configDigest, runDir, tasks } = prepared;
+  const fingerprint = (task: Task) => taskFingerprint(task.key, configDigest, dataset.digest);
+  const mine = options.shard ? shardTasks(tasks, options.shard) : tasks;
+  const todo = mine.filter((t) => {
+    const status = readTaskStatus(runDir, t.key);
+    return !(status?.state === 'finished' && status.fingerprint === fingerprint(t));
+  });
+  const place = placement(options, loaded, Math.max(1, todo.length));
+  const init = workerInit(loaded, { config: configDigest, data: dataset.digest }, { runDir, cwd: options.cwd, backend: place.backendRequest, deterministic: loaded.config.engine.deterministic });
+  return estimateRun({
+    loaded,
+    dataset,
+    tasks: todo,
+    runDir,
+    backend: place.backend,
+    workers: place.workers,
+    threads: place.threads,
+    probe: { init, cwd: options.cwd, env: place.env },
+    ...(options.signal ? { signal: options.signal } : {}),
+    onMeasure: (models) => say(`timing a few training steps of ${models.join(', ')} for the estimate (once per model and backend)`),
+  });
+}
+
 /**
  * Runs an experiment: every task not yet finished, in worker processes, then the ensemble and its
  * evaluation. Interrupted (Ctrl-C, a kill) and run again, it trains only what is missing and
@@ -80,11 +128,25 @@ export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overr
  */
 export async function runExperiment(options: RunOptions): Promise<RunResult> {
   const prepared = await prepareRun(options);
+  let estimate: RunEstimate | undefined;
+  if (options.beforeTraining && !options.collectOnly) {
+    let problem: string | undefined;
+    try {
+      estimate = await estimatePrepared(options, prepared, (text) => options.display.message(text));
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      problem = error instanceof Error ? error.message : String(error);
+    }
+    if (!(await options.beforeTraining(estimate, problem))) {
+      return { runDir: prepared.runDir, state: readRunManifest(prepared.runDir)?.state ?? 'killed', tasks: [], skipped: 0, tracking: { uri: null, experiment: prepared.loaded.config.name, parentRunId: null, pending: 0, sinks: [] }, declined: true, ...(estimate ? { estimate } : {}) };
+    }
+  }
   // Before anything in the folder is written: a second `fer run` (or the same shard twice) stops here, naming the holder.
   const command = ownerCommand(options);
   const locks = options.collectOnly && !existsSync(prepared.runDir) ? RunLocks.none(prepared.runDir, command) : await RunLocks.take(prepared.runDir, command, options.shard, (text) => options.display.message(text));
   try {
-    return await runLocked(options, prepared, locks);
+    const result = await runLocked(options, prepared, locks, estimate);
+    return estimate ? { ...result, estimate } : result;
   } finally {
     locks.releaseAll();
   }
@@ -95,7 +157,7 @@ function ownerCommand(options: RunOptions): string {
   return `fer run ${options.configFile}${options.shard ? ` --shard ${options.shard.index}/${options.shard.count}` : ''}${options.collectOnly ? ' --collect' : ''}`;
 }
 
-async function runLocked(options: RunOptions, { loaded, dataset, configDigest, runDir, tasks }: Awaited<ReturnType<typeof prepareRun>>, locks: RunLocks): Promise<RunResult> {
+async function runLocked(options: RunOptions, { loaded, dataset, configDigest, runDir, tasks }: Prepared, locks: RunLocks, estimate: RunEstimate | undefined): Promise<RunResult> {
   const config = loaded.config;
   const mine = options.shard ? shardTasks(tasks, options.shard) : tasks;
   const dataDigest = dataset.digest;
@@ -119,8 +181,7 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
 
   const existing = readRunManifest(runDir);
   const now = new Date().toISOString();
-  const backendRequest = options.backend ?? config.engine.backend;
-  const predicted = predictBackend(backendRequest);
+  const { backendRequest, backend: predicted } = placement(options, loaded, 1);
   // Which kernels a native run takes (FER_KERNELS, else the CPU) and on which CPU: its numbers depend on both.
   const kernels = predicted === 'tensorflow' ? kernelRecord() : undefined;
   const manifest: RunManifest & { uid: string } = {
@@ -180,13 +241,12 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     for (const t of mine) if (isFinished(t)) results.set(t.key, 'finished');
     let failed = false;
     if (pending.length > 0) {
-      const backend = manifest.backend ?? 'cpu';
-      const placement = placeWorkers({ backend, package: predictNativePackage(), devices: machineDevices() }, pending.length, { workers: options.workers, threads: config.engine.threads });
-      const { workers: workerCount, threads } = placement;
-      options.display.message(`${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${backend}${backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}${placement.summary}`);
+      const place = placement(options, loaded, pending.length);
+      const { workers: workerCount, threads, backend } = place;
+      options.display.message(`${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${backend}${backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}${place.summary}`);
       // Workers get the config, plugins and data digests as read here, never the YAML's path.
       const init = workerInit(loaded, { config: configDigest, data: dataDigest }, { runDir, cwd: options.cwd, backend: backendRequest, deterministic: config.engine.deterministic });
-      failed = await trainTasks({ options, init, pending, fingerprint, workerCount, threads, workerEnv: placement.env, results, tracking, failures, locks });
+      failed = await trainTasks({ options, init, pending, fingerprint, workerCount, threads, workerEnv: place.env, results, tracking, failures, locks, ...(estimate ? { estimate } : {}) });
     }
 
     const allDone = tasks.every((t) => isFinished(t));
@@ -249,6 +309,8 @@ interface TrainingPlan {
   failures: { key: string; error: string }[];
   /** A task's claim goes when the task ends, so others may collect or resume it. */
   locks: RunLocks;
+  /** Each task's estimated seconds, which the remaining time starts from. */
+  estimate?: RunEstimate;
 }
 
 /** Trains the pending tasks in the worker pool, showing and tracking what happens; returns whether any failed. */
@@ -257,12 +319,9 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
   const display = options.display;
   const total = plan.pending.length;
   let done = 0;
-  const taskSeconds: number[] = [];
-  const eta = () => {
-    if (taskSeconds.length === 0) return undefined;
-    const mean = taskSeconds.reduce((a, b) => a + b, 0) / taskSeconds.length;
-    return ((total - done) * mean) / plan.workerCount;
-  };
+  const remaining = new RemainingTime(plan.pending.map((t) => t.key), plan.workerCount, plan.estimate?.taskSeconds);
+  const epochs = plan.init.config.config.training.epochs;
+  const showOverall = () => display.overall(done, total, remaining.seconds());
   options.signal?.addEventListener('abort', () => display.message('stopping: running tasks end after their current batch (their last epoch checkpoint stays for a rerun)'));
   return runPool({
     tasks: plan.pending,
@@ -277,9 +336,15 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
       ready: (backend, reason) => display.message(`backend: ${backend} (${reason})`),
       taskStart: (w, key) => {
         display.taskStart(w, key);
+        remaining.started(key);
+        showOverall();
         tracking.taskStart(key);
       },
-      batch: (w, key, progress) => display.batch(w, key, progress),
+      batch: (w, key, progress) => {
+        remaining.progress(key, (progress.epoch - 1 + progress.batch / Math.max(1, progress.batches)) / Math.max(1, epochs));
+        display.batch(w, key, progress);
+        showOverall();
+      },
       epoch: (w, key, metrics) => {
         display.epoch(w, key, metrics);
         tracking.epoch(key, metrics);
@@ -295,17 +360,18 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
         results.set(key, o.state);
         if (o.state === 'finished') {
           done++;
-          taskSeconds.push(seconds);
+          remaining.ended(key, seconds);
           const last = o.history[o.bestEpoch - 1] ?? o.history[o.history.length - 1];
           const val = last?.val_accuracy !== undefined ? `, val_acc ${(last.val_accuracy * 100).toFixed(1)}% at epoch ${o.bestEpoch}` : '';
           display.taskEnd(w, key, `finished${o.resumedAfter ? ` (resumed after epoch ${o.resumedAfter})` : ''}${val}, ${formatDuration(seconds)}`);
-          display.overall(done, total, eta());
+          showOverall();
         } else {
           display.taskEnd(w, key, `stopped after epoch ${o.history.length}; rerun the command to continue it`);
         }
       },
       taskFailed: (w, key, error, crashed) => {
         plan.locks.release(key);
+        remaining.abandoned(key);
         if (error !== undefined) failures.push({ key, error });
         tracking.taskEnded(key, error !== undefined ? 'FAILED' : 'KILLED', error);
         if (!crashed) {

@@ -2,6 +2,7 @@ import { startEngine } from '../backend/backend.js';
 import { readTaskStatus, taskFingerprint, writeTaskStatus } from '../store/run-folder.js';
 import type { Task } from '../store/tasks.js';
 import { executeTask, taskErrorText, type RunContext } from './execute-task.js';
+import { probeModel } from './probe.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import { openWorkerContext, RunInputChanged } from './worker-setup.js';
 
@@ -83,6 +84,14 @@ process.on('message', (raw) => {
         } finally {
           busy = false;
           if (stop.signal.aborted && process.connected) process.disconnect();
+        }
+      } else if (message.type === 'probe') {
+        if (refusal !== undefined || !context) throw new Error(refusal ?? 'probe before init');
+        busy = true;
+        try {
+          send({ type: 'probe-result', model: message.model, rate: await probeModel(context, message.model) });
+        } finally {
+          busy = false;
         }
       } else if (message.type === 'stop') {
         stop.abort();

@@ -262,3 +262,14 @@ export function listRuns(runsDir: string): { dir: string; manifest: RunManifest 
   }
   return out.sort((a, b) => (a.manifest.created < b.manifest.created ? 1 : -1));
 }
+
+/** A task's per-epoch metrics as written so far, or undefined when it has none. */
+export function readTaskMetrics(runDir: string, key: string): EpochMetrics[] | undefined {
+  const file = path.join(taskDir(runDir, key), 'metrics.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as EpochMetrics[];
+  } catch {
+    return undefined;
+  }
+}
