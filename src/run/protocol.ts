@@ -27,6 +27,8 @@ export interface WorkerInit {
   runDir: string;
   backend: BackendRequest;
   deterministic: boolean;
+  /** A smoke run: the worker trains on the same slice of the data as the parent (smoke.ts). */
+  smoke?: boolean;
 }
 
 export type FromWorker =

@@ -16,6 +16,7 @@ import type { Progress } from '../core/progress.js';
 import { formatDuration, type RunDisplay } from './display.js';
 import { placeWorkers, runPool } from './pool.js';
 import { RemainingTime } from './remaining.js';
+import { smokeDataset, smokeLoaded } from './smoke.js';
 import { estimateRun, type RunEstimate } from './estimate.js';
 import type { WorkerInit } from './protocol.js';
 import { workerInit } from './worker-setup.js';
@@ -47,6 +48,8 @@ export interface RunOptions {
   shard?: { index: number; count: number };
   /** A new run folder even if one exists for this config and data. */
   fresh?: boolean;
+  /** The smoke run of the config (smoke.ts): every task briefly, on a slice of the data, as its own experiment. */
+  smoke?: boolean;
   /** Only build the ensemble from the tasks' saved outputs (after shards). */
   collectOnly?: boolean;
   display: RunDisplay;
@@ -73,10 +76,12 @@ export interface RunResult {
   estimate?: RunEstimate;
 }
 
-export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overrides' | 'cwd' | 'runsDir' | 'fresh' | 'dataProgress'>) {
-  const loaded = await loadConfigWithPlugins(options.configFile, { overrides: options.overrides, cwd: options.cwd });
+export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overrides' | 'cwd' | 'runsDir' | 'fresh' | 'dataProgress' | 'smoke'>) {
+  const read = await loadConfigWithPlugins(options.configFile, { overrides: options.overrides, cwd: options.cwd });
+  const loaded = options.smoke ? smokeLoaded(read) : read;
   if (!loaded.config.data) throw new DataError(`${options.configFile} has no data section: fer run needs data to train on`);
-  const { dataset } = await loadDataset({ data: loaded.config.data, seed: loaded.config.seed, registry: loaded.registry, ...(options.dataProgress ? { progress: options.dataProgress } : {}) });
+  const whole = (await loadDataset({ data: loaded.config.data, seed: loaded.config.seed, registry: loaded.registry, ...(options.dataProgress ? { progress: options.dataProgress } : {}) })).dataset;
+  const dataset = options.smoke ? smokeDataset(loaded.config, whole) : whole;
   // The plugins' code is part of the config's identity: an edited plugin gets a new run folder.
   const configDigest = runConfigDigest(loaded.config, loaded.file, loadedPlugins(loaded.registry).map((p) => p.digest));
   const runDir = runFolder(options.runsDir, loaded.config.name, runDigest(configDigest, dataset.digest), options.fresh ?? false);
@@ -94,7 +99,7 @@ function placement(options: Pick<RunOptions, 'backend' | 'workers'>, loaded: Pre
 
 /** The estimate of a prepared run's unfinished tasks (of its shard), without touching its folder. */
 export async function estimatePrepared(
-  options: Pick<RunOptions, 'backend' | 'workers' | 'shard' | 'cwd' | 'signal'>,
+  options: Pick<RunOptions, 'backend' | 'workers' | 'shard' | 'cwd' | 'signal' | 'smoke'>,
   prepared: Prepared,
   say: (text: string) => void,
 ): Promise<RunEstimate> {
@@ -106,7 +111,7 @@ export async function estimatePrepared(
     return !(status?.state === 'finished' && status.fingerprint === fingerprint(t));
   });
   const place = placement(options, loaded, Math.max(1, todo.length));
-  const init = workerInit(loaded, { config: configDigest, data: dataset.digest }, { runDir, cwd: options.cwd, backend: place.backendRequest, deterministic: loaded.config.engine.deterministic });
+  const init = workerInit(loaded, { config: configDigest, data: dataset.digest }, { runDir, cwd: options.cwd, backend: place.backendRequest, deterministic: loaded.config.engine.deterministic, smoke: options.smoke ?? false });
   return estimateRun({
     loaded,
     dataset,
@@ -154,7 +159,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
 
 /** How a lock names its holder to whoever finds it taken. */
 function ownerCommand(options: RunOptions): string {
-  return `fer run ${options.configFile}${options.shard ? ` --shard ${options.shard.index}/${options.shard.count}` : ''}${options.collectOnly ? ' --collect' : ''}`;
+  return `fer run ${options.configFile}${options.smoke ? ' --smoke' : ''}${options.shard ? ` --shard ${options.shard.index}/${options.shard.count}` : ''}${options.collectOnly ? ' --collect' : ''}`;
 }
 
 async function runLocked(options: RunOptions, { loaded, dataset, configDigest, runDir, tasks }: Prepared, locks: RunLocks, estimate: RunEstimate | undefined): Promise<RunResult> {
@@ -245,7 +250,7 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
       const { workers: workerCount, threads, backend } = place;
       options.display.message(`${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${backend}${backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}${place.summary}`);
       // Workers get the config, plugins and data digests as read here, never the YAML's path.
-      const init = workerInit(loaded, { config: configDigest, data: dataDigest }, { runDir, cwd: options.cwd, backend: backendRequest, deterministic: config.engine.deterministic });
+      const init = workerInit(loaded, { config: configDigest, data: dataDigest }, { runDir, cwd: options.cwd, backend: backendRequest, deterministic: config.engine.deterministic, smoke: options.smoke ?? false });
       failed = await trainTasks({ options, init, pending, fingerprint, workerCount, threads, workerEnv: place.env, results, tracking, failures, locks, ...(estimate ? { estimate } : {}) });
     }
 

@@ -9,6 +9,7 @@ import { estimatePrepared, prepareRun, runExperiment } from '../../run/runner.js
 import { describeEstimate, LONG_RUN_SECONDS, shortenings, type RunEstimate } from '../../run/estimate.js';
 import { canRedraw, createDisplay, type RunDisplay } from '../../run/display.js';
 import { askYesNo } from '../prompt.js';
+import { smokeLoaded } from '../../run/smoke.js';
 import { parseShard, shardTasks } from '../../store/tasks.js';
 import { createProgress } from '../../core/progress.js';
 import { defaultIo, EXIT_FAILURE, EXIT_OK, runCommand } from '../output.js';
@@ -26,6 +27,7 @@ interface RunOptions extends GlobalOptions {
   runs: string;
   trackingUri?: string;
   yes: boolean;
+  smoke: boolean;
 }
 
 const EXIT_STOPPED = 130;
@@ -44,6 +46,7 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
       .option('collect', { type: 'boolean', default: false, describe: 'train nothing: build the ensemble from the finished tasks of all shards' })
       .option('new', { type: 'boolean', default: false, describe: 'start a new run folder even if this config and data already have one' })
       .option('runs', { type: 'string', default: 'runs', describe: 'the runs folder' })
+      .option('smoke', { type: 'boolean', default: false, describe: `every task for 2 epochs of about 2 small batches on a slice of the data, then the ensemble, report and tracking: the whole pipeline in minutes, as experiment <name>-smoke (its own run folder and MLflow experiment)` })
       .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'start a run estimated to take over an hour without asking (runs not on a terminal never ask)' })
       .option('tracking-uri', { type: 'string', describe: 'MLflow tracking server (default: tracking.uri of the config, then MLFLOW_TRACKING_URI; none: local only)' })
       .example('$0 run configs/demo.yaml', 'the synthetic demo, in about a minute')
@@ -57,11 +60,11 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
         throw new ConfigError([{ severity: 'error', code: 'override-syntax', message: `--shard ${argv.shard}: expected i/n with 1 <= i <= n, e.g. --shard 2/4` }]);
       }
       if (argv.dryRun) {
-        const prepared = await prepareRun({ configFile: argv.config, overrides: argv.set ?? [], cwd: process.cwd(), runsDir: path.resolve(argv.runs), fresh: argv.new, dataProgress: createProgress(process.stderr) });
+        const prepared = await prepareRun({ configFile: argv.config, overrides: argv.set ?? [], cwd: process.cwd(), runsDir: path.resolve(argv.runs), fresh: argv.new, smoke: argv.smoke, dataProgress: createProgress(process.stderr) });
         const all = prepared.tasks;
         const tasks = shard ? shardTasks(all, shard) : all;
         const backend = predictBackend(argv.backend ?? prepared.loaded.config.engine.backend);
-        const estimate = await estimatePrepared({ ...(argv.backend ? { backend: argv.backend } : {}), ...(argv.workers !== undefined ? { workers: argv.workers } : {}), ...(shard ? { shard } : {}), cwd: process.cwd() }, prepared, (text) => io.stderr(text));
+        const estimate = await estimatePrepared({ ...(argv.backend ? { backend: argv.backend } : {}), ...(argv.workers !== undefined ? { workers: argv.workers } : {}), ...(shard ? { shard } : {}), cwd: process.cwd(), smoke: argv.smoke }, prepared, (text) => io.stderr(text));
         if (argv.json) {
           io.stdout(JSON.stringify({ tasks: tasks.map((t) => ({ key: t.key, member: t.member, fold: t.fold, seed: t.seed, model: t.model, backend })), estimate: estimateJson(estimate) }, null, 2));
         } else {
@@ -85,7 +88,8 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
       process.on('SIGINT', onInterrupt);
       process.on('SIGTERM', onInterrupt);
       try {
-        const loaded = await loadConfigWithPlugins(argv.config, { overrides: argv.set ?? [] });
+        const read = await loadConfigWithPlugins(argv.config, { overrides: argv.set ?? [] });
+        const loaded = argv.smoke ? smokeLoaded(read) : read;
         const display = createDisplay(process.stderr, { epochs: loaded.config.training.epochs, batchSize: loaded.config.training.batch_size, color: io.color, live: canRedraw(process.stderr) });
         const result = await runExperiment({
           configFile: argv.config,
@@ -97,10 +101,12 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
           ...(shard ? { shard } : {}),
           collectOnly: argv.collect,
           fresh: argv.new,
+          smoke: argv.smoke,
           display,
           dataProgress: createProgress(process.stderr),
           signal: controller.signal,
-          beforeTraining: (estimate, problem) => confirmEstimate(display, estimate, problem, { command: `fer run ${argv.config}`, ask: !argv.yes && !argv.json && process.stdin.isTTY === true && process.stderr.isTTY === true }),
+          // A smoke run is itself the quick look: it is not estimated.
+          ...(argv.smoke ? {} : { beforeTraining: (estimate, problem) => confirmEstimate(display, estimate, problem, { command: `fer run ${argv.config}`, ask: !argv.yes && !argv.json && process.stdin.isTTY === true && process.stderr.isTTY === true }) }),
           ...(argv.trackingUri ? { trackingUri: argv.trackingUri } : {}),
         });
         display.close();
@@ -114,6 +120,7 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
           io.stdout(formatReport(result.summary));
           io.stdout(`\noutputs: ${where} (ensemble/report.txt, ensemble/confusion-matrix.png, tasks/*/*/metrics.csv)`);
         } else if (result.state === 'killed') io.stderr(`stopped; rerun the same command to continue (${where})`);
+        if (argv.smoke && result.state === 'finished') io.stderr(`smoke run finished: the config works end to end (${where}); the real run: fer run ${argv.config}`);
         else if (shard) io.stderr(`shard ${shard.index}/${shard.count} done; when all shards are, build the ensemble with: fer run ${argv.config} --collect`);
         return result.state === 'killed' ? EXIT_STOPPED : result.state === 'failed' ? EXIT_FAILURE : EXIT_OK;
       } finally {
