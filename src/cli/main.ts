@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import { closestMatches } from '../core/suggest.js';
 import { ferVersion } from '../core/package.js';
 import { compileCommand } from './commands/compile.js';
+import { configCommand } from './commands/config.js';
 import { dataCommand } from './commands/data.js';
 import { doctorCommand } from './commands/doctor.js';
 import { evaluateCommand } from './commands/evaluate.js';
@@ -60,12 +61,13 @@ function parser(argv: string[]) {
     .command(predictCommand)
     .command(validateCommand)
     .command(compileCommand)
+    .command(configCommand)
     .command(schemaCommand)
     .command(pluginsCommand)
     .command(dataCommand)
     .command(doctorCommand)
     .command(setupCommand)
-    .demandCommand(1, 'name a command: run, sync, runs, evaluate, predict, validate, compile, data, doctor, setup, schema, plugins (fer --help lists them)')
+    .demandCommand(1, 'name a command: run, sync, runs, evaluate, predict, validate, compile, config, data, doctor, setup, schema, plugins (fer --help lists them)')
     .recommendCommands()
     .strict()
     .help()
