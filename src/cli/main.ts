@@ -16,6 +16,7 @@ import { setupCommand } from './commands/setup.js';
 import { schemaCommand } from './commands/schema.js';
 import { validateCommand } from './commands/validate.js';
 import { EXIT_INVALID, formatError } from './output.js';
+import { helpFooter, helpWidth } from './help.js';
 import { KNOWN_FLAGS, type GlobalOptions } from './options.js';
 import { FerError } from '../core/errors.js';
 
@@ -46,13 +47,6 @@ function parser(argv: string[]) {
   return yargs(argv)
     .scriptName('fer')
     .usage('$0 <command> [options]\n\nFacial-emotion-recognition experiments from YAML.')
-    .option('set', {
-      type: 'string',
-      array: true,
-      global: true,
-      describe: 'override a config value: --set training.epochs=5 (dotted path, YAML value; ~path removes)',
-      requiresArg: true,
-    })
     .option('color', { type: 'boolean', global: true, describe: 'colour the output (default: on a terminal, unless NO_COLOR)' })
     .command(runCommandModule)
     .command(syncCommand)
@@ -73,7 +67,8 @@ function parser(argv: string[]) {
     .help()
     .alias('help', 'h')
     .version(ferVersion())
-    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .epilogue(helpFooter({ examples: [['npx fer run configs/demo.yaml', 'the one-minute tour, with synthetic data'], ['FER_DATA=~/data/fer2013 npx fer run configs/ensemble16.yaml --smoke', 'the reference experiment end to end in minutes']], env: ['config', 'MLFLOW_TRACKING_URI'] }))
+    .wrap(helpWidth())
     .fail((message, error) => {
       if (error) throw error;
       const flags = KNOWN_FLAGS;

@@ -139,10 +139,10 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     try {
       estimate = await estimatePrepared(options, prepared, (text) => options.display.message(text));
     } catch (error) {
-      if (options.signal?.aborted) throw error;
       problem = error instanceof Error ? error.message : String(error);
     }
-    if (!(await options.beforeTraining(estimate, problem))) {
+    // Stopped while the models were being timed: nothing was written, nothing is left to stop.
+    if (options.signal?.aborted || !(await options.beforeTraining(estimate, problem))) {
       return { runDir: prepared.runDir, state: readRunManifest(prepared.runDir)?.state ?? 'killed', tasks: [], skipped: 0, tracking: { uri: null, experiment: prepared.loaded.config.name, parentRunId: null, pending: 0, sinks: [] }, declined: true, ...(estimate ? { estimate } : {}) };
     }
   }

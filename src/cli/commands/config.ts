@@ -4,6 +4,7 @@ import { loadConfigWithPlugins } from '../../config/read.js';
 import { configOrigins } from '../../config/origins.js';
 import { defaultIo, EXIT_OK, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
+import { withHelp, withSet } from '../help.js';
 
 interface ConfigShowOptions extends GlobalOptions {
   config: string;
@@ -15,12 +16,13 @@ const show: CommandModule<GlobalOptions, ConfigShowOptions> = {
   command: 'show <config>',
   describe: 'Print the config after extends, ${ENV}, --set and defaults: what a run would use',
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withHelp(
+      withSet(yargs
       .positional('config', { type: 'string', demandOption: true, describe: 'config file' })
       .option('json', { type: 'boolean', default: false, describe: 'as JSON; with --origin {"config", "origins": [{"path", "value", "from"}]}' })
-      .option('origin', { type: 'boolean', default: false, describe: 'every value with the file:line it came from (--set, or default when fer filled it in)' })
-      .example('$0 config show configs/ensemble16.yaml', 'the reference experiment, written out in full')
-      .example('$0 config show configs/quick.yaml --origin --set training.epochs=5', 'each value and where it came from') as Argv<ConfigShowOptions>,
+      .option('origin', { type: 'boolean', default: false, describe: 'every value with the file:line it came from (--set, or default when fer filled it in)' })),
+      { examples: [['fer config show configs/ensemble16.yaml', 'the reference experiment, written out in full'], ['fer config show configs/quick.yaml --origin --set training.epochs=5', 'each value and where it came from']], env: ['config'] },
+    ) as Argv<ConfigShowOptions>,
   handler: async (argv: ArgumentsCamelCase<ConfigShowOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {

@@ -14,6 +14,7 @@ import { parseShard, shardTasks } from '../../store/tasks.js';
 import { createProgress } from '../../core/progress.js';
 import { defaultIo, EXIT_FAILURE, EXIT_OK, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
+import { withHelp, withSet } from '../help.js';
 
 interface RunOptions extends GlobalOptions {
   config: string;
@@ -36,7 +37,8 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
   command: 'run <config>',
   describe: 'Train every ensemble member on every fold, then combine and evaluate the ensemble (rerun to resume)',
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withHelp(
+      withSet(yargs
       .positional('config', { type: 'string', demandOption: true, describe: 'config file' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'list the tasks, their seeds and backend, and train nothing' })
       .option('json', { type: 'boolean', default: false, describe: 'with --dry-run: {"tasks": [{"key", "member", "fold", "seed"}]}; otherwise the summary as JSON' })
@@ -48,10 +50,9 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
       .option('runs', { type: 'string', default: 'runs', describe: 'the runs folder' })
       .option('smoke', { type: 'boolean', default: false, describe: `every task for 2 epochs of about 2 small batches on a slice of the data, then the ensemble, report and tracking: the whole pipeline in minutes, as experiment <name>-smoke (its own run folder and MLflow experiment)` })
       .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'start a run estimated to take over an hour without asking (runs not on a terminal never ask)' })
-      .option('tracking-uri', { type: 'string', describe: 'MLflow tracking server (default: tracking.uri of the config, then MLFLOW_TRACKING_URI; none: local only)' })
-      .example('$0 run configs/demo.yaml', 'the synthetic demo, in about a minute')
-      .example('$0 run configs/ensemble16.yaml --dry-run', 'the 64 tasks of the reference experiment')
-      .example('$0 run configs/ensemble16.yaml --shard 3/8', 'one eighth of it (a Slurm array task)') as unknown as Argv<RunOptions>,
+      .option('tracking-uri', { type: 'string', describe: 'MLflow tracking server (default: tracking.uri of the config, then MLFLOW_TRACKING_URI; none: local only)' })),
+      { examples: [['fer run configs/demo.yaml', 'the synthetic demo, in about a minute'], ['fer run configs/ensemble16.yaml --dry-run', 'the 64 tasks of the reference experiment and how long they would take here'], ['fer run configs/ensemble16.yaml --smoke', 'all of it in miniature, to check the config end to end in minutes'], ['fer run configs/ensemble16.yaml --shard 3/8', 'one eighth of it (a Slurm array task)']], env: ['config', 'MLFLOW_TRACKING_URI', 'MLFLOW_EXPERIMENT_NAME', 'MLFLOW_TRACKING_USERNAME', 'FER_LOCK_STALE_SECONDS', 'FER_KERNELS', 'FER_CACHE', 'CUDA_VISIBLE_DEVICES'], exits: '130 stopped by Ctrl-C (rerun to continue)' },
+    ) as unknown as Argv<RunOptions>,
   handler: async (argv: ArgumentsCamelCase<RunOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {
@@ -111,8 +112,8 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
         });
         display.close();
         if (result.declined) {
-          io.stderr('not started');
-          return EXIT_FAILURE;
+          io.stderr(controller.signal.aborted ? 'stopped before training; nothing was written' : 'not started');
+          return controller.signal.aborted ? EXIT_STOPPED : EXIT_FAILURE;
         }
         const where = path.relative(process.cwd(), result.runDir) || result.runDir;
         if (argv.json) io.stdout(JSON.stringify({ runDir: where, state: result.state, tasks: result.tasks, summary: result.summary ?? null, tracking: result.tracking, estimate: result.estimate ? estimateJson(result.estimate) : null }, null, 2));
