@@ -5,17 +5,38 @@ import { describe, expect, it } from 'vitest';
 import { runFer, STACK_TRACE } from './helpers/cli.js';
 
 describe('fer CLI', () => {
-  it.each([[[]], [['validate']], [['compile']], [['schema']]])('prints help for %j', async (args) => {
+  // --set only where a config is read; every help ends with the environment and the exit codes.
+  it.each([
+    [[], false],
+    [['validate'], true],
+    [['compile'], true],
+    [['run'], true],
+    [['config', 'show'], true],
+    [['schema'], false],
+    [['sync'], false],
+  ] as const)('prints help for %j', async (args, takesSet) => {
     const result = await runFer([...args, '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('fer');
-    expect(result.stdout).toContain('--set');
+    expect(result.stdout.includes('--set')).toBe(takesSet);
+    expect(result.stdout).toContain('Environment:');
+    expect(result.stdout).toContain('Exit codes: 0 ok, 1 a failure while working, 2 bad usage or an invalid config');
+  });
+
+  it('prints every example command whole, on a line of its own, however narrow the help', async () => {
+    for (const command of ['run', 'compile', 'sync', 'schema', 'data inspect']) {
+      const help = (await runFer([...command.split(' '), '--help'], { env: { COLUMNS: '60' } })).stdout;
+      const examples = help.slice(help.indexOf('Examples:'), help.indexOf('Environment:'));
+      const lines = examples.split('\n').filter((l) => l.startsWith('    '));
+      expect(lines.length, command).toBeGreaterThan(0);
+      for (const line of lines) expect(line.trim(), command).toMatch(/^(MLFLOW_TRACKING_URI=\S+ )?fer /);
+    }
   });
 
   it('knows every flag the commands document (for did-you-mean)', async () => {
     const { KNOWN_FLAGS } = await import('../src/cli/options.js');
-    for (const command of ['validate', 'compile', 'schema', 'export', 'serve']) {
-      const help = (await runFer([command, '--help'])).stdout;
+    for (const command of ['validate', 'compile', 'schema', 'export', 'serve', 'run', 'config show']) {
+      const help = (await runFer([...command.split(' '), '--help'])).stdout;
       for (const [, flag] of help.matchAll(/--([a-z][a-z-]*)/g)) {
         if (flag!.startsWith('no-')) continue;
         expect(KNOWN_FLAGS, `--${flag} of ${command}`).toContain(flag);

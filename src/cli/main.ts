@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import { closestMatches } from '../core/suggest.js';
 import { ferVersion } from '../core/package.js';
 import { compileCommand } from './commands/compile.js';
+import { configCommand } from './commands/config.js';
 import { dataCommand } from './commands/data.js';
 import { doctorCommand } from './commands/doctor.js';
 import { evaluateCommand } from './commands/evaluate.js';
@@ -19,6 +20,7 @@ import { setupCommand } from './commands/setup.js';
 import { schemaCommand } from './commands/schema.js';
 import { validateCommand } from './commands/validate.js';
 import { EXIT_INVALID, formatError } from './output.js';
+import { helpFooter, helpWidth } from './help.js';
 import { KNOWN_FLAGS, type GlobalOptions } from './options.js';
 import { FerError } from '../core/errors.js';
 
@@ -49,13 +51,6 @@ function parser(argv: string[]) {
   return yargs(argv)
     .scriptName('fer')
     .usage('$0 <command> [options]\n\nFacial-emotion-recognition experiments from YAML.')
-    .option('set', {
-      type: 'string',
-      array: true,
-      global: true,
-      describe: 'override a config value: --set training.epochs=5 (dotted path, YAML value; ~path removes)',
-      requiresArg: true,
-    })
     .option('color', { type: 'boolean', global: true, describe: 'colour the output (default: on a terminal, unless NO_COLOR)' })
     .command(runCommandModule)
     .command(sweepCommand)
@@ -68,18 +63,20 @@ function parser(argv: string[]) {
     .command(serveCommand)
     .command(validateCommand)
     .command(compileCommand)
+    .command(configCommand)
     .command(schemaCommand)
     .command(pluginsCommand)
     .command(dataCommand)
     .command(doctorCommand)
     .command(setupCommand)
-    .demandCommand(1, 'name a command: run, sync, runs, evaluate, predict, register, validate, compile, data, doctor, setup, schema, plugins (fer --help lists them)')
+    .demandCommand(1, 'name a command: run, sweep, sync, runs, evaluate, predict, register, export, serve, validate, compile, config, data, doctor, setup, schema, plugins (fer --help lists them)')
     .recommendCommands()
     .strict()
     .help()
     .alias('help', 'h')
     .version(ferVersion())
-    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .epilogue(helpFooter({ examples: [['npx fer run configs/demo.yaml', 'the one-minute tour, with synthetic data'], ['FER_DATA=~/data/fer2013 npx fer run configs/ensemble16.yaml --smoke', 'the reference experiment end to end in minutes']], env: ['config', 'MLFLOW_TRACKING_URI'] }))
+    .wrap(helpWidth())
     .fail((message, error) => {
       if (error) throw error;
       const flags = KNOWN_FLAGS;

@@ -7,12 +7,13 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_INVALID = 2;
 
-/** Colour on a terminal unless NO_COLOR is set (no-color.org); FORCE_COLOR forces it. */
-export function useColor(stream: NodeJS.WriteStream, flag: boolean | undefined): boolean {
+/** Colour on a terminal unless NO_COLOR is set (no-color.org) or TERM=dumb; FORCE_COLOR forces it, FORCE_COLOR=0 turns it off. */
+export function useColor(stream: NodeJS.WriteStream, flag: boolean | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
   if (flag !== undefined) return flag;
-  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
-  if (process.env.NO_COLOR !== undefined) return false;
-  return stream.isTTY === true;
+  if (env.FORCE_COLOR === '0' || env.FORCE_COLOR === 'false') return false;
+  if (env.FORCE_COLOR !== undefined) return true;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  return stream.isTTY === true && env.TERM !== 'dumb';
 }
 
 export interface CommandIo {

@@ -11,7 +11,7 @@ import { displayPath, type DocumentPath } from '../core/document-path.js';
 import type { SourceSpan } from '../core/diagnostic.js';
 import type { Locator } from '../schema/errors.js';
 import { diagnosticAt } from './diagnostic-at.js';
-import { chooseRun, memberModelDir } from '../store/member-models.js';
+import { chooseRun, InitSourcePending, memberModelDir } from '../store/member-models.js';
 import { FerError } from '../core/errors.js';
 
 /**
@@ -149,7 +149,7 @@ export function applyInitAndFreeze(
     try {
       source = readSourceWeights(tf, model.init, baseDir);
     } catch (error) {
-      diagnostics.push(diagnosticAt(locate, { code: 'reference', message: (error as Error).message, ...(error instanceof FerError && error.hint ? { hint: error.hint } : {}) }, [...modelPath, 'init'], [], true));
+      diagnostics.push(diagnosticAt(locate, { code: error instanceof InitSourcePending ? 'init-source-pending' : 'reference', message: (error as Error).message, ...(error instanceof FerError && error.hint ? { hint: error.hint } : {}) }, [...modelPath, 'init'], [], true));
     }
     if (source) {
       const { report: applied, problems } = applySourceWeights(tfModel, source, model.init);

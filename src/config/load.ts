@@ -57,9 +57,12 @@ interface ReadState {
 
 /** `fer:templates/x.yaml` names a config shipped with fer; a missing `.yaml` is added when that file exists. */
 function resolveExtends(reference: string, fromFile: string): string {
-  const base = reference.startsWith('fer:')
-    ? path.resolve(builtinConfigDir, reference.slice(4))
-    : path.resolve(path.dirname(fromFile), reference);
+  return resolveReference(reference, path.dirname(fromFile));
+}
+
+/** A config named on the command line or in `extends`: `fer:demo` is shipped with fer, anything else is relative to `baseDir`. */
+export function resolveReference(reference: string, baseDir: string): string {
+  const base = reference.startsWith('fer:') ? path.resolve(builtinConfigDir, reference.slice(4)) : path.resolve(baseDir, reference);
   if (!existsSync(base)) {
     for (const ext of ['.yaml', '.yml']) if (existsSync(base + ext)) return base + ext;
   }
@@ -189,7 +192,7 @@ export interface ReadResult {
 export function readConfig(file: string, options: LoadOptions = {}): ReadResult {
   const cwd = options.cwd ?? process.cwd();
   const registry = options.registry ?? createRegistry();
-  const absolute = path.resolve(cwd, file);
+  const absolute = resolveReference(file, cwd);
   const state: ReadState = { sources: new Map(), files: [], diagnostics: [], env: options.env ?? process.env, cwd };
   const overrides = options.overrides ?? [];
   if (overrides.length > 0) state.sources.set(COMMAND_LINE, commandLineText(overrides));

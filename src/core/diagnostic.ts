@@ -43,6 +43,8 @@ export type DiagnosticCode =
   | 'template-arg'
   | 'expression'
   | 'reference'
+  /** Weights a model starts from come from a run that has not been made yet: a note for validate, an error for a run. */
+  | 'init-source-pending'
   | 'duplicate-name'
   | 'unknown-model'
   | 'shape'

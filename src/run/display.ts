@@ -1,9 +1,10 @@
 import type { BatchProgress, EpochMetrics } from '../engine/trainer.js';
 
 /**
- * What the runner shows while it works. On a terminal: one line per worker (task, epoch, batch,
- * loss, accuracy, images/s, ETA of the task) and an overall line, redrawn in place a few times a
- * second. Elsewhere (logs, CI): a plain line per finished epoch and task.
+ * What the runner shows while it works. On a terminal: one bar for the whole run (tasks done,
+ * images/s over all workers, remaining time) above one line per worker (task, epoch, batch, loss,
+ * accuracy, images/s), redrawn in place a few times a second, with finished epochs and tasks as
+ * permanent lines above. Elsewhere (logs, CI, TERM=dumb): a plain line per finished epoch and task.
  */
 export interface RunDisplay {
   start(text: string): void;
@@ -12,7 +13,8 @@ export interface RunDisplay {
   batch(worker: number, key: string, progress: BatchProgress): void;
   epoch(worker: number, key: string, metrics: EpochMetrics): void;
   taskEnd(worker: number, key: string, text: string): void;
-  overall(done: number, total: number, etaSeconds: number | undefined): void;
+  /** The run as a whole: tasks done of all, and the remaining wall time when it can be told. */
+  overall(done: number, total: number, remainingSeconds: number | undefined): void;
   close(): void;
 }
 
@@ -21,6 +23,7 @@ export function formatDuration(seconds: number): string {
   const s = Math.round(seconds);
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  if (s >= 86400) return `${Math.floor(s / 86400)}d${String(Math.floor((s % 86400) / 3600)).padStart(2, '0')}h`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
@@ -36,8 +39,39 @@ export function epochLine(key: string, m: EpochMetrics, epochs: number): string 
   return `${key} epoch ${m.epoch}/${epochs} loss ${m.loss.toFixed(4)} acc ${pct(m.accuracy)}${val} lr ${m.learning_rate.toPrecision(3)} ${m.images_per_second.toFixed(0)} img/s ${m.seconds.toFixed(1)}s`;
 }
 
-export function createDisplay(stream: NodeJS.WriteStream, epochs: number, batchSize: number): RunDisplay {
-  if (!stream.isTTY) {
+export interface DisplayOptions {
+  epochs: number;
+  batchSize: number;
+  /** Colour the bar (the caller decides: NO_COLOR, FORCE_COLOR, --color). */
+  color: boolean;
+  /** Redraw in place (a terminal that can: not TERM=dumb); otherwise plain lines. */
+  live: boolean;
+}
+
+/** Whether a stream can show the live view: a terminal that understands cursor movement. */
+export function canRedraw(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): boolean {
+  return stream.isTTY === true && env.TERM !== 'dumb';
+}
+
+const BAR_WIDTH = 24;
+
+/** `[#########-----------]` (or coloured blocks), `fraction` in [0, 1]. */
+export function progressBar(fraction: number, color: boolean, width = BAR_WIDTH): string {
+  const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
+  if (!color) return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+  return `\u001b[32m${'\u2588'.repeat(filled)}\u001b[2m${'\u2591'.repeat(width - filled)}\u001b[0m`;
+}
+
+/** The run's line: bar, tasks done, images/s of all workers, time left. */
+export function overallLine(done: number, total: number, imagesPerSecond: number, remaining: number | undefined, color: boolean): string {
+  const left = remaining === undefined ? 'estimating time left' : `about ${formatDuration(remaining)} left`;
+  return `${progressBar(total > 0 ? done / total : 0, color)} ${done}/${total} tasks  ${imagesPerSecond > 0 ? `${imagesPerSecond.toFixed(0)} img/s  ` : ''}${left}`;
+}
+
+export function createDisplay(stream: NodeJS.WriteStream, options: DisplayOptions): RunDisplay {
+  const { epochs, color } = options;
+  if (!options.live) {
+    let reported = -1;
     return {
       start: (text) => stream.write(`${text}\n`),
       message: (text) => stream.write(`${text}\n`),
@@ -45,23 +79,43 @@ export function createDisplay(stream: NodeJS.WriteStream, epochs: number, batchS
       batch: () => {},
       epoch: (_worker, key, m) => stream.write(`${epochLine(key, m, epochs)}\n`),
       taskEnd: (_worker, key, text) => stream.write(`${key}: ${text}\n`),
-      overall: (done, total, eta) => stream.write(`tasks ${done}/${total} done${eta !== undefined ? `, about ${formatDuration(eta)} to go` : ''}\n`),
+      // A log gets the run's line when a task has finished, not with every batch.
+      overall: (done, total, remaining) => {
+        if (done === reported) return;
+        reported = done;
+        if (done > 0) stream.write(`tasks ${done}/${total} done${remaining !== undefined && done < total ? `, about ${formatDuration(remaining)} to go` : ''}\n`);
+      },
       close: () => {},
     };
   }
   const lines: string[] = [];
-  let overallLine = '';
+  const rates: number[] = [];
+  let progress: { done: number; total: number; remaining: number | undefined } | undefined;
   let drawn = 0;
   let last = 0;
   const width = () => Math.max(40, (stream.columns ?? 100) - 1);
+  // Cut to the terminal's width by visible characters: a wrapped line would break the redraw.
+  const fit = (line: string) => {
+    // eslint-disable-next-line no-control-regex -- the escape is what is matched: colour codes take no columns
+    const visible = line.replace(/\u001b\[[0-9;]*m/g, '');
+    if (visible.length <= width()) return line;
+    return color ? `${visible.slice(0, width())}` : line.slice(0, width());
+  };
   const draw = (force = false) => {
     const now = Date.now();
     if (!force && now - last < 200) return;
     last = now;
+    const block = [
+      ...(progress ? [overallLine(progress.done, progress.total, rates.reduce((a, b) => a + b, 0), progress.remaining, color)] : []),
+      ...lines.map((l, i) => `  w${i + 1} ${l}`),
+    ];
     let out = drawn > 0 ? `\u001b[${drawn}A` : '';
-    for (const line of [...lines.map((l, i) => `w${i + 1} ${l}`), overallLine]) out += `\u001b[2K${line.slice(0, width())}\n`;
+    for (const line of block) out += `\u001b[2K${fit(line)}\n`;
+    // A shorter block than before (no bar yet): clear what is left below.
+    for (let i = block.length; i < drawn; i++) out += '\u001b[2K\n';
+    if (drawn > block.length) out += `\u001b[${drawn - block.length}A`;
     stream.write(out);
-    drawn = lines.length + 1;
+    drawn = block.length;
   };
   /** Writes a permanent line above the live block. */
   const log = (text: string) => {
@@ -78,21 +132,23 @@ export function createDisplay(stream: NodeJS.WriteStream, epochs: number, batchS
     taskStart: (worker, key) => {
       while (lines.length <= worker) lines.push('idle');
       lines[worker] = `${key}: starting`;
+      rates[worker] = 0;
       draw(true);
     },
     batch: (worker, key, p) => {
-      const eta = (p.batches - p.batch + (epochs - p.epoch) * p.batches) * (batchSize / Math.max(p.imagesPerSecond, 1e-9));
-      lines[worker] = `${key} epoch ${p.epoch}/${epochs} batch ${p.batch}/${p.batches} loss ${p.loss.toFixed(4)} acc ${pct(p.accuracy)} ${p.imagesPerSecond.toFixed(0)} img/s task ETA ${formatDuration(eta)}`;
+      rates[worker] = p.imagesPerSecond;
+      lines[worker] = `${key} epoch ${p.epoch}/${epochs} batch ${p.batch}/${p.batches} loss ${p.loss.toFixed(4)} acc ${pct(p.accuracy)} ${p.imagesPerSecond.toFixed(0)} img/s`;
       draw();
     },
     epoch: (_worker, key, m) => log(epochLine(key, m, epochs)),
     taskEnd: (worker, key, text) => {
       lines[worker] = 'idle';
+      rates[worker] = 0;
       log(`${key}: ${text}`);
     },
-    overall: (done, total, eta) => {
-      overallLine = `tasks ${done}/${total} done${eta !== undefined ? `, about ${formatDuration(eta)} to go` : ''}`;
-      draw(true);
+    overall: (done, total, remaining) => {
+      progress = { done, total, remaining };
+      draw();
     },
     close: () => {
       draw(true);

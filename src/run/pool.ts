@@ -105,6 +105,20 @@ export function placeWorkers(target: PlacementTarget, tasks: number, requested: 
   };
 }
 
+/** A worker process (worker.ts) with its threads and environment; killWorkers ends it with the others. */
+export function spawnWorker(cwd: string, threads: number, env: Record<string, string>): ChildProcess {
+  const child = fork(workerScript, [], {
+    cwd,
+    env: { ...process.env, TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: '1', TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2', ...env },
+    // Workers share the parent's process group: Ctrl-C reaches them too and each stops after
+    // its current batch; a kill of the group ends everything at once (no orphan writes on).
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  activeWorkers.add(child);
+  child.on('exit', () => activeWorkers.delete(child));
+  return child;
+}
+
 /** Runs the tasks on `plan.workers` processes; resolves, once every worker has exited, with whether any failed. */
 export function runPool(plan: PoolPlan): Promise<boolean> {
   const { events } = plan;
@@ -134,15 +148,8 @@ export function runPool(plan: PoolPlan): Promise<boolean> {
     });
 
     for (let w = 0; w < plan.workers; w++) {
-      const child = fork(workerScript, [], {
-        cwd: plan.cwd,
-        env: { ...process.env, TF_NUM_INTRAOP_THREADS: String(plan.threads), TF_NUM_INTEROP_THREADS: '1', TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2', ...plan.workerEnv?.(w) },
-        // Workers share the parent's process group: Ctrl-C reaches them too and each stops after
-        // its current batch; a kill of the group ends everything at once (no orphan writes on).
-        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      });
+      const child = spawnWorker(plan.cwd, plan.threads, plan.workerEnv?.(w) ?? {});
       children.push(child);
-      activeWorkers.add(child);
       alive++;
       // A worker that went away while a message was on its way: its exit is handled below.
       child.on('error', (error) => {

@@ -3,10 +3,11 @@ import type { PluginFile } from '../config/read.js';
 import type { ResolvedConfig } from '../config/resolved.js';
 import type { BatchProgress, EpochMetrics } from '../engine/trainer.js';
 import type { TaskOutcome } from './execute-task.js';
+import type { ModelRate } from './probe.js';
 import type { Task } from '../store/tasks.js';
 
 /** Messages between the runner (parent) and its worker processes, over Node's IPC channel (JSON). */
-export type ToWorker = WorkerInit | { type: 'task'; task: Task; fingerprint: string } | { type: 'stop' };
+export type ToWorker = WorkerInit | { type: 'task'; task: Task; fingerprint: string } | { type: 'probe'; model: string } | { type: 'stop' };
 
 /**
  * The first message: everything a worker trains from, as the parent read it (worker-setup.ts).
@@ -26,6 +27,8 @@ export interface WorkerInit {
   runDir: string;
   backend: BackendRequest;
   deterministic: boolean;
+  /** A smoke run: the worker trains on the same slice of the data as the parent (smoke.ts). */
+  smoke?: boolean;
 }
 
 export type FromWorker =
@@ -36,4 +39,5 @@ export type FromWorker =
   | { type: 'notice'; key: string; message: string }
   | { type: 'task-end'; key: string; outcome: TaskOutcome }
   | { type: 'task-error'; key: string; message: string; diskFull?: { file: string; needed: number; free: number | null } }
+  | { type: 'probe-result'; model: string; rate: ModelRate }
   | { type: 'fatal'; message: string };

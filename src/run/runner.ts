@@ -18,6 +18,9 @@ import type { Progress } from '../core/progress.js';
 import { formatDuration, type RunDisplay } from './display.js';
 import { placeWorkers, runPool, type WorkerPlacement } from './pool.js';
 import { numericsEnvironment, numericsKey, readTaskNumerics, type TaskNumerics } from '../store/task-numerics.js';
+import { RemainingTime } from './remaining.js';
+import { smokeDataset, smokeLoaded } from './smoke.js';
+import { estimateRun, type RunEstimate } from './estimate.js';
 import type { WorkerInit } from './protocol.js';
 import { workerInit } from './worker-setup.js';
 import { loadedPlugins } from '../plugins/loader.js';
@@ -53,6 +56,8 @@ export interface RunOptions {
   shard?: { index: number; count: number };
   /** A new run folder even if one exists for this config and data. */
   fresh?: boolean;
+  /** The smoke run of the config (smoke.ts): every task briefly, on a slice of the data, as its own experiment. */
+  smoke?: boolean;
   /** Only build the ensemble from the tasks' saved outputs (after shards). */
   collectOnly?: boolean;
   display: RunDisplay;
@@ -70,6 +75,11 @@ export interface RunOptions {
   trackingName?: string;
   /** The caller's last word before the run's tracking ends: tags and metrics for the run (a trial's objective and state). */
   beforeTrackingEnd?: (state: RunManifest['state']) => { tags?: Record<string, string>; metrics?: Record<string, number> } | undefined;
+  /**
+   * Hears the estimate of the work to do before anything is written (undefined and the reason when
+   * it could not be made); false declines the run, which then writes nothing. Without it, no estimate.
+   */
+  beforeTraining?: (estimate: RunEstimate | undefined, problem?: string) => Promise<boolean>;
 }
 
 export interface RunResult {
@@ -79,16 +89,59 @@ export interface RunResult {
   summary?: EnsembleSummary;
   skipped: number;
   tracking: TrackingOutcome;
+  /** beforeTraining said no: nothing was trained or written. */
+  declined?: boolean;
+  estimate?: RunEstimate;
 }
 
-export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overrides' | 'cwd' | 'runsDir' | 'fresh' | 'dataProgress' | 'runDir'>) {
-  const loaded = await loadConfigWithPlugins(options.configFile, { overrides: options.overrides, cwd: options.cwd });
+export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overrides' | 'cwd' | 'runsDir' | 'fresh' | 'dataProgress' | 'runDir' | 'smoke'>) {
+  const read = await loadConfigWithPlugins(options.configFile, { overrides: options.overrides, cwd: options.cwd });
+  const loaded = options.smoke ? smokeLoaded(read) : read;
   if (!loaded.config.data) throw new DataError(`${options.configFile} has no data section: fer run needs data to train on`);
-  const { dataset } = await loadDataset({ data: loaded.config.data, seed: loaded.config.seed, registry: loaded.registry, ...(options.dataProgress ? { progress: options.dataProgress } : {}) });
+  const whole = (await loadDataset({ data: loaded.config.data, seed: loaded.config.seed, registry: loaded.registry, ...(options.dataProgress ? { progress: options.dataProgress } : {}) })).dataset;
+  const dataset = options.smoke ? smokeDataset(loaded.config, whole) : whole;
   // The plugins' code is part of the config's identity: an edited plugin gets a new run folder.
   const configDigest = runConfigDigest(loaded.config, loaded.file, loadedPlugins(loaded.registry).map((p) => p.digest));
   const runDir = options.runDir ?? runFolder(options.runsDir, loaded.config.name, runDigest(configDigest, dataset.digest), options.fresh ?? false);
   return { loaded, dataset, configDigest, runDir, tasks: expandTasks(loaded.config) };
+}
+
+type Prepared = Awaited<ReturnType<typeof prepareRun>>;
+
+/** Where the workers of a run go, and the backend they use. */
+function placement(options: Pick<RunOptions, 'backend' | 'workers'>, loaded: Prepared['loaded'], tasks: number) {
+  const backendRequest = options.backend ?? loaded.config.engine.backend;
+  const backend = predictBackend(backendRequest);
+  return { backendRequest, backend, ...placeWorkers({ backend, package: predictNativePackage(), devices: machineDevices() }, tasks, { workers: options.workers, threads: loaded.config.engine.threads }) };
+}
+
+/** The estimate of a prepared run's unfinished tasks (of its shard), without touching its folder. */
+export async function estimatePrepared(
+  options: Pick<RunOptions, 'backend' | 'workers' | 'shard' | 'cwd' | 'signal' | 'smoke'>,
+  prepared: Prepared,
+  say: (text: string) => void,
+): Promise<RunEstimate> {
+  const { loaded, dataset, configDigest, runDir, tasks } = prepared;
+  const fingerprint = (task: Task) => taskFingerprint(task.key, configDigest, dataset.digest);
+  const mine = options.shard ? shardTasks(tasks, options.shard) : tasks;
+  const todo = mine.filter((t) => {
+    const status = readTaskStatus(runDir, t.key);
+    return !(status?.state === 'finished' && status.fingerprint === fingerprint(t));
+  });
+  const place = placement(options, loaded, Math.max(1, todo.length));
+  const init = workerInit(loaded, { config: configDigest, data: dataset.digest }, { runDir, cwd: options.cwd, backend: place.backendRequest, deterministic: loaded.config.engine.deterministic, smoke: options.smoke ?? false });
+  return estimateRun({
+    loaded,
+    dataset,
+    tasks: todo,
+    runDir,
+    backend: place.backend,
+    workers: place.workers,
+    threads: place.threads,
+    probe: { init, cwd: options.cwd, env: place.env },
+    ...(options.signal ? { signal: options.signal } : {}),
+    onMeasure: (models) => say(`timing a few training steps of ${models.join(', ')} for the estimate (once per model and backend)`),
+  });
 }
 
 /**
@@ -98,11 +151,25 @@ export async function prepareRun(options: Pick<RunOptions, 'configFile' | 'overr
  */
 export async function runExperiment(options: RunOptions): Promise<RunResult> {
   const prepared = await prepareRun(options);
+  let estimate: RunEstimate | undefined;
+  if (options.beforeTraining && !options.collectOnly) {
+    let problem: string | undefined;
+    try {
+      estimate = await estimatePrepared(options, prepared, (text) => options.display.message(text));
+    } catch (error) {
+      problem = error instanceof Error ? error.message : String(error);
+    }
+    // Stopped while the models were being timed: nothing was written, nothing is left to stop.
+    if (options.signal?.aborted || !(await options.beforeTraining(estimate, problem))) {
+      return { runDir: prepared.runDir, state: readRunManifest(prepared.runDir)?.state ?? 'killed', tasks: [], skipped: 0, tracking: { uri: null, experiment: prepared.loaded.config.name, parentRunId: null, pending: 0, sinks: [] }, declined: true, ...(estimate ? { estimate } : {}) };
+    }
+  }
   // Before anything in the folder is written: a second `fer run` (or the same shard twice) stops here, naming the holder.
   const command = ownerCommand(options);
   const locks = options.collectOnly && !existsSync(prepared.runDir) ? RunLocks.none(prepared.runDir, command) : await RunLocks.take(prepared.runDir, command, options.shard, (text) => options.display.message(text));
   try {
-    return await runLocked(options, prepared, locks);
+    const result = await runLocked(options, prepared, locks, estimate);
+    return estimate ? { ...result, estimate } : result;
   } finally {
     locks.releaseAll();
   }
@@ -110,10 +177,10 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
 
 /** How a lock names its holder to whoever finds it taken. */
 function ownerCommand(options: RunOptions): string {
-  return `fer run ${options.configFile}${options.shard ? ` --shard ${options.shard.index}/${options.shard.count}` : ''}${options.collectOnly ? ' --collect' : ''}`;
+  return `fer run ${options.configFile}${options.smoke ? ' --smoke' : ''}${options.shard ? ` --shard ${options.shard.index}/${options.shard.count}` : ''}${options.collectOnly ? ' --collect' : ''}`;
 }
 
-async function runLocked(options: RunOptions, { loaded, dataset, configDigest, runDir, tasks }: Awaited<ReturnType<typeof prepareRun>>, locks: RunLocks): Promise<RunResult> {
+async function runLocked(options: RunOptions, { loaded, dataset, configDigest, runDir, tasks }: Prepared, locks: RunLocks, estimate: RunEstimate | undefined): Promise<RunResult> {
   const config = loaded.config;
   const mine = options.shard ? shardTasks(tasks, options.shard) : tasks;
   const dataDigest = dataset.digest;
@@ -149,8 +216,7 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     options.display.message(`${error.message}: written anew (the run gets a new MLflow parent run)`);
   }
   const now = new Date().toISOString();
-  const backendRequest = options.backend ?? config.engine.backend;
-  const predicted = predictBackend(backendRequest);
+  const { backendRequest, backend: predicted } = placement(options, loaded, 1);
   // Which kernels a native run takes (FER_KERNELS, else the CPU) and on which CPU: its numbers depend on both.
   const kernels = predicted === 'tensorflow' ? kernelRecord() : undefined;
   const manifest: RunManifest & { uid: string } = {
@@ -230,22 +296,22 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     for (const t of mine) if (isFinished(t)) results.set(t.key, 'finished');
     let failed = false;
     if (pending.length > 0) {
-      const backend = manifest.backend ?? 'cpu';
-      const placement = placeWorkers({ backend, package: predictNativePackage(), devices: machineDevices() }, pending.length, { workers: options.workers, threads: config.engine.threads });
-      const groups = numericsGroups({ runDir, pending, fingerprint, placement, backend, kernels, requestedWorkers: options.workers, message: (text) => options.display.message(text) });
+      const place = placement(options, loaded, pending.length);
+      const backend = place.backend;
+      const groups = numericsGroups({ runDir, pending, fingerprint, placement: place, backend, kernels, requestedWorkers: options.workers, message: (text) => options.display.message(text) });
       for (const group of groups) {
         const { workers: workerCount, threads } = group;
         options.display.message(
-          `${group.resumed ? `${group.tasks.length} task${group.tasks.length === 1 ? '' : 's'} with the threads and kernels ${group.tasks.length === 1 ? 'it' : 'they'} started with: ` : ''}${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${backend}${backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}${group.resumed && group.kernelText ? `, kernels ${group.kernelText}` : ''}${placement.summary}`,
+          `${group.resumed ? `${group.tasks.length} task${group.tasks.length === 1 ? '' : 's'} with the threads and kernels ${group.tasks.length === 1 ? 'it' : 'they'} started with: ` : ''}${workerCount} worker${workerCount === 1 ? '' : 's'}, backend ${backend}${backend === 'tensorflow' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''}${group.resumed && group.kernelText ? `, kernels ${group.kernelText}` : ''}${place.summary}`,
         );
       }
       // Workers get the config, plugins and data digests as read here, never the YAML's path.
-      const init = workerInit(loaded, { config: configDigest, data: dataDigest }, { runDir, cwd: options.cwd, backend: backendRequest, deterministic: config.engine.deterministic });
+      const init = workerInit(loaded, { config: configDigest, data: dataDigest }, { runDir, cwd: options.cwd, backend: backendRequest, deterministic: config.engine.deterministic, smoke: options.smoke ?? false });
       const onDiskFull = (full: DiskFullError) => {
         diskFull ??= full;
         stop.abort();
       };
-      failed = await trainTasks({ options, init, groups, fingerprint, results, tracking, failures, locks, stop: stop.signal, onDiskFull, systemMetricsSeconds: config.tracking.system_metrics_seconds });
+      failed = await trainTasks({ options, init, groups, fingerprint, results, tracking, failures, locks, stop: stop.signal, onDiskFull, systemMetricsSeconds: config.tracking.system_metrics_seconds, ...(estimate ? { estimate } : {}) });
       // A full disk ends the run with one line naming the path; finished tasks stay, a rerun resumes the rest.
       const full = diskFull ?? tracker.diskFull;
       if (full) throw full;
@@ -395,6 +461,8 @@ interface TrainingPlan {
   onDiskFull: (error: DiskFullError) => void;
   /** How often running tasks get a reading of the machine's use (0: never). */
   systemMetricsSeconds: number;
+  /** Each task's estimated seconds, which the remaining time starts from. */
+  estimate?: RunEstimate;
 }
 
 /** Trains the pending tasks in worker pools (one per numerics group, in turn), showing and tracking what happens; returns whether any failed. */
@@ -403,12 +471,9 @@ async function trainTasks(plan: TrainingPlan): Promise<boolean> {
   const display = options.display;
   const total = plan.groups.reduce((n, g) => n + g.tasks.length, 0);
   let done = 0;
-  const taskSeconds: number[] = [];
-  const eta = () => {
-    if (taskSeconds.length === 0) return undefined;
-    const mean = taskSeconds.reduce((a, b) => a + b, 0) / taskSeconds.length;
-    return ((total - done) * mean) / Math.max(...plan.groups.map((g) => g.workers));
-  };
+  const remaining = new RemainingTime(plan.groups.flatMap((g) => g.tasks.map((t) => t.key)), Math.max(...plan.groups.map((g) => g.workers)), plan.estimate?.taskSeconds);
+  const epochs = plan.init.config.config.training.epochs;
+  const showOverall = () => display.overall(done, total, remaining.seconds());
   const sampler = new SystemSampler({
     intervalMs: plan.systemMetricsSeconds * 1000,
     reader: new SystemReader(plan.init.runDir),
@@ -440,10 +505,16 @@ async function trainTasks(plan: TrainingPlan): Promise<boolean> {
       ready: (backend, reason) => display.message(`backend: ${backend} (${reason})`),
       taskStart: (w, key) => {
         display.taskStart(w, key);
+        remaining.started(key);
+        showOverall();
         tracking.taskStart(key);
         sampler.taskStart(key);
       },
-      batch: (w, key, progress) => display.batch(w, key, progress),
+      batch: (w, key, progress) => {
+        remaining.progress(key, (progress.epoch - 1 + progress.batch / Math.max(1, progress.batches)) / Math.max(1, epochs));
+        display.batch(w, key, progress);
+        showOverall();
+      },
       epoch: (w, key, metrics) => {
         display.epoch(w, key, metrics);
         tracking.epoch(key, metrics);
@@ -460,11 +531,11 @@ async function trainTasks(plan: TrainingPlan): Promise<boolean> {
         results.set(key, o.state);
         if (o.state === 'finished') {
           done++;
-          taskSeconds.push(seconds);
+          remaining.ended(key, seconds);
           const last = o.history[o.bestEpoch - 1] ?? o.history[o.history.length - 1];
           const val = last?.val_accuracy !== undefined ? `, val_acc ${(last.val_accuracy * 100).toFixed(1)}% at epoch ${o.bestEpoch}` : '';
           display.taskEnd(w, key, `finished${o.resumedAfter ? ` (resumed after epoch ${o.resumedAfter})` : ''}${val}, ${formatDuration(seconds)}`);
-          display.overall(done, total, eta());
+          showOverall();
         } else {
           display.taskEnd(w, key, `stopped after epoch ${o.history.length}; rerun the command to continue it`);
         }
@@ -472,6 +543,7 @@ async function trainTasks(plan: TrainingPlan): Promise<boolean> {
       taskFailed: (w, key, error, crashed, full) => {
         plan.locks.release(key);
         sampler.taskEnd(key);
+        remaining.abandoned(key);
         if (full) plan.onDiskFull(new DiskFullError(full.file, full.needed, full.free ?? undefined));
         if (error !== undefined) failures.push({ key, error });
         tracking.taskEnded(key, error !== undefined ? 'FAILED' : 'KILLED', error);

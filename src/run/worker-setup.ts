@@ -7,6 +7,7 @@ import { loadDataset } from '../data/load.js';
 import type { Tf } from '../core/tf.js';
 import { loadedPlugins, PluginChangedError } from '../plugins/loader.js';
 import { runConfigDigest } from './run-identity.js';
+import { smokeDataset } from './smoke.js';
 import { createRunContext, type RunContext } from './execute-task.js';
 import type { WorkerInit } from './protocol.js';
 
@@ -20,7 +21,7 @@ import type { WorkerInit } from './protocol.js';
 export function workerInit(
   loaded: LoadedConfig,
   digests: { config: string; data: string },
-  run: { runDir: string; cwd: string; backend: BackendRequest; deterministic: boolean },
+  run: { runDir: string; cwd: string; backend: BackendRequest; deterministic: boolean; smoke?: boolean },
 ): WorkerInit {
   return {
     type: 'init',
@@ -62,7 +63,8 @@ export async function openWorkerContext(tf: Tf, init: WorkerInit): Promise<RunCo
     throw error;
   }
   const loaded = loadedFromResolved(init.config, registry);
-  const { dataset } = await loadDataset({ data: config.data!, seed: config.seed, registry });
+  const whole = (await loadDataset({ data: config.data!, seed: config.seed, registry })).dataset;
+  const dataset = init.smoke ? smokeDataset(config, whole) : whole;
   if (dataset.digest !== init.dataDigest) {
     throw new RunInputChanged(`the data changed since the run read it (${dataset.source}: digest ${short(init.dataDigest)} then, ${short(dataset.digest)} now)`, 'data');
   }

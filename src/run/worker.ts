@@ -7,6 +7,7 @@ import { appliedKernelChoice } from '../backend/kernel-choice.js';
 import type { Tf } from '../core/tf.js';
 import { DiskFullError } from '../core/durable-file.js';
 import { executeTask, taskErrorText, type RunContext } from './execute-task.js';
+import { probeModel } from './probe.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import { openWorkerContext, RunInputChanged } from './worker-setup.js';
 
@@ -110,6 +111,14 @@ process.on('message', (raw) => {
         } finally {
           busy = false;
           if (stop.signal.aborted && process.connected) process.disconnect();
+        }
+      } else if (message.type === 'probe') {
+        if (refusal !== undefined || !context) throw new Error(refusal ?? 'probe before init');
+        busy = true;
+        try {
+          send({ type: 'probe-result', model: message.model, rate: await probeModel(context, message.model) });
+        } finally {
+          busy = false;
         }
       } else if (message.type === 'stop') {
         stop.abort();

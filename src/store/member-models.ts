@@ -59,9 +59,12 @@ export function memberModelDir(runDir: string, member: string): { dir: string; m
   const final = saved.find((t) => t.fold === null);
   const accuracy = (t: Task) => readTaskStatus(runDir, t.key)?.summary?.val_accuracy ?? 0;
   const best = final ?? [...saved].sort((a, b) => accuracy(b) - accuracy(a))[0];
-  if (!best) throw new FerError(`member \`${chosen}\` of ${runDir} has no saved model yet`, 'has the run finished? `fer run` on its config finishes it');
+  if (!best) throw new InitSourcePending(`member \`${chosen}\` of ${runDir} has no saved model yet`, 'has the run finished? `fer run` on its config finishes it');
   return { dir: taskModelDir(runDir, best.key), member: chosen, task: best.key.slice(chosen.length + 1) };
 }
+
+/** The run a model's initial weights come from is not there yet (its config has not been run, or not to the end). */
+export class InitSourcePending extends FerError {}
 
 /**
  * A run folder, or an experiment's folder (runs/<experiment>) meaning its finished run with the
@@ -77,7 +80,7 @@ export function chooseRun(folder: string): string {
       return { dir, accuracy: summary?.ensemble?.oof?.accuracy ?? summary?.ensemble?.test?.accuracy ?? 0 };
     })
     .sort((a, b) => b.accuracy - a.accuracy || a.dir.localeCompare(b.dir));
-  if (candidates.length === 0) throw new FerError(`init.run: ${folder} is neither a fer run folder (no run.json) nor a folder of finished runs`);
+  if (candidates.length === 0) throw new InitSourcePending(`init.run: ${folder} is neither a fer run folder (no run.json) nor a folder of finished runs`, 'run the config that trains it first: its weights are what this model starts from');
   return candidates[0]!.dir;
 }
 

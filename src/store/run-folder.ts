@@ -295,3 +295,14 @@ export function listRuns(runsDir: string): { dir: string; manifest: RunManifest 
   }
   return out.sort((a, b) => (a.manifest.created < b.manifest.created ? 1 : -1));
 }
+
+/** A task's per-epoch metrics as written so far, or undefined when it has none. */
+export function readTaskMetrics(runDir: string, key: string): EpochMetrics[] | undefined {
+  const file = path.join(taskDir(runDir, key), 'metrics.json');
+  try {
+    return readVerifiedJson<EpochMetrics[]>(file);
+  } catch {
+    // Damaged: the sweep's pruning reads it as not there yet (the task is trained again when it is).
+    return undefined;
+  }
+}

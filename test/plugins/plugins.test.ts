@@ -158,7 +158,7 @@ describe('plugins from the command line', () => {
       path.join(dir, 'scale.ts'),
       [
         "import type * as tfjs from '@tensorflow/tfjs';",
-        "import type { FerPlugin } from 'fer/plugin';",
+        "import type { FerPlugin } from 'ferkit/plugin';",
         '',
         'const plugin: FerPlugin = {',
         "  name: 'mine',",

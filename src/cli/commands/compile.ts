@@ -6,6 +6,7 @@ import { expandMembers } from '../../store/members.js';
 import { formatShape } from '../../core/tf.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
+import { withHelp, withSet } from '../help.js';
 
 interface CompileOptions extends GlobalOptions {
   config: string;
@@ -20,13 +21,14 @@ export const compileCommand: CommandModule<GlobalOptions, CompileOptions> = {
   command: 'compile <config>',
   describe: 'Build the models of a config as TensorFlow.js graphs and report their layers and parameters',
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withHelp(
+      withSet(yargs
       .positional('config', { type: 'string', demandOption: true, describe: 'config file' })
       .option('model', { type: 'string', array: true, describe: 'only these models (repeatable)' })
       .option('summary', { type: 'boolean', default: false, describe: 'print a layer table per model (name, type, output shape, params, source line)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print one JSON document: models with their parameter counts, and the ensemble members' })
-      .example('$0 compile configs/ensemble16.yaml --summary --model resnet18', 'the ResNet-18 layer table')
-      .example('$0 compile configs/cnn.yaml --set models.cnn.layers[3].with.units=[256,32] --json', 'parameter count after an edit') as Argv<CompileOptions>,
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON document: models with their parameter counts, and the ensemble members' })),
+      { examples: [['fer compile configs/ensemble16.yaml --summary --model resnet18', 'the ResNet-18 layer table'], ['fer compile configs/cnn.yaml --set models.cnn.layers[3].with.units=[256,32] --json', 'parameter count after an edit']], env: ['config'] },
+    ) as Argv<CompileOptions>,
   handler: async (argv: ArgumentsCamelCase<CompileOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {

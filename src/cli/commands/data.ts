@@ -14,6 +14,7 @@ import { svgToPng } from '../../pictures/render.js';
 import { dataPreviewSvg } from '../../run/data-preview.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
+import { withHelp, withSet } from '../help.js';
 
 interface DataOptions extends GlobalOptions {
   target: string;
@@ -55,11 +56,12 @@ const inspectCommand: CommandModule<GlobalOptions, DataOptions> = {
   command: 'inspect <target>',
   describe: 'Rows per split and per class, and the content digest, of a config\'s data or of a data file or folder',
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withHelp(
+      withSet(yargs
       .positional('target', { type: 'string', demandOption: true, describe: 'a config (.yaml) or a data path (CSV, .csv.gz, image folder)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print {"digest", "splits": {"<split>": {"rows", "classes"}}, ...}' })
-      .example('$0 data inspect configs/ensemble16.yaml', 'the reference data')
-      .example('$0 data inspect ../shared/data/fer2013/sample-700.csv --json', 'a data file on its own') as Argv<DataOptions>,
+      .option('json', { type: 'boolean', default: false, describe: 'print {"digest", "splits": {"<split>": {"rows", "classes"}}, ...}' })),
+      { examples: [['fer data inspect configs/ensemble16.yaml', 'the reference data'], ['fer data inspect ../shared/data/fer2013/sample-700.csv --json', 'a data file on its own']], env: ['config', 'FER_CACHE'] },
+    ) as Argv<DataOptions>,
   handler: async (argv: ArgumentsCamelCase<DataOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {
@@ -105,11 +107,12 @@ const foldsCommand: CommandModule<GlobalOptions, DataOptions> = {
   command: 'folds <target>',
   describe: 'Train and validation sizes and class counts of every fold, and a digest of the fold assignment',
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withHelp(
+      withSet(yargs
       .positional('target', { type: 'string', demandOption: true, describe: 'a config with data and folds sections' })
-      .option('json', { type: 'boolean', default: false, describe: 'print {"assignmentDigest", "folds": [...], ...}' })
-      .example('$0 data folds configs/ensemble16.yaml', 'the reference study\'s 4 contiguous folds')
-      .example('$0 data folds configs/cnn.yaml --set folds.strategy=stratified --set seed=3', 'stratified folds of another seed') as Argv<DataOptions>,
+      .option('json', { type: 'boolean', default: false, describe: 'print {"assignmentDigest", "folds": [...], ...}' })),
+      { examples: [['fer data folds configs/ensemble16.yaml', 'the reference study\'s 4 contiguous folds'], ['fer data folds configs/cnn.yaml --set folds.strategy=stratified --set seed=3', 'stratified folds of another seed']], env: ['config', 'FER_CACHE'] },
+    ) as Argv<DataOptions>,
   handler: async (argv: ArgumentsCamelCase<DataOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {

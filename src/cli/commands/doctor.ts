@@ -6,6 +6,7 @@ import { ferVersion } from '../../core/package.js';
 import { placeWorkers } from '../../run/pool.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
+import { withHelp } from '../help.js';
 
 interface DoctorOptions extends GlobalOptions {
   json: boolean;
@@ -16,9 +17,12 @@ export const doctorCommand: CommandModule<GlobalOptions, DoctorOptions> = {
   command: 'doctor',
   describe: 'Which compute backends work here and why not, which one fer would choose and what it can do, the CPU and its kernels, GPUs, where a run puts its workers',
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withHelp(
+      yargs
       .option('json', { type: 'boolean', default: false, describe: 'print {"backend": ..., "backends": {"<name>": {"available", "reason"}}, ...}' })
-      .option('backend', { choices: ['auto', ...BACKEND_NAMES], default: 'auto', describe: 'the backend a run would ask for' }) as Argv<DoctorOptions>,
+      .option('backend', { choices: ['auto', ...BACKEND_NAMES], default: 'auto', describe: 'the backend a run would ask for' }),
+      { env: ['FER_KERNELS', 'CUDA_VISIBLE_DEVICES'] },
+    ) as Argv<DoctorOptions>,
   handler: async (argv: ArgumentsCamelCase<DoctorOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {

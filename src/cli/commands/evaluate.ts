@@ -9,6 +9,7 @@ import { evaluateRun } from '../../run/collect.js';
 import { openRun } from '../../store/saved-run.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
+import { withHelp } from '../help.js';
 
 interface EvaluateOptions extends GlobalOptions {
   run: string;
@@ -20,14 +21,17 @@ export const evaluateCommand: CommandModule<GlobalOptions, EvaluateOptions> = {
   command: 'evaluate <run>',
   describe: "Recompute a run's metrics: members and ensemble, per class, confusion matrix",
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withHelp(
+      yargs
       .positional('run', { type: 'string', demandOption: true, describe: 'a run folder (runs/<experiment>/run-<id>)' })
       .option('split', {
         type: 'string',
         default: 'test',
         describe: '`test` and `oof` (out-of-fold) use the saved predictions; any other split of the data is predicted with the saved models',
       })
-      .option('json', { type: 'boolean', default: false, describe: 'print the metrics as JSON' }) as Argv<EvaluateOptions>,
+      .option('json', { type: 'boolean', default: false, describe: 'print the metrics as JSON' }),
+      { env: ['FER_KERNELS'] },
+    ) as Argv<EvaluateOptions>,
   handler: async (argv: ArgumentsCamelCase<EvaluateOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {

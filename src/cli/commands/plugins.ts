@@ -9,6 +9,7 @@ import { shippedPlugins } from '../../plugins/loader.js';
 import type { FerRegistry } from '../../registry/index.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
+import { withHelp, withSet } from '../help.js';
 
 interface PluginsOptions extends GlobalOptions {
   action: 'list';
@@ -20,12 +21,13 @@ export const pluginsCommand: CommandModule<GlobalOptions, PluginsOptions> = {
   command: 'plugins <action> [config]',
   describe: 'What plugins are loaded, from where, and what each contributes',
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withHelp(
+      withSet(yargs
       .positional('action', { choices: ['list'] as const, demandOption: true })
       .positional('config', { type: 'string', describe: "a config: its plugins (default: the plugins shipped with fer and in ./plugins)" })
-      .option('json', { type: 'boolean', default: false, describe: 'print {"plugins": [{"name", "version", "description", "spec", "source", "layers": [{"type", "summary"}], "templates": [...], and per other kind it adds ("augmentations", "callbacks"...) [{"type", "summary"}]}]}' })
-      .example('$0 plugins list', 'the shipped plugins')
-      .example('$0 plugins list configs/plugins/se-demo.yaml', 'the plugins of a config') as unknown as Argv<PluginsOptions>,
+      .option('json', { type: 'boolean', default: false, describe: 'print {"plugins": [{"name", "version", "description", "spec", "source", "layers": [{"type", "summary"}], "templates": [...], and per other kind it adds ("augmentations", "callbacks"...) [{"type", "summary"}]}]}' })),
+      { examples: [['fer plugins list', 'the shipped plugins'], ['fer plugins list configs/plugins/se-demo.yaml', 'the plugins of a config']], env: ['config'] },
+    ) as unknown as Argv<PluginsOptions>,
   handler: async (argv: ArgumentsCamelCase<PluginsOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {

@@ -6,6 +6,7 @@ import { SavedEnsemble } from '../../predict/saved-ensemble.js';
 import { openRun } from '../../store/saved-run.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
+import { withHelp } from '../help.js';
 
 interface PredictOptions extends GlobalOptions {
   run: string;
@@ -17,10 +18,13 @@ export const predictCommand: CommandModule<GlobalOptions, PredictOptions> = {
   command: 'predict <run> <inputs..>',
   describe: "Predict the emotion of images (.png, .jpg) or of a CSV's rows with a run's saved ensemble",
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withHelp(
+      yargs
       .positional('run', { type: 'string', demandOption: true, describe: 'a finished run folder' })
       .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'image files, or a CSV with a pixels column' })
-      .option('json', { type: 'boolean', default: false, describe: 'print [{"input", "emotion", "probabilities": {...}}]' }) as Argv<PredictOptions>,
+      .option('json', { type: 'boolean', default: false, describe: 'print [{"input", "emotion", "probabilities": {...}}]' }),
+      { env: ['FER_KERNELS'] },
+    ) as Argv<PredictOptions>,
   handler: async (argv: ArgumentsCamelCase<PredictOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {

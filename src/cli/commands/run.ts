@@ -3,16 +3,20 @@ import { drawSaliency } from '../../predict/saliency.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadConfigWithPlugins } from '../../config/read.js';
 import { ConfigError } from '../../core/diagnostic.js';
-import { BACKEND_NAMES, predictBackend, type BackendRequest } from '../../backend/backend.js';
+import { BACKEND_NAMES, predictBackend, predictNativePackage, type BackendRequest } from '../../backend/backend.js';
 import { formatReport } from '../../ensemble/report.js';
-import { createDisplay } from '../../run/display.js';
 import { killWorkers } from '../../run/pool.js';
-import { runExperiment } from '../../run/runner.js';
-import { expandTasks, parseShard, shardTasks } from '../../store/tasks.js';
+import { estimatePrepared, prepareRun, runExperiment } from '../../run/runner.js';
+import { describeEstimate, LONG_RUN_SECONDS, shortenings, type RunEstimate } from '../../run/estimate.js';
+import { canRedraw, createDisplay, type RunDisplay } from '../../run/display.js';
+import { askYesNo } from '../prompt.js';
+import { smokeLoaded } from '../../run/smoke.js';
+import { parseShard, shardTasks } from '../../store/tasks.js';
 import { createProgress } from '../../core/progress.js';
 import { defaultIo, EXIT_FAILURE, EXIT_OK, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 import { shellCommand } from '../shell-words.js';
+import { withHelp, withSet } from '../help.js';
 
 interface RunOptions extends GlobalOptions {
   config: string;
@@ -25,6 +29,8 @@ interface RunOptions extends GlobalOptions {
   new: boolean;
   runs: string;
   trackingUri?: string;
+  yes: boolean;
+  smoke: boolean;
 }
 
 const EXIT_STOPPED = 130;
@@ -50,7 +56,8 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
   command: 'run <config>',
   describe: 'Train every ensemble member on every fold, then combine and evaluate the ensemble (rerun to resume)',
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withHelp(
+      withSet(yargs
       .positional('config', { type: 'string', demandOption: true, describe: 'config file' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'list the tasks, their seeds and backend, and train nothing' })
       .option('json', { type: 'boolean', default: false, describe: 'with --dry-run: {"tasks": [{"key", "member", "fold", "seed"}]}; otherwise the summary as JSON' })
@@ -60,10 +67,11 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
       .option('collect', { type: 'boolean', default: false, describe: 'train nothing: build the ensemble from the finished tasks of all shards' })
       .option('new', { type: 'boolean', default: false, describe: 'start a new run folder even if this config and data already have one' })
       .option('runs', { type: 'string', default: 'runs', describe: 'the runs folder' })
-      .option('tracking-uri', { type: 'string', describe: 'MLflow tracking server (default: tracking.uri of the config, then MLFLOW_TRACKING_URI; none: local only)' })
-      .example('$0 run configs/demo.yaml', 'the synthetic demo, in about a minute')
-      .example('$0 run configs/ensemble16.yaml --dry-run', 'the 64 tasks of the reference experiment')
-      .example('$0 run configs/ensemble16.yaml --shard 3/8', 'one eighth of it (a Slurm array task)') as unknown as Argv<RunOptions>,
+      .option('smoke', { type: 'boolean', default: false, describe: `every task for 2 epochs of about 2 small batches on a slice of the data, then the ensemble, report and tracking: the whole pipeline in minutes, as experiment <name>-smoke (its own run folder and MLflow experiment)` })
+      .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'start a run estimated to take over an hour without asking (runs not on a terminal never ask)' })
+      .option('tracking-uri', { type: 'string', describe: 'MLflow tracking server (default: tracking.uri of the config, then MLFLOW_TRACKING_URI; none: local only)' })),
+      { examples: [['fer run configs/demo.yaml', 'the synthetic demo, in about a minute'], ['fer run configs/ensemble16.yaml --dry-run', 'the 64 tasks of the reference experiment and how long they would take here'], ['fer run configs/ensemble16.yaml --smoke', 'all of it in miniature, to check the config end to end in minutes'], ['fer run configs/ensemble16.yaml --shard 3/8', 'one eighth of it (a Slurm array task)']], env: ['config', 'MLFLOW_TRACKING_URI', 'MLFLOW_EXPERIMENT_NAME', 'MLFLOW_TRACKING_USERNAME', 'FER_LOCK_STALE_SECONDS', 'FER_KERNELS', 'FER_CACHE', 'CUDA_VISIBLE_DEVICES'], exits: '130 stopped by Ctrl-C (rerun to continue)' },
+    ) as unknown as Argv<RunOptions>,
   handler: async (argv: ArgumentsCamelCase<RunOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {
@@ -72,15 +80,18 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
         throw new ConfigError([{ severity: 'error', code: 'override-syntax', message: `--shard ${argv.shard}: expected i/n with 1 <= i <= n, e.g. --shard 2/4` }]);
       }
       if (argv.dryRun) {
-        const loaded = await loadConfigWithPlugins(argv.config, { overrides: argv.set ?? [] });
-        const all = expandTasks(loaded.config);
+        const prepared = await prepareRun({ configFile: argv.config, overrides: argv.set ?? [], cwd: process.cwd(), runsDir: path.resolve(argv.runs), fresh: argv.new, smoke: argv.smoke, dataProgress: createProgress(process.stderr) });
+        const all = prepared.tasks;
         const tasks = shard ? shardTasks(all, shard) : all;
-        const backend = predictBackend(argv.backend ?? loaded.config.engine.backend);
+        const backend = predictBackend(argv.backend ?? prepared.loaded.config.engine.backend);
+        const estimate = await estimatePrepared({ ...(argv.backend ? { backend: argv.backend } : {}), ...(argv.workers !== undefined ? { workers: argv.workers } : {}), ...(shard ? { shard } : {}), cwd: process.cwd(), smoke: argv.smoke }, prepared, (text) => io.stderr(text));
         if (argv.json) {
-          io.stdout(JSON.stringify({ tasks: tasks.map((t) => ({ key: t.key, member: t.member, fold: t.fold, seed: t.seed, model: t.model, backend })) }, null, 2));
+          io.stdout(JSON.stringify({ tasks: tasks.map((t) => ({ key: t.key, member: t.member, fold: t.fold, seed: t.seed, model: t.model, backend })), estimate: estimateJson(estimate) }, null, 2));
         } else {
-          io.stdout(`${tasks.length} task${tasks.length === 1 ? '' : 's'}${shard ? ` (shard ${shard.index}/${shard.count} of ${all.length})` : ''}, backend ${backend}, ${loaded.config.training.epochs} epochs each`);
+          io.stdout(`${tasks.length} task${tasks.length === 1 ? '' : 's'}${shard ? ` (shard ${shard.index}/${shard.count} of ${all.length})` : ''}, backend ${backend}, ${prepared.loaded.config.training.epochs} epochs each`);
           for (const t of tasks) io.stdout(`  ${t.key.padEnd(24)} model ${t.model.padEnd(12)} fold ${String(t.fold ?? 'all').padEnd(4)} seed ${t.seed}`);
+          for (const line of describeEstimate(estimate)) io.stdout(line);
+          if (estimate.seconds > LONG_RUN_SECONDS) for (const line of shortenings(estimate, `fer run ${argv.config}`, false)) io.stdout(`  - ${line}`);
         }
         return EXIT_OK;
       }
@@ -97,8 +108,9 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
       process.on('SIGINT', onInterrupt);
       process.on('SIGTERM', onInterrupt);
       try {
-        const loaded = await loadConfigWithPlugins(argv.config, { overrides: argv.set ?? [] });
-        const display = createDisplay(process.stderr, loaded.config.training.epochs, loaded.config.training.batch_size);
+        const read = await loadConfigWithPlugins(argv.config, { overrides: argv.set ?? [] });
+        const loaded = argv.smoke ? smokeLoaded(read) : read;
+        const display = createDisplay(process.stderr, { epochs: loaded.config.training.epochs, batchSize: loaded.config.training.batch_size, color: io.color, live: canRedraw(process.stderr) });
         const result = await runExperiment({
           configFile: argv.config,
           overrides: argv.set ?? [],
@@ -109,19 +121,27 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
           ...(shard ? { shard } : {}),
           collectOnly: argv.collect,
           fresh: argv.new,
+          smoke: argv.smoke,
           display,
           dataProgress: createProgress(process.stderr),
           signal: controller.signal,
+          // A smoke run is itself the quick look: it is not estimated.
+          ...(argv.smoke ? {} : { beforeTraining: (estimate, problem) => confirmEstimate(display, estimate, problem, { command: `fer run ${argv.config}`, ask: !argv.yes && !argv.json && process.stdin.isTTY === true && process.stderr.isTTY === true }) }),
           ...(argv.trackingUri ? { trackingUri: argv.trackingUri } : {}),
           modelPictures: (runDir, dataset) => drawSaliency(runDir, dataset),
         });
         display.close();
+        if (result.declined) {
+          io.stderr(controller.signal.aborted ? 'stopped before training; nothing was written' : 'not started');
+          return controller.signal.aborted ? EXIT_STOPPED : EXIT_FAILURE;
+        }
         const where = path.relative(process.cwd(), result.runDir) || result.runDir;
-        if (argv.json) io.stdout(JSON.stringify({ runDir: where, state: result.state, tasks: result.tasks, summary: result.summary ?? null, tracking: result.tracking }, null, 2));
+        if (argv.json) io.stdout(JSON.stringify({ runDir: where, state: result.state, tasks: result.tasks, summary: result.summary ?? null, tracking: result.tracking, estimate: result.estimate ? estimateJson(result.estimate) : null }, null, 2));
         else if (result.summary) {
           io.stdout(formatReport(result.summary));
           io.stdout(`\noutputs: ${where} (ensemble/report.txt, ensemble/confusion-matrix.png, tasks/*/*/metrics.csv)`);
         } else if (result.state === 'killed') io.stderr(`stopped; rerun the same command to continue (${where})`);
+        if (argv.smoke && result.state === 'finished') io.stderr(`smoke run finished: the config works end to end (${where}); the real run: fer run ${argv.config}`);
         else if (shard) io.stderr(`shard ${shard.index}/${shard.count} done; when all shards are, build the ensemble with: ${collectCommand(argv)}`);
         return result.state === 'killed' ? EXIT_STOPPED : result.state === 'failed' ? EXIT_FAILURE : EXIT_OK;
       } finally {
@@ -131,3 +151,26 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
     });
   },
 };
+
+/** The estimate as --json prints it (per-task seconds stay internal). */
+function estimateJson(e: RunEstimate) {
+  return { tasks: e.tasks, epochs: e.epochs, rows: e.rows, images: e.images, seconds: Math.round(e.seconds), workers: e.workers, threads: e.threads, backend: e.backend, long: e.seconds > LONG_RUN_SECONDS, models: e.models };
+}
+
+/**
+ * Shows the work and its estimate before training; a run estimated over an hour also gets what
+ * would shorten it and, on a terminal without --yes, a question. No estimate is no reason to stop.
+ */
+async function confirmEstimate(display: RunDisplay, estimate: RunEstimate | undefined, problem: string | undefined, how: { command: string; ask: boolean }): Promise<boolean> {
+  if (!estimate) {
+    display.message(`no time estimate: ${problem ?? 'unknown reason'}`);
+    return true;
+  }
+  if (estimate.tasks === 0) return true;
+  for (const line of describeEstimate(estimate)) display.message(line);
+  if (estimate.seconds <= LONG_RUN_SECONDS) return true;
+  display.message('that is long; what would shorten it:');
+  for (const line of shortenings(estimate, how.command, estimate.backend === 'tensorflow' && predictNativePackage() === '@tensorflow/tfjs-node-gpu')) display.message(`  - ${line}`);
+  if (!how.ask) return true;
+  return askYesNo('start it? [y/N] ');
+}

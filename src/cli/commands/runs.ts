@@ -8,6 +8,7 @@ import { MlflowClient, type Run } from '../../track/sinks/mlflow/client.js';
 import { resolveMlflowSettings } from '../../track/sinks/mlflow/settings.js';
 import { defaultIo, runCommand, type CommandIo } from '../output.js';
 import type { GlobalOptions } from '../options.js';
+import { withHelp } from '../help.js';
 
 interface RunsOptions extends GlobalOptions {
   action: 'list' | 'show';
@@ -39,16 +40,17 @@ export const runsCommand: CommandModule<GlobalOptions, RunsOptions> = {
   command: 'runs <action> [id]',
   describe: 'A quick look at runs from the terminal: on the MLflow server if one is set, else under runs/',
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withHelp(
+      yargs
       .positional('action', { choices: ['list', 'show'] as const, demandOption: true, describe: 'list runs, or show one' })
       .positional('id', { type: 'string', describe: 'for show: an MLflow run id, or a run folder' })
       .option('tracking-uri', { type: 'string', describe: 'MLflow server (default: MLFLOW_TRACKING_URI; none: the local runs folder)' })
       .option('experiment', { type: 'string', describe: 'only this experiment' })
       .option('runs', { type: 'string', default: 'runs', describe: 'the local runs folder' })
       .option('limit', { type: 'number', default: 20, describe: 'list at most this many, newest first' })
-      .option('json', { type: 'boolean', default: false, describe: 'list: {"runs": [{"runId", "experiment", "name", "status", "started", "children", "test_accuracy", "where"}]}' })
-      .example('$0 runs list', 'the latest runs')
-      .example('$0 runs show runs/demo/run-3f2a9c1b7e40', 'one local run and its tasks') as unknown as Argv<RunsOptions>,
+      .option('json', { type: 'boolean', default: false, describe: 'list: {"runs": [{"runId", "experiment", "name", "status", "started", "children", "test_accuracy", "where"}]}' }),
+      { examples: [['fer runs list', 'the latest runs'], ['fer runs show runs/demo/run-3f2a9c1b7e40', 'one local run and its tasks']], env: ['MLFLOW_TRACKING_URI', 'MLFLOW_EXPERIMENT_NAME', 'MLFLOW_TRACKING_USERNAME'] },
+    ) as unknown as Argv<RunsOptions>,
   handler: async (argv: ArgumentsCamelCase<RunsOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {

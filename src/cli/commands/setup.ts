@@ -2,6 +2,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { DEFAULT_TENSORFLOW_VERSION, defaultNativeCache, setupNative } from '../../setup/native-setup.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
+import { withHelp } from '../help.js';
 
 interface SetupOptions extends GlobalOptions {
   gpu: boolean;
@@ -16,13 +17,16 @@ const nativeCommand: CommandModule<GlobalOptions, SetupOptions> = {
   command: 'native',
   describe: "Install the native TensorFlow backend from PyPI's TensorFlow wheel, building the tfjs-node addon from source (no internet beyond npm and PyPI)",
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withHelp(
+      yargs
       .option('gpu', { type: 'boolean', default: false, describe: 'set up @tensorflow/tfjs-node-gpu with a GPU build of TensorFlow (needs CUDA and cuDNN)' })
       .option('tensorflow', { type: 'string', default: DEFAULT_TENSORFLOW_VERSION, describe: 'the TensorFlow wheel version to take libtensorflow from' })
       .option('cache', { type: 'string', default: defaultNativeCache(), describe: 'where libtensorflow and the built addon are kept (FER_NATIVE_CACHE)' })
       .option('python', { type: 'string', default: 'python3', describe: 'the Python whose pip downloads the wheel' })
       .option('force', { type: 'boolean', default: false, describe: 'set it up again even if it already works' })
-      .option('json', { type: 'boolean', default: false, describe: 'print the steps and timings as JSON' }) as Argv<SetupOptions>,
+      .option('json', { type: 'boolean', default: false, describe: 'print the steps and timings as JSON' }),
+      { env: ['FER_NATIVE_CACHE'] },
+    ) as Argv<SetupOptions>,
   handler: async (argv: ArgumentsCamelCase<SetupOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {

@@ -4,7 +4,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { BACKEND_NAMES, type BackendRequest } from '../../backend/backend.js';
 import { ConfigError } from '../../core/diagnostic.js';
 import { FerError } from '../../core/errors.js';
-import { createDisplay, formatDuration } from '../../run/display.js';
+import { canRedraw, createDisplay, formatDuration } from '../../run/display.js';
 import { killWorkers } from '../../run/pool.js';
 import { parseShard } from '../../store/tasks.js';
 import { runSweep } from '../../sweep/driver.js';
@@ -146,7 +146,7 @@ export const sweepCommand: CommandModule<GlobalOptions, SweepCliOptions> = {
           ...(argv.backend ? { backend: argv.backend } : {}),
           ...(shard ? { shard } : {}),
           collectOnly: argv.collect,
-          display: () => createDisplay(process.stderr, base.epochs, base.batch_size),
+          display: () => createDisplay(process.stderr, { epochs: base.epochs, batchSize: base.batch_size, color: io.color, live: canRedraw(process.stderr) }),
           log: (text) => io.stderr(text),
           signal: controller.signal,
           ...(argv.trackingUri ? { trackingUri: argv.trackingUri } : {}),

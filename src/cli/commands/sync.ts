@@ -10,6 +10,7 @@ import { MlflowSink } from '../../track/sinks/mlflow/sink.js';
 import { resolveMlflowSettings } from '../../track/sinks/mlflow/settings.js';
 import { defaultIo, EXIT_FAILURE, EXIT_OK, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
+import { withHelp } from '../help.js';
 
 interface SyncOptions extends GlobalOptions {
   run?: string;
@@ -23,15 +24,15 @@ export const syncCommand: CommandModule<GlobalOptions, SyncOptions> = {
   command: 'sync [run]',
   describe: "Deliver runs' tracking journals to an MLflow server or a TensorBoard folder (runs recorded offline, while a server was down, or where TensorBoard could not be written)",
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withHelp(
+      yargs
       .positional('run', { type: 'string', describe: 'a run folder (default: every run under --runs)' })
       .option('to', { type: 'string', describe: `where to: ${SINK_KINDS.map((k) => k.targetForm).join(', or ')} (default: MLFLOW_TRACKING_URI)` })
       .option('experiment', { type: 'string', describe: 'the MLflow experiment (default: the one recorded with the run)' })
       .option('runs', { type: 'string', default: 'runs', describe: 'the runs folder, when no run is named' })
-      .option('json', { type: 'boolean', default: false, describe: 'print {"uri", "runs": [{"runDir", "journals": [{"journal", "delivered", "pending", "rejected"}]}]}' })
-      .example('$0 sync runs/demo/run-3f2a9c1b7e40 --to http://127.0.0.1:5000', 'one run to an MLflow server')
-      .example('$0 sync runs/demo/run-3f2a9c1b7e40 --to tensorboard:runs/tensorboard', 'one run as TensorBoard event files')
-      .example('MLFLOW_TRACKING_URI=http://mlflow:5000 $0 sync', 'everything under runs/') as Argv<SyncOptions>,
+      .option('json', { type: 'boolean', default: false, describe: 'print {"uri", "runs": [{"runDir", "journals": [{"journal", "delivered", "pending", "rejected"}]}]}' }),
+      { examples: [['fer sync runs/demo/run-3f2a9c1b7e40 --to http://127.0.0.1:5000', 'one run to an MLflow server'], ['fer sync runs/demo/run-3f2a9c1b7e40 --to tensorboard:runs/tensorboard', 'one run as TensorBoard event files'], ['MLFLOW_TRACKING_URI=http://mlflow:5000 fer sync', 'everything under runs/']], env: ['MLFLOW_TRACKING_URI', 'MLFLOW_EXPERIMENT_NAME', 'MLFLOW_TRACKING_USERNAME'] },
+    ) as Argv<SyncOptions>,
   handler: async (argv: ArgumentsCamelCase<SyncOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {
