@@ -22,6 +22,7 @@ export type Severity = 'error' | 'warning';
 /** Stable identifiers, so tests and tools can match on the kind of problem, not its wording. */
 export type DiagnosticCode =
   | 'yaml-syntax'
+  | 'yaml-aliases'
   | 'file-not-found'
   | 'include-cycle'
   | 'env-unset'
