@@ -2,7 +2,7 @@
  * Runs the named benchmarks: `npm run bench -- compile`. Without names, the quick ones; the
  * accuracy benchmark trains for most of an hour, so it runs only when named.
  */
-const quick = ['compile', 'data', 'engine'];
+const quick = ['compile', 'data', 'engine', 'validate'];
 const available = [...quick, 'reference-accuracy'];
 const wanted = process.argv.slice(2);
 const selected = wanted.length > 0 ? wanted : quick;
