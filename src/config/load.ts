@@ -198,6 +198,16 @@ export function readConfig(file: string, options: LoadOptions = {}): ReadResult 
   });
 
   let tree = readTree(absolute, [], undefined, state);
+  // Without this an empty file passes as a config of nothing ("ok (0 models)"), hiding a wrong path or a lost edit.
+  if (tree?.kind === 'map' && tree.entries.size === 0) {
+    state.diagnostics.push({
+      severity: 'error',
+      code: 'empty-config',
+      message: 'the config file is empty: it sets no data, models or ensemble',
+      span: fileStart(absolute),
+      hint: 'start from a shipped config (`extends: fer:demo.yaml` or a copy of configs/demo.yaml)',
+    });
+  }
   for (const file of [...(options.prelude ?? [])].reverse()) {
     const base = readTree(file, [], undefined, state);
     if (base !== undefined && tree !== undefined) tree = mergeLocated(base, tree);

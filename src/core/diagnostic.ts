@@ -48,7 +48,9 @@ export type DiagnosticCode =
   | 'unknown-model'
   | 'shape'
   | 'layer-args'
-  | 'plugin';
+  | 'plugin'
+  | 'empty-config'
+  | 'data-missing';
 
 export interface DiagnosticNote {
   message: string;
