@@ -17,6 +17,7 @@ import { validateCommand } from './commands/validate.js';
 import { EXIT_INVALID, formatError } from './output.js';
 import { KNOWN_FLAGS, type GlobalOptions } from './options.js';
 import { FerError } from '../core/errors.js';
+import { quietOnClosedPipes } from '../core/terminal.js';
 
 /** Thrown after a usage error is printed, so the process ends with exit code 2 once output is flushed. */
 class UsageError extends FerError {}
@@ -34,6 +35,7 @@ function usageHint(message: string, flags: readonly string[]): string | undefine
 }
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
+  quietOnClosedPipes();
   try {
     await parser(argv).parseAsync();
   } catch (error) {
@@ -52,7 +54,7 @@ function parser(argv: string[]) {
       describe: 'override a config value: --set training.epochs=5 (dotted path, YAML value; ~path removes)',
       requiresArg: true,
     })
-    .option('color', { type: 'boolean', global: true, describe: 'colour the output (default: on a terminal, unless NO_COLOR)' })
+    .option('color', { type: 'boolean', global: true, describe: 'colour the output (default: on a terminal, unless NO_COLOR, FORCE_COLOR=0 or TERM=dumb)' })
     .command(runCommandModule)
     .command(syncCommand)
     .command(runsCommand)

@@ -1,19 +1,12 @@
 import { isConfigError } from '../core/diagnostic.js';
 import { diagnosticToJson, formatDiagnostics } from '../core/diagnostic-format.js';
 import { FerError } from '../core/errors.js';
+import { useColor } from '../core/terminal.js';
 
 /** Exit codes: 0 ok, 1 a failure while doing the work, 2 bad usage or an invalid config. */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_INVALID = 2;
-
-/** Colour on a terminal unless NO_COLOR is set (no-color.org); FORCE_COLOR forces it. */
-export function useColor(stream: NodeJS.WriteStream, flag: boolean | undefined): boolean {
-  if (flag !== undefined) return flag;
-  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
-  if (process.env.NO_COLOR !== undefined) return false;
-  return stream.isTTY === true;
-}
 
 export interface CommandIo {
   stdout: (text: string) => void;

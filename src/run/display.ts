@@ -1,3 +1,4 @@
+import { canRedraw } from '../core/terminal.js';
 import type { BatchProgress, EpochMetrics } from '../engine/trainer.js';
 
 /**
@@ -37,7 +38,7 @@ export function epochLine(key: string, m: EpochMetrics, epochs: number): string 
 }
 
 export function createDisplay(stream: NodeJS.WriteStream, epochs: number, batchSize: number): RunDisplay {
-  if (!stream.isTTY) {
+  if (!canRedraw(stream)) {
     return {
       start: (text) => stream.write(`${text}\n`),
       message: (text) => stream.write(`${text}\n`),
