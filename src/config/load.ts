@@ -65,6 +65,18 @@ function resolveExtends(reference: string, fromFile: string): string {
 }
 
 function readTree(file: string, chain: readonly string[], via: SourceSpan | undefined, state: ReadState): LocatedNode | undefined {
+  // Errors quote the lines they are about: a path that is not a YAML file (a typo, or /etc/shadow)
+  // is refused by its name, before any of it could be quoted back.
+  if (!/\.(ya?ml|json)$/i.test(file)) {
+    state.diagnostics.push({
+      severity: 'error',
+      code: 'file-not-found',
+      message: `${file} is not a .yaml or .yml file, so it is not read as a config`,
+      ...(via ? { span: via } : {}),
+      hint: 'a config (and every file it extends) is a YAML file named .yaml or .yml',
+    });
+    return undefined;
+  }
   let text: string;
   try {
     if (statSync(file).isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });

@@ -64,3 +64,30 @@ describe('fer validate on odd input', () => {
     expect(result.stderr).toContain(`cannot read the data file ${csv}`);
   });
 });
+
+describe('files that are not what a config names them as', () => {
+  const shadow = path.join(dir, 'shadow');
+  writeFileSync(shadow, 'root:$6$secretsalt$hashhash:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n');
+
+  it('neither reads nor quotes a config or extends target that is not a .yaml file', async () => {
+    const direct = await runFer(['validate', shadow]);
+    expect(direct.code).toBe(2);
+    expect(direct.stderr).not.toContain('secretsalt');
+    expect(direct.stderr).toContain(`${shadow} is not a .yaml or .yml file`);
+    const file = path.join(dir, 'extends-shadow.yaml');
+    writeFileSync(file, `extends: ${shadow}\nname: x\n`);
+    const extended = await runFer(['validate', file]);
+    expect(extended.code).toBe(2);
+    expect(extended.stderr).not.toContain('secretsalt');
+    expect(extended.stderr).toContain(`${file}:1:10`);
+  });
+
+  it('does not quote a file given as CSV data that is not a CSV', async () => {
+    const file = path.join(dir, 'shadow-data.yaml');
+    writeFileSync(file, csvConfig(shadow));
+    const result = await runFer(['run', file, '--runs', path.join(dir, 'runs')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('not a CSV file of images');
+    expect(result.stderr).not.toContain('secretsalt');
+  });
+});
