@@ -32,14 +32,14 @@ describe('odd files given as data', () => {
   it('names a UTF-16 CSV as UTF-16 instead of printing its bytes', async () => {
     const error = await csvFailure(Buffer.from('\uFEFFemotion,pixels,Usage\n0,1 2 3 4,Training\n', 'utf16le'));
     expect(error.message).toContain('UTF-16');
-    expect(error.message).not.toMatch(/[\u0000\uFFFD]/);
+    expect([...error.message].some((c) => c === '\u0000' || c === '\uFFFD')).toBe(false);
     expect(error.hint).toContain('UTF-8');
   });
 
   it('names a binary file given as CSV as not text, without quoting it', async () => {
     const error = await csvFailure(rgbPng(4, 4));
     expect(error.message).toMatch(/is not a text file \(a NUL byte at byte \d+\)/);
-    expect(error.message).not.toMatch(/[\u0000-\u0008\uFFFD]/);
+    expect([...error.message].some((c) => c.charCodeAt(0) < 9 || c === '\uFFFD')).toBe(false);
   });
 
   it('does not quote the first line of a file that is not a CSV (a password file, say)', async () => {
