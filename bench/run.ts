@@ -2,7 +2,7 @@
  * Runs the named benchmarks: `npm run bench -- compile`. Without names, the quick ones; the
  * accuracy and sweep benchmarks train for an hour or more, and serve starts a server, so they run only when named.
  */
-const quick = ['compile', 'data', 'engine'];
+const quick = ['compile', 'data', 'engine', 'validate'];
 const available = [...quick, 'faults', 'serve', 'reference-accuracy', 'sweep'];
 const wanted = process.argv.slice(2);
 const selected = wanted.length > 0 ? wanted : quick;

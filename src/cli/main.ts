@@ -23,6 +23,7 @@ import { EXIT_INVALID, formatError } from './output.js';
 import { helpFooter, helpWidth } from './help.js';
 import { KNOWN_FLAGS, type GlobalOptions } from './options.js';
 import { FerError } from '../core/errors.js';
+import { quietOnClosedPipes } from '../core/terminal.js';
 
 /** Thrown after a usage error is printed, so the process ends with exit code 2 once output is flushed. */
 class UsageError extends FerError {}
@@ -40,6 +41,7 @@ function usageHint(message: string, flags: readonly string[]): string | undefine
 }
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
+  quietOnClosedPipes();
   try {
     await parser(argv).parseAsync();
   } catch (error) {
@@ -51,7 +53,7 @@ function parser(argv: string[]) {
   return yargs(argv)
     .scriptName('fer')
     .usage('$0 <command> [options]\n\nFacial-emotion-recognition experiments from YAML.')
-    .option('color', { type: 'boolean', global: true, describe: 'colour the output (default: on a terminal, unless NO_COLOR)' })
+    .option('color', { type: 'boolean', global: true, describe: 'colour the output (default: on a terminal, unless NO_COLOR, FORCE_COLOR=0 or TERM=dumb)' })
     .command(runCommandModule)
     .command(sweepCommand)
     .command(syncCommand)

@@ -1,20 +1,12 @@
 import { isConfigError } from '../core/diagnostic.js';
 import { diagnosticToJson, formatDiagnostics } from '../core/diagnostic-format.js';
 import { FerError } from '../core/errors.js';
+import { useColor } from '../core/terminal.js';
 
 /** Exit codes: 0 ok, 1 a failure while doing the work, 2 bad usage or an invalid config. */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_INVALID = 2;
-
-/** Colour on a terminal unless NO_COLOR is set (no-color.org) or TERM=dumb; FORCE_COLOR forces it, FORCE_COLOR=0 turns it off. */
-export function useColor(stream: NodeJS.WriteStream, flag: boolean | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
-  if (flag !== undefined) return flag;
-  if (env.FORCE_COLOR === '0' || env.FORCE_COLOR === 'false') return false;
-  if (env.FORCE_COLOR !== undefined) return true;
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
-  return stream.isTTY === true && env.TERM !== 'dumb';
-}
 
 export interface CommandIo {
   stdout: (text: string) => void;

@@ -70,6 +70,18 @@ export function resolveReference(reference: string, baseDir: string): string {
 }
 
 function readTree(file: string, chain: readonly string[], via: SourceSpan | undefined, state: ReadState): LocatedNode | undefined {
+  // Errors quote the lines they are about: a path that is not a YAML file (a typo, or /etc/shadow)
+  // is refused by its name, before any of it could be quoted back.
+  if (!/\.(ya?ml|json)$/i.test(file)) {
+    state.diagnostics.push({
+      severity: 'error',
+      code: 'file-not-found',
+      message: `${file} is not a .yaml or .yml file, so it is not read as a config`,
+      ...(via ? { span: via } : {}),
+      hint: 'a config (and every file it extends) is a YAML file named .yaml or .yml',
+    });
+    return undefined;
+  }
   let text: string;
   try {
     if (statSync(file).isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
@@ -203,6 +215,16 @@ export function readConfig(file: string, options: LoadOptions = {}): ReadResult 
   });
 
   let tree = readTree(absolute, [], undefined, state);
+  // Without this an empty file passes as a config of nothing ("ok (0 models)"), hiding a wrong path or a lost edit.
+  if (tree?.kind === 'map' && tree.entries.size === 0) {
+    state.diagnostics.push({
+      severity: 'error',
+      code: 'empty-config',
+      message: 'the config file is empty: it sets no data, models or ensemble',
+      span: fileStart(absolute),
+      hint: 'start from a shipped config (`extends: fer:demo.yaml` or a copy of configs/demo.yaml)',
+    });
+  }
   for (const file of [...(options.prelude ?? [])].reverse()) {
     const base = readTree(file, [], undefined, state);
     if (base !== undefined && tree !== undefined) tree = mergeLocated(base, tree);

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, type Document, type Node } from 'yaml';
+import { LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, visit, type Document, type Node, type YAMLError } from 'yaml';
 import type { Diagnostic, SourcePoint, SourceSpan } from '../core/diagnostic.js';
 import type { LocatedMap, LocatedNode } from './located.js';
 
@@ -15,6 +15,35 @@ export interface YamlReadOptions {
   column?: number;
   /** Relative paths in values are relative to this folder (default: the file's folder). */
   baseDir?: string;
+}
+
+/**
+ * How many values aliases may add to a config once expanded. A real config repeats a few blocks;
+ * nested aliases ("billion laughs") grow exponentially and would exhaust memory long before this.
+ */
+export const MAX_ALIAS_VALUES = 100_000;
+
+/**
+ * Repeated keys, found with one set per map. yaml's own check (`uniqueKeys`) compares every key
+ * with all the keys before it, which takes minutes on a map of 100,000 keys; this is linear.
+ */
+function repeatedKeys(doc: Document.Parsed): YAMLError[] {
+  const found: YAMLError[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const value = pair.key.value;
+        if (seen.has(value)) {
+          const at = pair.key.range?.[0] ?? 0;
+          found.push({ name: 'YAMLParseError', code: 'DUPLICATE_KEY', message: 'Map keys must be unique', pos: [at, at + 1] } as YAMLError);
+        }
+        seen.add(value);
+      }
+    },
+  });
+  return found;
 }
 
 /** yaml's messages sometimes carry their own position and frame; ours print those separately. */
@@ -56,7 +85,7 @@ function syntaxHint(code: string, line: string, next: string): { hint?: string }
  */
 export function readYaml(text: string, file: string, options: YamlReadOptions = {}): YamlReadResult {
   const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter, merge: true, prettyErrors: false, uniqueKeys: true });
+  const documents = parseAllDocuments(text, { lineCounter, merge: true, prettyErrors: false, uniqueKeys: false });
   const lineShift = options.line ?? 0;
   const columnShift = options.column ?? 0;
   const baseDir = options.baseDir ?? (file.startsWith('<') ? process.cwd() : path.dirname(file));
@@ -75,7 +104,7 @@ export function readYaml(text: string, file: string, options: YamlReadOptions = 
     // run of errors that all stem from it. Root causes (a tab, a repeated key) are kept first; any
     // other error within a line of one already kept is taken for a consequence and dropped.
     const rootCause = (code: string) => code === 'TAB_AS_INDENT' || code === 'DUPLICATE_KEY';
-    const ordered = [...doc.errors, ...doc.warnings].sort(
+    const ordered = [...doc.errors, ...repeatedKeys(doc), ...doc.warnings].sort(
       (a, b) => Number(!rootCause(a.code)) - Number(!rootCause(b.code)) || a.pos[0] - b.pos[0],
     );
     const keptLines: number[] = [];
@@ -109,11 +138,34 @@ export function readYaml(text: string, file: string, options: YamlReadOptions = 
   const first = docs[0];
   if (first === undefined || first.contents === null) return { root: undefined, diagnostics };
 
+  // Aliases are expanded here, so here is where their expansion is bounded: values added by the
+  // outermost alias being expanded are counted, and past the cap the document is refused at it.
+  let aliasValues = 0;
+  let expanding: { start: number; end: number } | undefined;
+  let aliasesRefused = false;
   const convert = (node: Node | null, at: number): LocatedNode => {
-    if (node === null) return { kind: 'scalar', value: null, plain: true, span: span(at, at), baseDir };
+    if (expanding !== undefined && !aliasesRefused && ++aliasValues > MAX_ALIAS_VALUES) {
+      aliasesRefused = true;
+      diagnostics.push({
+        severity: 'error',
+        code: 'yaml-aliases',
+        message: `YAML aliases expand to more than ${MAX_ALIAS_VALUES.toLocaleString('en-US')} values here (aliases nested in aliases grow exponentially)`,
+        span: span(expanding.start, expanding.end),
+        hint: 'write the repeated block out, or use a template (`use:`) for repeated layers',
+      });
+    }
+    if (node === null || aliasesRefused) return { kind: 'scalar', value: null, plain: true, span: span(at, at), baseDir };
     if (isAlias(node)) {
       const target = node.resolve(first);
-      return target ? convert(target, node.range?.[0] ?? at) : convert(null, at);
+      if (!target) return convert(null, at);
+      const outermost = expanding === undefined;
+      const start = node.range?.[0] ?? at;
+      if (outermost) expanding = { start, end: node.range?.[1] ?? start + 1 };
+      try {
+        return convert(target, start);
+      } finally {
+        if (outermost) expanding = undefined;
+      }
     }
     const range = node.range ?? [at, at, at];
     const nodeSpan = span(range[0], range[1]);

@@ -22,6 +22,7 @@ export type Severity = 'error' | 'warning';
 /** Stable identifiers, so tests and tools can match on the kind of problem, not its wording. */
 export type DiagnosticCode =
   | 'yaml-syntax'
+  | 'yaml-aliases'
   | 'file-not-found'
   | 'include-cycle'
   | 'env-unset'
@@ -49,7 +50,9 @@ export type DiagnosticCode =
   | 'unknown-model'
   | 'shape'
   | 'layer-args'
-  | 'plugin';
+  | 'plugin'
+  | 'empty-config'
+  | 'data-missing';
 
 export interface DiagnosticNote {
   message: string;

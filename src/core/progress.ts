@@ -1,3 +1,4 @@
+import { canRedraw } from './terminal.js';
 /**
  * Progress for long work: on a terminal one line redrawn in place (at most 10 times a second);
  * elsewhere (CI logs, pipes) a plain line at each quarter, so logs stay readable.
@@ -12,7 +13,7 @@ export interface Progress {
 export const silentProgress: Progress = { update: () => {}, done: () => {} };
 
 export function createProgress(stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (stream.isTTY) {
+  if (canRedraw(stream)) {
     let last = 0;
     return {
       update(task, fraction, detail) {

@@ -48,11 +48,6 @@ export interface DisplayOptions {
   live: boolean;
 }
 
-/** Whether a stream can show the live view: a terminal that understands cursor movement. */
-export function canRedraw(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): boolean {
-  return stream.isTTY === true && env.TERM !== 'dumb';
-}
-
 const BAR_WIDTH = 24;
 
 /** `[#########-----------]` (or coloured blocks), `fraction` in [0, 1]. */

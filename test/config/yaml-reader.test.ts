@@ -44,3 +44,41 @@ describe('readYaml', () => {
     expect(root!.span.start).toEqual({ line: 3, column: 16 });
   });
 });
+
+describe('readYaml on hostile input', () => {
+  it('refuses a "billion laughs" document at its alias instead of expanding it', () => {
+    let text = 'a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n';
+    for (let i = 1; i < 10; i++) text += `a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]\n`;
+    text += 'models: *a9\n';
+    const started = performance.now();
+    const { diagnostics } = readYaml(text, '/x/laughs.yaml');
+    expect(performance.now() - started).toBeLessThan(2000);
+    const error = diagnostics.find((d) => d.code === 'yaml-aliases');
+    expect(error?.severity).toBe('error');
+    expect(error?.message).toMatch(/aliases expand to more than [\d,]+ values/);
+    // At the first alias whose expansion crosses the cap (the line of `a2`, all of whose aliases are reached first).
+    expect(error?.span?.file).toBe('/x/laughs.yaml');
+    expect(error?.span?.start.line).toBeGreaterThan(1);
+    expect(text.split('\n')[error!.span!.start.line - 1]!.slice(error!.span!.start.column - 1)).toMatch(/^\*a\d/);
+  });
+
+  // yaml's own check took minutes here (quadratic: 50,000 keys, 1.25e9 comparisons); linear, a second or two.
+  it('checks repeated keys in linear time (a map of 50,000 keys)', () => {
+    let text = 'tags:\n';
+    for (let i = 0; i < 50_000; i++) text += `  key_${i}: "v"\n`;
+    text += '  key_5: again\n';
+    const started = performance.now();
+    const { diagnostics } = readYaml(text, '/x/big.yaml');
+    const elapsed = performance.now() - started;
+    expect(diagnostics.map((d) => [d.message, d.span?.start.line])).toEqual([['YAML syntax: Map keys must be unique', 50_002]]);
+    expect(elapsed).toBeLessThan(10_000);
+  });
+
+  it('still reports a repeated key inside a flow map and a block map', () => {
+    const { diagnostics } = readYaml('a: {x: 1, x: 2}\nb:\n  y: 1\n  y: 2\n', '/x/a.yaml');
+    expect(diagnostics.map((d) => [d.message, d.span?.start.line, d.span?.start.column])).toEqual([
+      ['YAML syntax: Map keys must be unique', 1, 11],
+      ['YAML syntax: Map keys must be unique', 4, 3],
+    ]);
+  });
+});

@@ -2,6 +2,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadAndCompile } from '../../compile/check.js';
 import { isConfigError, type Diagnostic } from '../../core/diagnostic.js';
 import { diagnosticToJson, displayFile, formatDiagnostics } from '../../core/diagnostic-format.js';
+import { checkDataPresence, type DataPresence } from '../../data/presence.js';
 import { expandMembers } from '../../store/members.js';
 import { defaultIo, EXIT_INVALID, EXIT_OK, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
@@ -25,11 +26,36 @@ export const validateCommand: CommandModule<GlobalOptions, ValidateOptions> = {
   handler: async (argv: ArgumentsCamelCase<ValidateOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {
-      const results: { file: string; ok: boolean; models?: number; members?: number; diagnostics: Diagnostic[]; notes?: Diagnostic[]; sources?: ReadonlyMap<string, string> }[] = [];
+      const results: {
+        file: string;
+        ok: boolean;
+        models?: number;
+        members?: number;
+        data?: DataPresence;
+        diagnostics: Diagnostic[];
+        notes?: Diagnostic[];
+        sources?: ReadonlyMap<string, string>;
+      }[] = [];
       for (const file of argv.configs) {
         try {
           const { loaded, models } = await loadAndCompile(file, { overrides: argv.set ?? [] });
-          results.push({ file, ok: true, models: models.length, members: expandMembers(loaded.config).length, diagnostics: [] });
+          // What validate checked of the data is said with the ok: a missing file is a warning (configs
+          // are checked before their data is fetched), and a found one is not thereby valid.
+          const data: DataPresence = loaded.config.data ? checkDataPresence(loaded.config.data.source, loaded.registry) : { state: 'nothing to check' };
+          const diagnostics: Diagnostic[] =
+            data.state === 'missing'
+              ? [
+                  {
+                    severity: 'warning',
+                    code: 'data-missing',
+                    message: data.problem,
+                    span: loaded.locate(['data', 'source']).span,
+                    path: 'data.source',
+                    hint: `${data.hint ? `${data.hint}; ` : ''}fer run needs it, fer validate checks only that it is there`,
+                  },
+                ]
+              : [];
+          results.push({ file, ok: true, models: models.length, members: expandMembers(loaded.config).length, data, diagnostics, sources: loaded.sources });
           for (const m of models) m.model.dispose();
         } catch (error) {
           if (!isConfigError(error)) throw error;
@@ -61,10 +87,19 @@ export const validateCommand: CommandModule<GlobalOptions, ValidateOptions> = {
         );
       } else {
         for (const r of results) {
-          if (r.ok && r.notes) {
-            io.stdout(`${displayFile(r.file)}: ok, but for the weights its models start from, which do not exist yet:`);
-            for (const n of r.notes) io.stdout(`  note: ${n.message}${n.hint ? ` (${n.hint})` : ''}`);
-          } else if (r.ok) io.stdout(`${displayFile(r.file)}: ok (${r.models} model${r.models === 1 ? '' : 's'}, ${r.members} member${r.members === 1 ? '' : 's'})`);
+          if (r.ok) {
+            const counts = `${r.models} model${r.models === 1 ? '' : 's'}, ${r.members} member${r.members === 1 ? '' : 's'}`;
+            const data = r.data;
+            if (r.notes) {
+              io.stdout(`${displayFile(r.file)}: ok (${counts}), but for the weights its models start from, which do not exist yet:`);
+              for (const n of r.notes) io.stdout(`  note: ${n.message}${n.hint ? ` (${n.hint})` : ''}`);
+            } else if (data?.state === 'missing') {
+              io.stderr(formatDiagnostics(r.diagnostics, { color: io.color, ...(r.sources ? { sources: r.sources } : {}) }));
+              io.stdout(`${displayFile(r.file)}: ok (${counts}), but its data is missing`);
+            } else if (data?.state === 'found') {
+              io.stdout(`${displayFile(r.file)}: ok (${counts}; data ${data.what} found and readable, its rows not read)`);
+            } else io.stdout(`${displayFile(r.file)}: ok (${counts})`);
+          }
           else io.stderr(`${formatDiagnostics(r.diagnostics, { color: io.color, ...(r.sources ? { sources: r.sources } : {}) })} in ${displayFile(r.file)}`);
         }
       }

@@ -67,6 +67,20 @@ function headerColumns(line: string): string[] {
 }
 
 /**
+ * A CSV is UTF-8 (or ASCII) text. UTF-16 (as some spreadsheet exports write) and binary files are
+ * named as what they are from their first bytes, before a header error would print their bytes.
+ */
+function checkText(start: Buffer, file: string): void {
+  if ((start[0] === 0xff && start[1] === 0xfe) || (start[0] === 0xfe && start[1] === 0xff)) {
+    throw new DataError('the file is UTF-16 text; fer reads CSV files as UTF-8', { file }, 'save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8 in.csv > out.csv`, or "CSV UTF-8" in a spreadsheet)');
+  }
+  const nul = start.subarray(0, 4096).indexOf(0);
+  if (nul >= 0) {
+    throw new DataError(`the file is not a text file (a NUL byte at byte ${nul + 1}), so not a CSV`, { file }, 'data.source.csv takes a CSV text file (plain or gzip)');
+  }
+}
+
+/**
  * Reads a FER2013-style CSV (`emotion,pixels,Usage`), plain or gzip, as a stream: the full file is
  * ~290 MB of text and is never held whole. Pixels are parsed byte by byte straight into the
  * dataset's Uint8Array. Any malformed row stops the load with its line number and what is wrong;
@@ -101,6 +115,15 @@ export function readCsvSource(options: CsvSourceOptions): Promise<SourceRows> {
 
   const parseHeader = (line: Buffer) => {
     const names = headerColumns(line.toString('utf8').replace(/^\uFEFF/, ''));
+    // A file whose first line has no columns is not a CSV (a password file, a log): say so without
+    // quoting it, since error messages end up in logs and issue reports.
+    if (names.length < 2) {
+      throw new DataError(
+        'not a CSV file of images: its first line has no comma-separated columns',
+        where(1),
+        `data.source.csv takes a CSV whose first line names its columns (${options.labelColumn},${options.pixelsColumn}${options.splitColumn ? `,${options.splitColumn}` : ''})`,
+      );
+    }
     const find = (name: string, what: string) => {
       const index = names.indexOf(name);
       if (index < 0) {
@@ -230,7 +253,12 @@ export function readCsvSource(options: CsvSourceOptions): Promise<SourceRows> {
     else parseRow(buf, start, end);
   };
 
+  let textChecked = false;
   const consume = (chunk: Buffer) => {
+    if (!textChecked) {
+      textChecked = true;
+      checkText(chunk, file);
+    }
     let start = 0;
     if (leftover !== undefined) {
       const newline = chunk.indexOf(NEWLINE);

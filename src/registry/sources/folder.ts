@@ -40,6 +40,7 @@ export function folderListing(options: Pick<FolderSourceOptions, 'path' | 'class
   if (!isFolder) throw new DataError(`${root} is a file; data.source.folder takes a folder (use data.source.csv for a CSV file)`);
   const classIndex = new Map(options.classes.map((c, i) => [c.toLowerCase(), i]));
   const entries: { split: string; label: number; file: string }[] = [];
+  const unread: string[] = [];
   const splits = listDirectories(root);
   if (splits.length === 0) throw new DataError(`${root} holds no split folders`, undefined, 'expected <split>/<class name>/*.png|jpg, e.g. train/happy/0001.png');
   for (const split of splits) {
@@ -54,10 +55,24 @@ export function folderListing(options: Pick<FolderSourceOptions, 'path' | 'class
         );
       }
       const folder = path.join(root, split, className);
-      for (const name of readdirSync(folder).filter((f) => IMAGE.test(f)).sort()) {
-        entries.push({ split, label, file: path.join(folder, name) });
+      const files = readdirSync(folder, { withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.'));
+      const images = files.filter((e) => IMAGE.test(e.name)).map((e) => e.name).sort();
+      // A class with no images would train silently without that class in this split.
+      if (images.length === 0) {
+        throw new DataError('the class folder holds no .png or .jpg images', { file: folder }, 'add its images, or remove the folder if the split has none of this class');
       }
+      for (const name of images) entries.push({ split, label, file: path.join(folder, name) });
+      unread.push(...files.filter((e) => !IMAGE.test(e.name)).map((e) => path.join(folder, e.name)));
     }
+  }
+  // Files fer cannot decode are named, not skipped: a folder of .webp faces would otherwise shrink unnoticed.
+  if (unread.length > 0) {
+    const kinds = [...new Set(unread.map((f) => path.extname(f).toLowerCase() || 'no extension'))];
+    throw new DataError(
+      `${unread.length} file${unread.length === 1 ? '' : 's'} under ${root} ${unread.length === 1 ? 'is' : 'are'} not PNG or JPEG (${kinds.join(', ')}), and fer reads only those`,
+      { file: unread.sort()[0]! },
+      'convert them to PNG (e.g. `mogrify -format png *.webp`) or move them out of the class folders',
+    );
   }
   if (entries.length === 0) throw new DataError(`no .png or .jpg images under ${root}`);
   return entries;
