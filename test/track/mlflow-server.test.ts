@@ -217,7 +217,7 @@ describe.skipIf(!mlflowAvailable)('fer run with MLFLOW_TRACKING_URI', () => {
     expect(reference).toEqual(await experimentContent(client, 'demo-a'));
 
     rmSync(deliveryStateFile(journal, client.uri));
-    await deliver();
+    expect((await deliver()).rejected).toEqual([]);
     expect(await experimentContent(client, 'demo-replay')).toEqual(reference);
 
     const stateFile = deliveryStateFile(journal, client.uri);
