@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +9,7 @@ import { parse } from 'yaml';
 import { describeKernelChoice, kernelRecord } from '../../src/backend/kernel-choice.js';
 import { deliveryStateFile, JournalDelivery } from '../../src/track/sinks/mlflow/delivery.js';
 import { journalFiles, readJournal } from '../../src/track/journal.js';
-import type { MlflowClient, Run } from '../../src/track/sinks/mlflow/client.js';
+import { MlflowClient, type Run } from '../../src/track/sinks/mlflow/client.js';
 import { ferBin, repoRoot, runFer, STACK_TRACE } from '../helpers/cli.js';
 import { experimentContent, mlflowAvailable, mlflowRequired, startMlflow, tagsOf, paramsOf, type MlflowServer } from '../helpers/mlflow.js';
 
@@ -217,7 +219,7 @@ describe.skipIf(!mlflowAvailable)('fer run with MLFLOW_TRACKING_URI', () => {
     expect(reference).toEqual(await experimentContent(client, 'demo-a'));
 
     rmSync(deliveryStateFile(journal, client.uri));
-    await deliver();
+    expect((await deliver()).rejected).toEqual([]);
     expect(await experimentContent(client, 'demo-replay')).toEqual(reference);
 
     const stateFile = deliveryStateFile(journal, client.uri);
@@ -228,6 +230,41 @@ describe.skipIf(!mlflowAvailable)('fer run with MLFLOW_TRACKING_URI', () => {
     expect(replay.delivered).toBeGreaterThan(0);
     expect(await experimentContent(client, 'demo-replay')).toEqual(reference);
   });
+
+  it('a server without logged models (before MLflow 3) gets each model among its run\'s artifacts', async () => {
+    // The real server behind a proxy that answers MLflow 3's logged-model endpoints as an MLflow 2 server does: 404, not JSON.
+    const target = new URL(server.uri);
+    const proxy = http.createServer((req, res) => {
+      if (/\/logged-models|\/runs\/outputs/.test(req.url ?? '')) {
+        res.writeHead(404, { 'content-type': 'text/html' }).end('<!doctype html><title>404 Not Found</title>');
+        return;
+      }
+      const forward = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(forward);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const older = new MlflowClient({ uri: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, credentials: {} });
+    try {
+      const copy = tempDir('fer-mlflow2-');
+      cpSync(onlyRunDir(runsA), copy, { recursive: true });
+      for (const f of readdirSync(path.join(copy, 'tracking'))) if (f.startsWith('delivered-')) rmSync(path.join(copy, 'tracking', f));
+      const journal = path.join(copy, 'tracking', 'journal-main.jsonl');
+      const delivered = await new JournalDelivery({ runDir: copy, journalFile: journal, client: older, experiment: 'demo-mlflow2' }).deliver();
+      expect(delivered.rejected).toEqual([]);
+      const { parent, children } = await runsOf(client, 'demo-mlflow2');
+      const listed = (await client.listArtifacts(parent.info.artifact_uri!, 'ensemble')).map((f) => f.path);
+      expect(listed).toContain('ensemble/MLmodel');
+      expect(listed).toContain('ensemble/tasks');
+      for (const child of children) expect((await client.listArtifacts(child.info.artifact_uri!, 'model')).map((f) => f.path)).toContain('model/MLmodel');
+      expect(await client.searchLoggedModels([parent.info.experiment_id], '')).toEqual([]);
+    } finally {
+      await older.close();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  }, 240_000);
 
   it('a server stopped mid-run and started again ends with the content of an undisturbed run', async () => {
     const runsB = tempDir('fer-mlflow-b-');

@@ -57,6 +57,8 @@ export interface Run {
   info: RunInfo;
   data: { metrics?: MetricPoint[]; params?: KeyValue[]; tags?: KeyValue[] };
   inputs?: { dataset_inputs?: DatasetInput[] };
+  /** MLflow 3: the logged models the run produced. */
+  outputs?: { model_outputs?: { model_id: string; step?: number | string }[] };
 }
 
 export interface ArtifactEntry {

@@ -221,7 +221,11 @@ export class JournalDelivery implements JournalSink {
     }
     for (const f of event.files) await client.uploadArtifact(model.info.artifact_uri, f.path, path.join(this.options.runDir, f.file));
     if (model.info.status !== 'LOGGED_MODEL_READY') await client.finalizeLoggedModel(model.info.model_id, 'LOGGED_MODEL_READY');
-    if (models[key] !== model.info.model_id) await client.logOutputs(runId, [{ modelId: model.info.model_id, step: 0 }]);
+    if (models[key] !== model.info.model_id) {
+      // The server refuses a link it has (a replay after the delivery state was lost): look first.
+      const outputs = (await client.getRun(runId)).outputs?.model_outputs ?? [];
+      if (!outputs.some((o) => o.model_id === model.info.model_id)) await client.logOutputs(runId, [{ modelId: model.info.model_id, step: 0 }]);
+    }
     models[key] = model.info.model_id;
   }
 
