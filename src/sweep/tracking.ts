@@ -46,14 +46,18 @@ export class SweepTracking {
       'sweep.space': stringify(this.sweep.spec.space.dimensions.map((d) => d.name)).slice(0, 500),
     });
     this.tracker.logArtifact(PARENT_RUN, spec, `sweep/${path.basename(this.sweep.file)}`);
-    await this.learnParent(Math.min(15, this.sweep.base.config.tracking.flush_seconds) * 1000);
+    await this.learnParent(this.sweep.base.config.tracking.flush_seconds * 1000);
   }
 
   /** Waits (at most `milliseconds`) for the server to have the sweep's run, whose id trials nest under; a server that is down leaves them unnested. */
   async learnParent(milliseconds: number): Promise<void> {
     if (this.parentRunId !== undefined || !this.tracker.sinks.some((s) => s.kind === 'mlflow')) return;
-    const outcome = await this.tracker.flush(milliseconds);
-    this.parentRunId = outcome.find((o) => o.kind === 'mlflow')?.parentRunId;
+    // A busy server may take a while to create the run; one that cannot be reached is not waited for.
+    const deadline = Date.now() + milliseconds;
+    while (this.parentRunId === undefined && Date.now() < deadline && !this.tracker.offline) {
+      const outcome = await this.tracker.flush(Math.min(1000, deadline - Date.now()));
+      this.parentRunId = outcome.find((o) => o.kind === 'mlflow')?.parentRunId;
+    }
   }
 
   /** Tags a trial's fer run carries: its sweep and id, and its parent when the server gave one. */

@@ -111,6 +111,11 @@ export class RunTracker {
     return this.writer.file;
   }
 
+  /** Whether a sink could not be reached at the last try (its events wait in the journal). */
+  get offline(): boolean {
+    return this.pumps.some((pump) => pump.offline);
+  }
+
   get sinks(): Sink[] {
     return this.pumps.map((p) => p.delivery.sink);
   }

@@ -9,6 +9,7 @@ import { createDisplay, formatDuration } from '../../run/display.js';
 import { killWorkers } from '../../run/pool.js';
 import { parseShard } from '../../store/tasks.js';
 import { runSweep } from '../../sweep/driver.js';
+import { estimateTrial } from '../../sweep/estimate.js';
 import { loadSweep } from '../../sweep/load.js';
 import { trialLimit } from '../../sweep/outcome.js';
 import { describeDistribution, gridSize } from '../../sweep/space.js';
@@ -88,7 +89,10 @@ export const sweepCommand: CommandModule<GlobalOptions, SweepCliOptions> = {
         const done = readTrials(dir).filter((t) => t.seconds !== undefined && t.state !== 'running');
         const meanSeconds = done.length > 0 ? done.reduce((s, t) => s + t.seconds!, 0) / done.length : undefined;
         const count = Number.isFinite(limit) ? limit : undefined;
-        const estimate = meanSeconds !== undefined && count !== undefined ? meanSeconds * Math.max(0, count - done.length) : undefined;
+        // Measured on the backend for the base model when no trial has run yet; the trials' own times after.
+        const measured = meanSeconds === undefined ? await estimateTrial(sweep.base, argv.backend) : undefined;
+        const perTrial = meanSeconds ?? measured!.seconds;
+        const estimate = count !== undefined ? perTrial * Math.max(0, count - done.length) : undefined;
         if (argv.json) {
           io.stdout(
             JSON.stringify(
@@ -102,6 +106,8 @@ export const sweepCommand: CommandModule<GlobalOptions, SweepCliOptions> = {
                 trials: count ?? null,
                 gridSize: gridSize(sweep.spec.space) ?? null,
                 estimatedSeconds: estimate ?? null,
+                trialSeconds: perTrial,
+                ...(measured ? { measured: { backend: measured.backend, imagesPerSecond: measured.imagesPerSecond, imagesPerTrial: measured.imagesPerTrial } } : {}),
               },
               null,
               2,
@@ -116,11 +122,10 @@ export const sweepCommand: CommandModule<GlobalOptions, SweepCliOptions> = {
         }
         const budget = [count !== undefined ? `${count} trials` : undefined, sweep.spec.budget.minutes !== undefined ? `${sweep.spec.budget.minutes} minutes` : undefined].filter(Boolean).join(', at most ');
         io.stdout(`budget: ${budget}${done.length > 0 ? ` (${done.length} done)` : ''}`);
-        io.stdout(
-          estimate !== undefined
-            ? `estimated time: ${formatDuration(estimate)} (mean of the ${done.length} trial${done.length === 1 ? '' : 's'} done: ${formatDuration(meanSeconds!)} each)`
-            : `estimated time: ${meanSeconds !== undefined ? `${formatDuration(meanSeconds)} a trial` : 'not measured yet (fer run --dry-run of the base experiment lists its tasks; the first trial measures the time)'}`,
-        );
+        const how = measured
+          ? `the base model trains at ${measured.imagesPerSecond.toFixed(0)} images/s on the ${measured.backend} backend here, measured on a few steps without training; ${measured.imagesPerTrial.toLocaleString('en-US')} images a trial: about ${formatDuration(perTrial)} of training a trial`
+          : `the ${done.length} trial${done.length === 1 ? '' : 's'} done took ${formatDuration(perTrial)} each`;
+        io.stdout(`estimated time: ${estimate !== undefined ? formatDuration(estimate) : `${formatDuration(perTrial)} a trial, until the minutes run out`} (${how})`);
         return EXIT_OK;
       }
 
