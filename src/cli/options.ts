@@ -6,4 +6,4 @@ export interface GlobalOptions {
 }
 
 /** Every flag of every command, for did-you-mean on a mistyped one (a test checks it against --help). */
-export const KNOWN_FLAGS: readonly string[] = ['set', 'color', 'help', 'version', 'json', 'summary', 'model', 'backend', 'gpu', 'tensorflow', 'cache', 'python', 'force', 'dry-run', 'workers', 'shard', 'collect', 'new', 'runs', 'split', 'tracking-uri', 'to', 'experiment', 'limit', 'plugin', 'out', 'best', 'write', 'format', 'member', 'port', 'host', 'max-body', 'smoke', 'yes', 'origin'];
+export const KNOWN_FLAGS: readonly string[] = ['set', 'color', 'help', 'version', 'json', 'summary', 'model', 'backend', 'gpu', 'tensorflow', 'cache', 'python', 'force', 'dry-run', 'workers', 'shard', 'collect', 'new', 'runs', 'split', 'tracking-uri', 'to', 'experiment', 'limit', 'plugin', 'plugins', 'out', 'best', 'write', 'format', 'member', 'port', 'host', 'max-body', 'smoke', 'yes', 'origin'];

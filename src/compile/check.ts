@@ -1,7 +1,7 @@
 import { templatesUsedBy } from '../config/check.js';
 import { displayPath } from '../core/document-path.js';
-import type { LoadedConfig, LoadOptions } from '../config/load.js';
-import { readConfigWithPlugins } from '../config/read.js';
+import type { LoadedConfig } from '../config/load.js';
+import { readConfigWithPlugins, type PluginReadOptions } from '../config/read.js';
 import { ConfigError, isConfigError, sortDiagnostics, type Diagnostic } from '../core/diagnostic.js';
 import { didYouMean, listChoices } from '../core/suggest.js';
 import { loadTf } from '../backend/load-tf.js';
@@ -22,8 +22,8 @@ function within(diagnostic: Diagnostic, path: readonly (string | number)[]): boo
  */
 export async function loadAndCompile(
   file: string,
-  options: LoadOptions & { models?: readonly string[]; initialize?: boolean } = {},
-): Promise<{ loaded: LoadedConfig; models: CompiledModel[] }> {
+  options: PluginReadOptions & { models?: readonly string[]; initialize?: boolean } = {},
+): Promise<{ loaded: LoadedConfig; models: CompiledModel[]; unchecked: string[]; warnings: Diagnostic[] }> {
   const { loaded, diagnostics, sources } = await readConfigWithPlugins(file, options);
   const errors = diagnostics.filter((d) => d.severity === 'error');
   const fail = (extra: readonly Diagnostic[] = []): never => {
@@ -47,8 +47,11 @@ export async function loadAndCompile(
   const requested = options.models && options.models.length > 0 ? options.models : available;
   // The data section sets the input shape and the number of classes of every model.
   if (errors.some((d) => within(d, ['data']))) return fail();
+  // A model using a plugin's names that were not loaded (--no-plugins) cannot be built: unchecked.
+  const unchecked = requested.filter((name) => diagnostics.some((d) => d.code === 'plugin' && d.severity === 'warning' && within(d, ['models', name])));
   const sound = requested.filter(
     (name) =>
+      !unchecked.includes(name) &&
       !errors.some((d) => within(d, ['models', name])) &&
       ![...templatesUsedBy(loaded.config, name)].some((t) => errors.some((d) => within(d, ['templates', t]))),
   );
@@ -64,5 +67,5 @@ export async function loadAndCompile(
     for (const m of models) m.model.dispose();
     return fail();
   }
-  return { loaded, models };
+  return { loaded, models, unchecked, warnings: diagnostics.filter((d) => d.severity === 'warning') };
 }

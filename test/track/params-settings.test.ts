@@ -56,7 +56,8 @@ describe('tracking settings', () => {
     expect(token.credentials).toEqual({ token: 't0k' });
   });
 
-  it('treats a file store URI as local recording (fer keeps its own record under runs/)', () => {
-    expect(resolveTrackingSettings({ configName: 'c', env: { MLFLOW_TRACKING_URI: 'file:///tmp/mlruns' } }).uri).toBeUndefined();
+  // Issue 23: recording locally in silence made users believe their runs were in MLflow.
+  it('refuses a file store URI by name (test/hostile/tracking-uri.test.ts has the other schemes)', () => {
+    expect(() => resolveTrackingSettings({ configName: 'c', env: { MLFLOW_TRACKING_URI: 'file:///tmp/mlruns' } })).toThrow('is not supported');
   });
 });

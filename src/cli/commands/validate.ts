@@ -11,6 +11,7 @@ import { withHelp, withSet } from '../help.js';
 interface ValidateOptions extends GlobalOptions {
   configs: string[];
   json: boolean;
+  plugins: boolean;
 }
 
 export const validateCommand: CommandModule<GlobalOptions, ValidateOptions> = {
@@ -20,7 +21,12 @@ export const validateCommand: CommandModule<GlobalOptions, ValidateOptions> = {
     withHelp(
       withSet(yargs
       .positional('configs', { type: 'string', array: true, demandOption: true, describe: 'config files' })
-      .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON (diagnostics with positions)' })),
+      .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON (diagnostics with positions)' })
+      .option('plugins', {
+        type: 'boolean',
+        default: true,
+        describe: "import the config's plugins (their code runs with your rights); --no-plugins checks the rest and reports plugin names as unchecked",
+      })),
       { examples: [['fer validate configs/ensemble16.yaml', 'check the reference experiment'], ['fer validate configs/*.yaml --set training.epochs=5', 'check several configs with an override']], env: ['config'] },
     ) as Argv<ValidateOptions>,
   handler: async (argv: ArgumentsCamelCase<ValidateOptions>) => {
@@ -32,19 +38,20 @@ export const validateCommand: CommandModule<GlobalOptions, ValidateOptions> = {
         models?: number;
         members?: number;
         data?: DataPresence;
+        unchecked?: string[];
         diagnostics: Diagnostic[];
         notes?: Diagnostic[];
         sources?: ReadonlyMap<string, string>;
       }[] = [];
       for (const file of argv.configs) {
         try {
-          const { loaded, models } = await loadAndCompile(file, { overrides: argv.set ?? [] });
+          const { loaded, models, unchecked, warnings } = await loadAndCompile(file, { overrides: argv.set ?? [], plugins: argv.plugins });
           // What validate checked of the data is said with the ok: a missing file is a warning (configs
           // are checked before their data is fetched), and a found one is not thereby valid.
           const data: DataPresence = loaded.config.data ? checkDataPresence(loaded.config.data.source, loaded.registry) : { state: 'nothing to check' };
-          const diagnostics: Diagnostic[] =
-            data.state === 'missing'
-              ? [
+          const diagnostics: Diagnostic[] = [...warnings];
+          if (data.state === 'missing')
+            diagnostics.push(
                   {
                     severity: 'warning',
                     code: 'data-missing',
@@ -53,9 +60,8 @@ export const validateCommand: CommandModule<GlobalOptions, ValidateOptions> = {
                     path: 'data.source',
                     hint: `${data.hint ? `${data.hint}; ` : ''}fer run needs it, fer validate checks only that it is there`,
                   },
-                ]
-              : [];
-          results.push({ file, ok: true, models: models.length, members: expandMembers(loaded.config).length, data, diagnostics, sources: loaded.sources });
+            );
+          results.push({ file, ok: true, models: models.length, members: expandMembers(loaded.config).length, data, unchecked, diagnostics, sources: loaded.sources });
           for (const m of models) m.model.dispose();
         } catch (error) {
           if (!isConfigError(error)) throw error;
@@ -90,15 +96,14 @@ export const validateCommand: CommandModule<GlobalOptions, ValidateOptions> = {
           if (r.ok) {
             const counts = `${r.models} model${r.models === 1 ? '' : 's'}, ${r.members} member${r.members === 1 ? '' : 's'}`;
             const data = r.data;
+            const unchecked = r.unchecked?.length ? `; ${r.unchecked.length} model${r.unchecked.length === 1 ? '' : 's'} unchecked: ${r.unchecked.join(', ')}` : '';
+            if (r.diagnostics.length > 0) io.stderr(formatDiagnostics(r.diagnostics, { color: io.color, ...(r.sources ? { sources: r.sources } : {}) }));
             if (r.notes) {
-              io.stdout(`${displayFile(r.file)}: ok (${counts}), but for the weights its models start from, which do not exist yet:`);
+              io.stdout(`${displayFile(r.file)}: ok (${counts}${unchecked}), but for the weights its models start from, which do not exist yet:`);
               for (const n of r.notes) io.stdout(`  note: ${n.message}${n.hint ? ` (${n.hint})` : ''}`);
-            } else if (data?.state === 'missing') {
-              io.stderr(formatDiagnostics(r.diagnostics, { color: io.color, ...(r.sources ? { sources: r.sources } : {}) }));
-              io.stdout(`${displayFile(r.file)}: ok (${counts}), but its data is missing`);
-            } else if (data?.state === 'found') {
-              io.stdout(`${displayFile(r.file)}: ok (${counts}; data ${data.what} found and readable, its rows not read)`);
-            } else io.stdout(`${displayFile(r.file)}: ok (${counts})`);
+            } else if (data?.state === 'missing') io.stdout(`${displayFile(r.file)}: ok (${counts}${unchecked}), but its data is missing`);
+            else if (data?.state === 'found') io.stdout(`${displayFile(r.file)}: ok (${counts}${unchecked}; data ${data.what} found and readable, its rows not read)`);
+            else io.stdout(`${displayFile(r.file)}: ok (${counts}${unchecked})`);
           }
           else io.stderr(`${formatDiagnostics(r.diagnostics, { color: io.color, ...(r.sources ? { sources: r.sources } : {}) })} in ${displayFile(r.file)}`);
         }

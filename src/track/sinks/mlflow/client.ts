@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { EnvHttpProxyAgent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { redactUri } from '../../settings.js';
 import type { TrackingCredentials } from './settings.js';
 import { SinkUnavailableError } from '../../sink.js';
@@ -164,7 +164,9 @@ export class MlflowClient {
     this.maxDelayMs = options.maxDelayMs ?? 8000;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.random = options.random ?? Math.random;
-    this.dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: 4, connect: { timeout: 10_000 } });
+    // HTTP_PROXY, HTTPS_PROXY and NO_PROXY are honoured as curl and MLflow's Python client honour
+    // them; without a proxy set this is a plain agent.
+    this.dispatcher = new EnvHttpProxyAgent({ keepAliveTimeout: 10_000, connections: 4, connect: { timeout: 10_000 } });
   }
 
   async close(): Promise<void> {

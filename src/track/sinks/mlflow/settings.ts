@@ -1,3 +1,4 @@
+import { FerError } from '../../../core/errors.js';
 import type { TrackingInputs } from '../../settings.js';
 
 /**
@@ -37,9 +38,16 @@ export function resolveMlflowSettings(inputs: TrackingInputs): MlflowSettings {
   const chosen = candidates.find(([value]) => typeof value === 'string' && value.trim() !== '');
   const credentials = credentialsFromEnv(env);
   let uri = chosen?.[0]?.trim();
-  // A local path or file: URI means MLflow's file store, which only the Python client writes;
-  // fer's own local record is the run folder, so such a URI is treated as "no server".
-  if (uri && !/^https?:\/\//i.test(uri)) uri = undefined;
+  // `none` asks for the run folder only. Any other scheme (MLflow's file store, databricks, a
+  // database) is one only MLflow's Python client writes; taking it for "no server" would record
+  // locally while the user believes the runs are in MLflow, so it is refused by name.
+  if (uri?.toLowerCase() === 'none') uri = undefined;
+  if (uri && !/^https?:\/\//i.test(uri)) {
+    throw new FerError(
+      `${chosen![1] === '--tracking-uri' ? '--tracking-uri ' : `${chosen![1]}=`}${uri} is not supported: fer sends runs to an MLflow tracking server over http(s) only`,
+      'start a server on that store (`mlflow server --backend-store-uri <store>`) and point fer at its http:// address, or pass --tracking-uri none (or unset it) to record in the run folder only',
+    );
+  }
   if (uri) uri = moveCredentials(uri, credentials);
   return {
     ...(uri ? { uri, uriSource: chosen![1] } : {}),
