@@ -30,15 +30,7 @@ export function testTime(evaluation: Pick<EvaluationConfig, 'tta' | 'combine'> |
     return { name, args, definition };
   });
   const combineMethod = evaluation?.combine ?? 'mean';
-  const label =
-    entries.length === 0
-      ? 'none'
-      : entries
-          .map(({ name, args }) => {
-            const shown = Object.entries(args as Record<string, unknown>).filter(([, v]) => v !== null);
-            return shown.length === 0 ? name : `${name}(${shown.map(([k, v]) => `${k} ${String(v)}`).join(', ')})`;
-          })
-          .join(' x ');
+  const label = viewsLabel(evaluation?.tta ?? []);
   const views = (tf: Tf, x: tfjs.Tensor4D): tfjs.Tensor4D[] =>
     entries.reduce<tfjs.Tensor4D[]>((batches, { definition, args }) => batches.flatMap((b) => definition.views(tf, b, args as never)), [x]);
   return {
@@ -53,6 +45,18 @@ export function testTime(evaluation: Pick<EvaluationConfig, 'tta' | 'combine'> |
       });
     },
   };
+}
+
+/** Test-time views as one line (reports, MLflow): `flip x shift(pixels 2)`, `ten_crop(size 48, resize 56)`, `none`. */
+export function viewsLabel(tta: readonly Item[]): string {
+  if (tta.length === 0) return 'none';
+  return tta
+    .map((item) => {
+      const { name, args } = entryOf(item);
+      const shown = Object.entries(args as Record<string, unknown>).filter(([, v]) => v !== null);
+      return shown.length === 0 ? name : `${name}(${shown.map(([k, v]) => `${k} ${String(v)}`).join(', ')})`;
+    })
+    .join(' x ');
 }
 
 /** The mean, or the renormalised geometric mean, of the views' probabilities. */

@@ -10,7 +10,7 @@ import { svgToPng } from '../pictures/render.js';
 import { computeMetrics, type Metrics } from '../ensemble/metrics.js';
 import type { EnsembleSummary } from '../ensemble/summary.js';
 import { formatReport } from '../ensemble/report.js';
-import { entryOf } from '../core/item-spec.js';
+import { viewsLabel } from '../data/test-time.js';
 
 /**
  * The ensemble of a finished run, from the predictions its tasks saved (no model is loaded):
@@ -104,7 +104,7 @@ export function evaluateRun(runDir: string, config: FerConfig, tasks: readonly T
     const plain = [...byMember.values()].map((t) => gatherMember(runDir, t, classes, '.plain'));
     const plainOof = combineSet(plain, 'oof', weights);
     const plainTest = combineSet(plain, 'test', weights);
-    summary.views = { label: testTimeLabel(config), withoutViews: { ...(plainOof ? { oof: plainOof } : {}), ...(plainTest ? { test: plainTest } : {}) } };
+    summary.views = { label: viewsLabel(config.evaluation.tta), withoutViews: { ...(plainOof ? { oof: plainOof } : {}), ...(plainTest ? { test: plainTest } : {}) } };
   }
 
   if (write) {
@@ -172,13 +172,3 @@ export function checkCollectable(options: { runDir: string; runsDir: string; exp
   );
 }
 
-/** The test-time views of a config, one line: `ten_crop(size 48, resize 54)`. */
-function testTimeLabel(config: FerConfig): string {
-  return (config.evaluation?.tta ?? [])
-    .map((item) => {
-      const { name, args } = entryOf(item);
-      const shown = Object.entries(args as Record<string, unknown>).filter(([, v]) => v !== null);
-      return shown.length === 0 ? name : `${name}(${shown.map(([k, v]) => `${k} ${String(v)}`).join(', ')})`;
-    })
-    .join(' x ');
-}

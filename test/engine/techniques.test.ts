@@ -52,7 +52,7 @@ function config(text: string): LoadedConfig {
   return loadConfig(path.join(dir, 'exp.yaml'));
 }
 
-async function run(loaded: LoadedConfig, options: { graphSteps?: boolean } = {}) {
+async function run(loaded: LoadedConfig, options: { graphSteps?: boolean; checkpointDir?: string; abortAfterBatches?: number } = {}) {
   const { dataset } = await loadDataset({ data: loaded.config.data!, seed: loaded.config.seed });
   const { train } = selectSplits(dataset, loaded.config.data!.split, loaded.config.seed);
   const trainRows = train.filter((_, i) => i % 4 !== 0);
@@ -60,6 +60,8 @@ async function run(loaded: LoadedConfig, options: { graphSteps?: boolean } = {})
   const preprocessor = fitPreprocessor(loaded.config.data!.preprocess, dataset, trainRows);
   const model = compileModel(loaded, 'm', { tf, seed: 11 }).model;
   const notices: string[] = [];
+  const controller = new AbortController();
+  let batches = 0;
   const result = await trainModel({
     tf,
     registry: loaded.registry,
@@ -68,6 +70,11 @@ async function run(loaded: LoadedConfig, options: { graphSteps?: boolean } = {})
     train: { dataset, rows: trainRows, preprocessor, batchSize: loaded.config.training.batch_size, shuffle: true, seed: 5, augmenter: createAugmenter(loaded.config.data!.augment, loaded.registry) },
     validation: { dataset, rows: validationRows, preprocessor, batchSize: 16, shuffle: false, seed: 5 },
     fingerprint: 'test',
+    signal: controller.signal,
+    onBatch: () => {
+      if (options.abortAfterBatches !== undefined && ++batches >= options.abortAfterBatches) controller.abort();
+    },
+    ...(options.checkpointDir ? { checkpointDir: options.checkpointDir } : {}),
     ...(options.graphSteps !== undefined ? { graphSteps: options.graphSteps } : {}),
     onNotice: (message) => notices.push(message),
   });
@@ -130,5 +137,14 @@ describe('training techniques', () => {
     first.result.history.forEach((m, i) => expect(m.loss).toBeCloseTo(opByOp.result.history[i]!.loss, 4));
     expect(largestDifference(first.weights, opByOp.weights)).toBeLessThan(1e-3);
     expect(first.result.kept).toMatch(/^epoch \d/);
+    // Cut mid-epoch and resumed from the checkpoint (the average of the weights is in it), it ends
+    // as the uninterrupted run did.
+    const dir = mkdtempSync(path.join(tmpdir(), 'fer-techniques-checkpoint-'));
+    const cut = await run(everything(), { checkpointDir: dir, abortAfterBatches: 5 }); // 3 batches per epoch: cut in epoch 2
+    expect(cut.result.interrupted).toBe(true);
+    const resumed = await run(everything(), { checkpointDir: dir });
+    expect(resumed.result.resumedAfter).toBe(1);
+    expect(strip(resumed.result.history)).toEqual(strip(first.result.history));
+    expect(resumed.weights).toEqual(first.weights);
   });
 });

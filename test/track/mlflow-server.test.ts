@@ -106,6 +106,25 @@ describe.skipIf(!mlflowAvailable)('fer run with MLFLOW_TRACKING_URI', () => {
     expect(JSON.parse(input!.profile!)).toMatchObject({ rows: 1120, splits: { train: 560, test: 560 } });
   });
 
+  it('records which weights each task kept and why, and the test figure without test-time views beside the one with them', async () => {
+    const runs = tempDir('fer-mlflow-tta-');
+    const overrides = ['--set', '~folds', '--set', 'data.split.validation_fraction=0.25', '--set', 'evaluation.tta=[flip]', '--set', 'training.epochs=3', '--set', 'training.early_stopping={monitor: val_accuracy, patience: 5}', '--set', 'ensemble.members=[{model: tiny}]'];
+    const result = await runFer(['run', 'configs/demo.yaml', '--runs', runs, ...overrides], { env: env('demo-tta') });
+    expect(result.code, result.stderr).toBe(0);
+    const { parent, children } = await runsOf(client, 'demo-tta');
+    const summary = JSON.parse(readFileSync(path.join(onlyRunDir(runs), 'ensemble', 'summary.json'), 'utf8')) as { ensemble: { test: { accuracy: number } }; views: { withoutViews: { test: { accuracy: number } } } };
+    const metrics = Object.fromEntries((parent.data.metrics ?? []).map((m) => [m.key, m.value]));
+    expect(metrics.test_accuracy).toBeCloseTo(summary.ensemble.test.accuracy, 10);
+    expect(metrics['plain/test_accuracy']).toBeCloseTo(summary.views.withoutViews.test.accuracy, 10);
+    expect(tagsOf(parent)['mlflow.note.content']).toContain('| ensemble without test-time views |');
+    expect(children).toHaveLength(1);
+    const child = children[0]!;
+    expect(tagsOf(child)['fer.kept_weights']).toMatch(/^epoch \d: the best val_accuracy \(\d\.\d{4}\) of the 3 epochs, kept by early_stopping$/);
+    const childMetrics = Object.fromEntries((child.data.metrics ?? []).map((m) => [m.key, m.value]));
+    expect(childMetrics.final_test_accuracy_plain).toBeGreaterThan(0);
+    expect(childMetrics.final_test_accuracy).toBeGreaterThan(0);
+  }, 240_000);
+
   it('uploads artifacts that download byte-identical to the run folder', async () => {
     const { parent, children } = await runsOf(client, 'demo-a');
     const runDir = onlyRunDir(runsA);
