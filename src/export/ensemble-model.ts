@@ -35,7 +35,7 @@ export const INPUT_NAME = 'pixels';
 
 /**
  * The whole ensemble as one functional model of stock layers, computing what SavedEnsemble.predict
- * computes: raw pixels -> each test-time view -> each model's preprocessing -> the model (its layers
+ * computes: raw pixels -> each model's preprocessing -> each test-time view -> the model (its layers
  * copied under `<task key>/`, fer's classes made stock) -> the mean over views -> the mean of a
  * member's models -> the members combined by the run's method.
  */
@@ -44,12 +44,14 @@ export function ensembleModel(spec: EnsembleModelSpec): { topology: ModelTopolog
   graph.define(INPUT_NAME, 'InputLayer', { batch_input_shape: [null, spec.imageShape.height, spec.imageShape.width, spec.imageShape.channels], dtype: 'float32', sparse: false });
   const input: NodeRef = [INPUT_NAME, 0, 0, {}];
   const viewCalls = spec.views.map((view) => view.build(graph, spec.imageShape));
-  const viewInputs = viewCalls.map((apply) => apply(input));
   const memberOutputs = spec.members.map((member) => {
     const outputs = member.tasks.map((task) => {
       const prefix = `${task.key}/`;
       const preprocess = preprocessingLayers(graph, task.steps, spec.imageShape, prefix);
-      const perView = viewInputs.map((view) => preprocess(view));
+      // The views are of the model's input, after preprocessing, as the run's own predictions take
+      // them (data/test-time.ts): a per-pixel mean is not mirror-symmetric, so the order matters.
+      const preprocessed = preprocess(input);
+      const perView = viewCalls.map((apply) => apply(preprocessed));
       const outputs = copyModel(graph, task, prefix, perView);
       return mean(graph, `${task.key}/views_mean`, outputs);
     });

@@ -1,4 +1,6 @@
 import type { FerConfig } from '../config/types.js';
+import { entryOf } from '../core/item-spec.js';
+import { ExportError } from './export-error.js';
 import type { ImageShape } from '../core/image.js';
 import type { GraphBuilder } from './graph-builder.js';
 import type { NodeRef } from './layers-json.js';
@@ -35,7 +37,18 @@ export const flipHorizontalView: TestTimeView = {
   },
 };
 
-/** The views the run's config asks for at test time (today: the image itself). */
-export function testTimeViews(_config: FerConfig): TestTimeView[] {
-  return [identityView];
+/**
+ * The views the run's config asks for at test time (`evaluation.tta`), in the order the run's own
+ * predictions take them. `flip` has an exact form in stock layers; crops and shifts do not yet, so
+ * a run that uses them is refused rather than exported with other numbers than fer predict gives.
+ */
+export function testTimeViews(config: FerConfig): TestTimeView[] {
+  const tta = config.evaluation?.tta ?? [];
+  if (tta.length === 0) return [identityView];
+  const names = tta.map((item) => entryOf(item).name);
+  if (names.length === 1 && names[0] === 'flip' && (config.evaluation?.combine ?? 'mean') === 'mean') return [identityView, flipHorizontalView];
+  throw new ExportError(
+    `the run's test-time views (evaluation.tta: ${names.join(', ')}${config.evaluation?.combine === 'geometric_mean' ? ', combined by geometric_mean' : ''}) have no portable form: only \`flip\` averaged by mean is exported`,
+    'export a run trained without them, or with evaluation.tta: [flip]',
+  );
 }

@@ -24,8 +24,8 @@ const RUNS: Record<string, { config: string; set: string[] }> = {
   resnet18: { config: 'configs/resnet18.yaml', set: ['folds.k=2'] },
   // quick.yaml: batch norm, dropout, per-image standardisation.
   quick: { config: 'configs/quick.yaml', set: [] },
-  // The demo with a per-pixel mean, 3 channels and fitted member weights.
-  demo: { config: 'configs/demo.yaml', set: ['data.preprocess=[{subtract_mean: {per: pixel}}, {scale: {factor: 0.00392156862745098}}, to_rgb]', 'ensemble.combine=weighted_mean', 'ensemble.fit_weights=true'] },
+  // The demo with a per-pixel mean, 3 channels, fitted member weights and the flip view at test time (after preprocessing, as the run predicts).
+  demo: { config: 'configs/demo.yaml', set: ['data.preprocess=[{subtract_mean: {per: pixel}}, {scale: {factor: 0.00392156862745098}}, to_rgb]', 'ensemble.combine=weighted_mean', 'ensemble.fit_weights=true', 'evaluation.tta=[flip]'] },
   'mish-demo': { config: 'configs/plugins/mish-demo.yaml', set: [] },
 };
 
