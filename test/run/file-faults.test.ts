@@ -205,6 +205,19 @@ describe('a full disk', () => {
     expect(resumed.stderr).toContain(`${finished.length} already done`);
     for (const key of TASKS) expectSameTask(run, reference, key);
     expect(ensembleOf(run)).toEqual(ensembleOf(reference));
+    // The tracking journal ends every task and the parent (what it could not take then is recorded now).
+    const journal = readFileSync(path.join(run, 'tracking', 'journal-main.jsonl'), 'utf8')
+      .split('\n')
+      .flatMap((line) => {
+        try {
+          return [JSON.parse(line) as { type: string; run: string; status?: string }];
+        } catch {
+          return [];
+        }
+      });
+    const closed = (key: string) => journal.filter((e) => e.type === 'close' && e.run === key).at(-1)?.status;
+    for (const key of TASKS) expect(closed(key), key).toBe('FINISHED');
+    expect(closed('parent')).toBe('FINISHED');
     table.push({ fault: `disk full (tmpfs 3 MiB; ${finished.length} tasks had finished; task states ${states.join(', ')})`, outcome: 'exit 1, one line; run failed; rerun after space freed finishes', lost: 'none (weights and ensemble equal)' });
   }, 600_000);
 });
