@@ -17,6 +17,7 @@ import { redactUri } from '../track/settings.js';
 import type { RunTracker } from '../track/tracker.js';
 import { readJson, taskDir, writeAtomic, type RunManifest } from '../store/run-folder.js';
 import type { Task } from '../store/tasks.js';
+import { CHECKSUM_SUFFIX } from '../core/durable-file.js';
 
 /**
  * Turns what the runner does into tracking events: one parent run per `fer run` (the resolved config
@@ -176,7 +177,8 @@ export class RunTracking {
     const status = readJson<{ summary?: { val_accuracy?: number; test_accuracy?: number; seconds?: number } }>(path.join(dir, 'status.json'));
     this.tracker.logMetrics(key, { best_epoch: bestEpoch, final_val_accuracy: status?.summary?.val_accuracy, final_test_accuracy: status?.summary?.test_accuracy, train_seconds: status?.summary?.seconds }, 0);
     const model = path.join(dir, 'model');
-    if (existsSync(model)) for (const file of readdirSync(model).sort()) this.tracker.logArtifact(key, path.join(model, file), `model/${file}`);
+    // The model's files as MLflow keeps them; their checksum files are the run folder's business.
+    if (existsSync(model)) for (const file of readdirSync(model).sort()) if (!file.endsWith(CHECKSUM_SUFFIX)) this.tracker.logArtifact(key, path.join(model, file), `model/${file}`);
     this.tracker.logArtifact(key, path.join(dir, 'metrics.csv'), 'metrics.csv');
     this.tracker.logArtifact(key, path.join(dir, 'preprocess.json'), 'model/preprocess.json');
     this.tracker.close(key, 'FINISHED');
