@@ -21,6 +21,7 @@ import { childRunName, foldLabel, parentRunName } from './run-name.js';
 import { ensembleModelPackage, taskModelPackage } from './model-package.js';
 import { classNames } from '../config/shape.js';
 import type { PictureFile } from '../pictures/picture-file.js';
+import { CHECKSUM_SUFFIX } from '../core/durable-file.js';
 
 /**
  * Turns what the runner does into tracking events: one parent run per `fer run` (the resolved config
@@ -217,7 +218,8 @@ export class RunTracking {
     );
     if (status?.kept) this.tracker.setTags(key, { 'fer.kept_weights': status.kept });
     const model = path.join(dir, 'model');
-    if (existsSync(model)) for (const file of readdirSync(model).sort()) this.tracker.logArtifact(key, path.join(model, file), `model/${file}`);
+    // The model's files as MLflow keeps them; their checksum files are the run folder's business.
+    if (existsSync(model)) for (const file of readdirSync(model).sort()) if (!file.endsWith(CHECKSUM_SUFFIX)) this.tracker.logArtifact(key, path.join(model, file), `model/${file}`);
     this.tracker.logArtifact(key, path.join(dir, 'metrics.csv'), 'metrics.csv');
     this.tracker.logArtifact(key, path.join(dir, 'preprocess.json'), 'model/preprocess.json');
     if (existsSync(model)) {

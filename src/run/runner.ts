@@ -294,6 +294,9 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     tracking.start();
     if (tracker.diskFull) throw tracker.diskFull;
     for (const t of mine) if (isFinished(t)) results.set(t.key, 'finished');
+    // A task that finished while the journal could not be written (a full disk) left its child run
+    // open in this journal: its end is recorded now, from its files.
+    for (const t of mine) if (isIntact(t) && tracker.isOpen(t.key)) tracking.taskFinished(t.key, readTaskStatus(runDir, t.key)?.bestEpoch ?? 0);
     let failed = false;
     if (pending.length > 0) {
       const place = placement(options, loaded, pending.length);

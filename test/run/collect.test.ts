@@ -66,7 +66,7 @@ describe('fer run --collect', () => {
     );
     expect(existsSync(path.join(runDir, 'ensemble'))).toBe(false);
 
-    writeFileSync(statusFile, JSON.stringify(status));
+    writeTaskStatus(runDir, status);
     const collected = await run('--collect');
     expect(collected.code, collected.stderr).toBe(0);
     expect(collected.stdout).toContain('ENSEMBLE (mean)');

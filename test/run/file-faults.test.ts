@@ -164,7 +164,7 @@ describe('a task keeps its threads and kernels', () => {
   }, 300_000);
 });
 
-/** A real full disk: a small tmpfs (needs root and mount; CI runs as root). */
+/** A real full disk: a small tmpfs (needs root and mount; CI runs as root). Undefined when it mounted. */
 function mountTmpfs(dir: string, size: string): string | undefined {
   if (process.getuid?.() !== 0) return 'not root';
   try {
@@ -175,15 +175,31 @@ function mountTmpfs(dir: string, size: string): string | undefined {
   }
 }
 
+/** Whether a tmpfs can be mounted here: tried once and unmounted at once (a skipped test leaves nothing mounted). */
+function tmpfsUnavailable(): string | undefined {
+  const probe = tempDir('fer-full-probe-');
+  const cannot = mountTmpfs(probe, '1m');
+  if (!cannot) execFileSync('umount', [probe]);
+  return cannot;
+}
+
 describe('a full disk', () => {
-  const mountPoint = tempDir('fer-full-');
-  const cannot = mountTmpfs(mountPoint, '3m');
+  const cannot = tmpfsUnavailable();
   if (cannot) console.warn(`full-disk test skipped: ${cannot} (it needs root and mount -t tmpfs)`);
-  afterAll(() => {
-    if (!cannot) execFileSync('umount', [mountPoint]);
-  });
 
   it.skipIf(cannot !== undefined)('stops with one line naming the path and space, marks the run and tasks, keeps what finished, resumes when space is freed', async () => {
+    const mountPoint = tempDir('fer-full-');
+    const failed = mountTmpfs(mountPoint, '3m');
+    if (failed) throw new Error(failed);
+    try {
+      await fullDisk(mountPoint);
+    } finally {
+      execFileSync('umount', [mountPoint]);
+    }
+  }, 600_000);
+});
+
+async function fullDisk(mountPoint: string): Promise<void> {
     const runs = path.join(mountPoint, 'runs');
     const full = await runFer(['run', 'configs/demo.yaml', '--runs', runs, '--workers', '2', ...quick]);
     expect(full.code, full.stderr).toBe(1);
@@ -205,6 +221,18 @@ describe('a full disk', () => {
     expect(resumed.stderr).toContain(`${finished.length} already done`);
     for (const key of TASKS) expectSameTask(run, reference, key);
     expect(ensembleOf(run)).toEqual(ensembleOf(reference));
+    // The tracking journal ends every task and the parent (what it could not take then is recorded now).
+    const journal = readFileSync(path.join(run, 'tracking', 'journal-main.jsonl'), 'utf8')
+      .split('\n')
+      .flatMap((line) => {
+        try {
+          return [JSON.parse(line) as { type: string; run: string; status?: string }];
+        } catch {
+          return [];
+        }
+      });
+    const closed = (key: string) => journal.filter((e) => e.type === 'close' && e.run === key).at(-1)?.status;
+    for (const key of TASKS) expect(closed(key), key).toBe('FINISHED');
+    expect(closed('parent')).toBe('FINISHED');
     table.push({ fault: `disk full (tmpfs 3 MiB; ${finished.length} tasks had finished; task states ${states.join(', ')})`, outcome: 'exit 1, one line; run failed; rerun after space freed finishes', lost: 'none (weights and ensemble equal)' });
-  }, 600_000);
-});
+}

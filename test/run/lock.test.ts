@@ -135,7 +135,7 @@ describe('task claims', () => {
       return dir !== undefined && epochsDone(dir, 'tiny-1/fold-0') >= 1;
     }, 'the shard training');
     const collect = await runFer(['run', 'configs/demo.yaml', '--runs', runs, '--collect', ...slowDemo], { env: { MLFLOW_TRACKING_URI: '' } });
-    expect(collect.code).toBe(1);
+    expect(collect.code, collect.stderr).toBe(1);
     expect(collect.stderr).toMatch(/tasks? (is|are) being trained: tiny-\d\/fold-\d by pid \d+ on /);
     const plain = await runFer(['run', 'configs/demo.yaml', '--runs', runs, '--workers', '1', ...slowDemo], { env: { MLFLOW_TRACKING_URI: '' } });
     const sharded = await shard.done;
