@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { CHECKSUM_SUFFIX } from '../core/durable-file.js';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { classNames } from '../config/shape.js';
@@ -45,7 +46,9 @@ function mlmodelFile(runDir: string, runKey: string, name: string): string {
 
 function filesOf(dir: string, under: string): { file: string; path: string }[] {
   if (!existsSync(dir)) return [];
+  // The checksum files stay in the run folder: MLflow keeps its own digests of what it stores.
   return readdirSync(dir)
+    .filter((f) => !f.endsWith(CHECKSUM_SUFFIX))
     .sort()
     .map((f) => ({ file: path.join(dir, f), path: `${under}/${f}` }));
 }
