@@ -22,10 +22,10 @@ const ALLOWED = {
   compile: ['core', 'backend', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'store'],
   engine: ['core', 'backend', 'layers', 'registry', 'config', 'data', 'store'],
   track: ['core', 'backend'],
-  run: ['core', 'backend', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track'],
-  sweep: ['core', 'backend', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track', 'run'],
-  predict: ['core', 'backend', 'layers', 'registry', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store'],
   export: ['core', 'config', 'data', 'ensemble', 'store'],
+  run: ['core', 'backend', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track', 'export'],
+  sweep: ['core', 'backend', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track', 'export', 'run'],
+  predict: ['core', 'backend', 'layers', 'registry', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store'],
   serve: ['core', 'backend', 'registry', 'config', 'data', 'store', 'predict', 'export'],
   cli: ['core', 'backend', 'setup', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track', 'run', 'sweep', 'predict', 'export', 'serve'],
 };

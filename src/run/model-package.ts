@@ -1,5 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { CHECKSUM_SUFFIX } from '../core/durable-file.js';
+import { ExportError } from '../export/export-error.js';
+import { exportRun, writeExport } from '../export/export-run.js';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { classNames } from '../config/shape.js';
@@ -76,6 +78,7 @@ export function ensembleModelPackage(runDir: string, image: ImageShape, ferVersi
     combine: run.summary?.method ?? run.config.ensemble?.combine ?? 'mean',
     members: members.map((m) => ({ name: m.member, model: m.model, weight: m.weight, tasks: m.tasks.map((t) => t.key) })),
     predict: 'fer predict <this folder> <images>',
+    export: 'export/model.json: the ensemble as one stock TensorFlow.js layers model (tf.loadLayersModel), when the run has a portable form',
   };
   writeAtomic(mlmodel, mlmodelText({ name: ENSEMBLE_MODEL, image, classes: classNames(run.config), created: run.manifest.created, flavor }));
   const files = [
@@ -89,6 +92,15 @@ export function ensembleModelPackage(runDir: string, image: ImageShape, ferVersi
       const dir = taskDir(runDir, t.key);
       files.push(...filesOf(path.join(dir, 'model'), `tasks/${t.key}/model`), { file: path.join(dir, 'preprocess.json'), path: `tasks/${t.key}/preprocess.json` });
     }
+  }
+  // The same ensemble as one stock TensorFlow.js model (fer export), so the logged model is usable
+  // without fer; a run that has no portable form (a plugin layer, say) is logged without it.
+  try {
+    const exportDir = path.join(path.dirname(mlmodel), 'export');
+    writeExport(exportRun(run), exportDir);
+    files.push(...filesOf(exportDir, 'export'));
+  } catch (error) {
+    if (!(error instanceof ExportError)) throw error;
   }
   return { name: ENSEMBLE_MODEL, files };
 }

@@ -158,6 +158,10 @@ describe.skipIf(!mlflowAvailable)('fer run with MLFLOW_TRACKING_URI', () => {
     const runDir = onlyRunDir(runsA);
     const weights = await client.downloadArtifact(ensemble[0]!.info.artifact_uri, 'tasks/tiny-1/fold-0/model/weights.bin');
     expect(weights.equals(readFileSync(path.join(runDir, 'tasks', 'tiny-1', 'fold-0', 'model', 'weights.bin')))).toBe(true);
+    // And as one stock TensorFlow.js model (fer export), usable without fer.
+    const exported = JSON.parse((await client.downloadArtifact(ensemble[0]!.info.artifact_uri, 'export/model.json')).toString()) as { format: string; userDefinedMetadata: { fer: { classes: string[] } } };
+    expect(exported.format).toBe('layers-model');
+    expect(exported.userDefinedMetadata.fer.classes).toHaveLength(7);
     // The run page lists it among its outputs; each child has its own model of its best weights.
     const outputs = (await client.call<{ run: { outputs?: { model_outputs?: { model_id: string }[] } } }>('GET', 'mlflow/runs/get', { run_id: parent.info.run_id })).run.outputs?.model_outputs;
     expect(outputs?.map((o) => o.model_id)).toEqual([ensemble[0]!.info.model_id]);
