@@ -326,7 +326,7 @@ function trainTasks(plan: TrainingPlan): Promise<boolean> {
   let done = 0;
   const remaining = new RemainingTime(plan.pending.map((t) => t.key), plan.workerCount, plan.estimate?.taskSeconds);
   const epochs = plan.init.config.config.training.epochs;
-  const showOverall = () => display.overall(done, total, remaining.seconds());
+  const showOverall = () => display.overall(done, total, remaining.seconds(), remaining.fractionDone());
   options.signal?.addEventListener('abort', () => display.message('stopping: running tasks end after their current batch (their last epoch checkpoint stays for a rerun)'));
   return runPool({
     tasks: plan.pending,
