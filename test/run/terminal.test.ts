@@ -79,6 +79,7 @@ describe.runIf(hasTmux)('fer run in a terminal', () => {
     const text = readFileSync(log, 'utf8');
     expect(text).toContain('tasks 4/4 done');
     expect(text).toContain('estimate: about');
+    // eslint-disable-next-line no-control-regex -- the escape is what must not be there
     expect(text).not.toMatch(/\u001b\[\d*[AK]/);
   }, 300_000);
 });
