@@ -5,7 +5,7 @@
  * - loading the same data from fer's cache;
  * - augmentation throughput (images/s) vs the training throughput of the reference CNN on the
  *   fastest backend this machine has (augmentation must not be the bottleneck).
- *   npm run bench -- data
+ *   FER_DATA=<folder of fer2013-train-public.csv.gz> npm run bench -- data
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -17,12 +17,11 @@ import { gatherRows } from '../src/data/preprocess.js';
 import { median, printMachine, printTable } from './report.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { trainingThroughput } from './training-throughput.js';
+import { fer2013Csv } from './fer-data.js';
 
 printMachine('data');
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const file = process.env.FER_BENCH_CSV ?? path.resolve(root, '..', 'shared', 'data', 'fer2013', 'fer2013-train-public.csv.gz');
+const file = fer2013Csv('data');
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const compressed = statSync(file).size;
 const cache = mkdtempSync(path.join(tmpdir(), 'fer-bench-cache-'));

@@ -23,11 +23,12 @@ import seedrandom from 'seedrandom';
 import { startEngine } from '../src/backend/backend.js';
 import { handWrittenCnn } from './baselines/reference-models.js';
 import { printMachine } from './report.js';
+import { fer2013Csv } from './fer-data.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const epochs = Number(process.env.BENCH_EPOCHS ?? 3);
 const seeds = (process.env.BENCH_SEEDS ?? '1').split(',').map(Number);
-const csvFile = path.join(process.env.FER_DATA ?? path.join(root, '..', 'shared', 'data', 'fer2013'), 'fer2013-train-public.csv.gz');
+const csvFile = fer2013Csv('reference-accuracy');
 
 interface EpochResult {
   accuracy: number;

@@ -14,7 +14,7 @@ export interface RunDisplay {
   epoch(worker: number, key: string, metrics: EpochMetrics): void;
   taskEnd(worker: number, key: string, text: string): void;
   /** The run as a whole: tasks done of all, and the remaining wall time when it can be told. */
-  overall(done: number, total: number, remainingSeconds: number | undefined): void;
+  overall(done: number, total: number, remainingSeconds: number | undefined, fraction?: number): void;
   close(): void;
 }
 
@@ -58,9 +58,9 @@ export function progressBar(fraction: number, color: boolean, width = BAR_WIDTH)
 }
 
 /** The run's line: bar, tasks done, images/s of all workers, time left. */
-export function overallLine(done: number, total: number, imagesPerSecond: number, remaining: number | undefined, color: boolean): string {
+export function overallLine(done: number, total: number, imagesPerSecond: number, remaining: number | undefined, color: boolean, fraction = total > 0 ? done / total : 0): string {
   const left = remaining === undefined ? 'estimating time left' : `about ${formatDuration(remaining)} left`;
-  return `${progressBar(total > 0 ? done / total : 0, color)} ${done}/${total} tasks  ${imagesPerSecond > 0 ? `${imagesPerSecond.toFixed(0)} img/s  ` : ''}${left}`;
+  return `${progressBar(fraction, color)} ${done}/${total} tasks  ${imagesPerSecond > 0 ? `${imagesPerSecond.toFixed(0)} img/s  ` : ''}${left}`;
 }
 
 export function createDisplay(stream: NodeJS.WriteStream, options: DisplayOptions): RunDisplay {
@@ -85,7 +85,7 @@ export function createDisplay(stream: NodeJS.WriteStream, options: DisplayOption
   }
   const lines: string[] = [];
   const rates: number[] = [];
-  let progress: { done: number; total: number; remaining: number | undefined } | undefined;
+  let progress: { done: number; total: number; remaining: number | undefined; fraction: number | undefined } | undefined;
   let drawn = 0;
   let last = 0;
   const width = () => Math.max(40, (stream.columns ?? 100) - 1);
@@ -101,7 +101,7 @@ export function createDisplay(stream: NodeJS.WriteStream, options: DisplayOption
     if (!force && now - last < 200) return;
     last = now;
     const block = [
-      ...(progress ? [overallLine(progress.done, progress.total, rates.reduce((a, b) => a + b, 0), progress.remaining, color)] : []),
+      ...(progress ? [overallLine(progress.done, progress.total, rates.reduce((a, b) => a + b, 0), progress.remaining, color, progress.fraction)] : []),
       ...lines.map((l, i) => `  w${i + 1} ${l}`),
     ];
     let out = drawn > 0 ? `\u001b[${drawn}A` : '';
@@ -141,8 +141,8 @@ export function createDisplay(stream: NodeJS.WriteStream, options: DisplayOption
       rates[worker] = 0;
       log(`${key}: ${text}`);
     },
-    overall: (done, total, remaining) => {
-      progress = { done, total, remaining };
+    overall: (done, total, remaining, fraction) => {
+      progress = { done, total, remaining, fraction };
       draw();
     },
     close: () => {

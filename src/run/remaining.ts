@@ -39,6 +39,20 @@ export class RemainingTime {
     this.began.delete(key);
   }
 
+  /** How much of the work is done, in [0, 1]: finished tasks and the done part of running ones, each by its estimated size. */
+  fractionDone(): number {
+    const estimateOf = this.taskEstimate() ?? (() => 1);
+    let total = 0;
+    let done = 0;
+    for (const key of this.keys) {
+      if (this.gone.has(key)) continue;
+      const size = estimateOf(key) || 1;
+      total += size;
+      done += this.finished.has(key) ? size : (this.fraction.get(key) ?? 0) * size;
+    }
+    return total > 0 ? done / total : 0;
+  }
+
   /** Seconds until every task has ended, or undefined before anything can tell. */
   seconds(now = Date.now()): number | undefined {
     const estimateOf = this.taskEstimate();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfigWithPlugins } from '../config/read.js';
 import { DataError } from '../core/data-error.js';
@@ -151,27 +151,43 @@ export async function estimatePrepared(
  */
 export async function runExperiment(options: RunOptions): Promise<RunResult> {
   const prepared = await prepareRun(options);
-  let estimate: RunEstimate | undefined;
-  if (options.beforeTraining && !options.collectOnly) {
-    let problem: string | undefined;
-    try {
-      estimate = await estimatePrepared(options, prepared, (text) => options.display.message(text));
-    } catch (error) {
-      problem = error instanceof Error ? error.message : String(error);
-    }
-    // Stopped while the models were being timed: nothing was written, nothing is left to stop.
-    if (options.signal?.aborted || !(await options.beforeTraining(estimate, problem))) {
-      return { runDir: prepared.runDir, state: readRunManifest(prepared.runDir)?.state ?? 'killed', tasks: [], skipped: 0, tracking: { uri: null, experiment: prepared.loaded.config.name, parentRunId: null, pending: 0, sinks: [] }, declined: true, ...(estimate ? { estimate } : {}) };
-    }
-  }
   // Before anything in the folder is written: a second `fer run` (or the same shard twice) stops here, naming the holder.
   const command = ownerCommand(options);
-  const locks = options.collectOnly && !existsSync(prepared.runDir) ? RunLocks.none(prepared.runDir, command) : await RunLocks.take(prepared.runDir, command, options.shard, (text) => options.display.message(text));
+  const existed = existsSync(prepared.runDir);
+  const locks = options.collectOnly && !existed ? RunLocks.none(prepared.runDir, command) : await RunLocks.take(prepared.runDir, command, options.shard, (text) => options.display.message(text));
   try {
+    // The estimate comes once the run is ours (a second fer run learns at once who holds it) and
+    // before anything but the lock is written.
+    let estimate: RunEstimate | undefined;
+    if (options.beforeTraining && !options.collectOnly) {
+      let problem: string | undefined;
+      try {
+        estimate = await estimatePrepared(options, prepared, (text) => options.display.message(text));
+      } catch (error) {
+        problem = error instanceof Error ? error.message : String(error);
+      }
+      // Stopped while the models were being timed, or declined: nothing is trained or kept.
+      if (options.signal?.aborted || !(await options.beforeTraining(estimate, problem))) {
+        locks.releaseAll();
+        if (!existed) removeEmptyRunFolder(prepared.runDir);
+        return { runDir: prepared.runDir, state: readRunManifest(prepared.runDir)?.state ?? 'killed', tasks: [], skipped: 0, tracking: { uri: null, experiment: prepared.loaded.config.name, parentRunId: null, pending: 0, sinks: [] }, declined: true, ...(estimate ? { estimate } : {}) };
+      }
+    }
     const result = await runLocked(options, prepared, locks, estimate);
     return estimate ? { ...result, estimate } : result;
   } finally {
     locks.releaseAll();
+  }
+}
+
+/** A run folder made only to hold the lock of a run that did not start goes again (and its experiment's folder, if empty). */
+function removeEmptyRunFolder(runDir: string): void {
+  for (const dir of [runDir, path.dirname(runDir)]) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      return;
+    }
   }
 }
 
@@ -476,7 +492,7 @@ async function trainTasks(plan: TrainingPlan): Promise<boolean> {
   let done = 0;
   const remaining = new RemainingTime(plan.groups.flatMap((g) => g.tasks.map((t) => t.key)), Math.max(...plan.groups.map((g) => g.workers)), plan.estimate?.taskSeconds);
   const epochs = plan.init.config.config.training.epochs;
-  const showOverall = () => display.overall(done, total, remaining.seconds());
+  const showOverall = () => display.overall(done, total, remaining.seconds(), remaining.fractionDone());
   const sampler = new SystemSampler({
     intervalMs: plan.systemMetricsSeconds * 1000,
     reader: new SystemReader(plan.init.runDir),

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { drawSaliency } from '../../predict/saliency.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadConfigWithPlugins } from '../../config/read.js';
-import { ConfigError } from '../../core/diagnostic.js';
+import { ConfigError, isConfigError } from '../../core/diagnostic.js';
 import { BACKEND_NAMES, predictBackend, predictNativePackage, type BackendRequest } from '../../backend/backend.js';
 import { formatReport } from '../../ensemble/report.js';
 import { killWorkers } from '../../run/pool.js';
@@ -12,7 +12,7 @@ import { canRedraw } from '../../core/terminal.js';
 import { createDisplay, type RunDisplay } from '../../run/display.js';
 import { askYesNo } from '../prompt.js';
 import { smokeLoaded } from '../../run/smoke.js';
-import { parseShard, shardTasks } from '../../store/tasks.js';
+import { expandTasks, parseShard, shardTasks } from '../../store/tasks.js';
 import { createProgress } from '../../core/progress.js';
 import { defaultIo, EXIT_FAILURE, EXIT_OK, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
@@ -81,18 +81,31 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
         throw new ConfigError([{ severity: 'error', code: 'override-syntax', message: `--shard ${argv.shard}: expected i/n with 1 <= i <= n, e.g. --shard 2/4` }]);
       }
       if (argv.dryRun) {
-        const prepared = await prepareRun({ configFile: argv.config, overrides: argv.set ?? [], cwd: process.cwd(), runsDir: path.resolve(argv.runs), fresh: argv.new, smoke: argv.smoke, dataProgress: createProgress(process.stderr) });
-        const all = prepared.tasks;
+        const read = await loadConfigWithPlugins(argv.config, { overrides: argv.set ?? [] });
+        const config = (argv.smoke ? smokeLoaded(read) : read).config;
+        const all = expandTasks(config);
         const tasks = shard ? shardTasks(all, shard) : all;
-        const backend = predictBackend(argv.backend ?? prepared.loaded.config.engine.backend);
-        const estimate = await estimatePrepared({ ...(argv.backend ? { backend: argv.backend } : {}), ...(argv.workers !== undefined ? { workers: argv.workers } : {}), ...(shard ? { shard } : {}), cwd: process.cwd(), smoke: argv.smoke }, prepared, (text) => io.stderr(text));
+        const backend = predictBackend(argv.backend ?? config.engine.backend);
+        // The estimate needs the data (its rows) and workers to time the models; the task list does not.
+        let estimate: RunEstimate | undefined;
+        let problem: string | undefined;
+        try {
+          const prepared = await prepareRun({ configFile: argv.config, overrides: argv.set ?? [], cwd: process.cwd(), runsDir: path.resolve(argv.runs), fresh: argv.new, smoke: argv.smoke, dataProgress: createProgress(process.stderr) });
+          estimate = await estimatePrepared({ ...(argv.backend ? { backend: argv.backend } : {}), ...(argv.workers !== undefined ? { workers: argv.workers } : {}), ...(shard ? { shard } : {}), cwd: process.cwd(), smoke: argv.smoke }, prepared, (text) => io.stderr(text));
+        } catch (error) {
+          if (isConfigError(error)) throw error;
+          problem = error instanceof Error ? error.message : String(error);
+        }
         if (argv.json) {
-          io.stdout(JSON.stringify({ tasks: tasks.map((t) => ({ key: t.key, member: t.member, fold: t.fold, seed: t.seed, model: t.model, backend })), estimate: estimateJson(estimate) }, null, 2));
+          io.stdout(JSON.stringify({ tasks: tasks.map((t) => ({ key: t.key, member: t.member, fold: t.fold, seed: t.seed, model: t.model, backend })), estimate: estimate ? estimateJson(estimate) : null, ...(problem ? { estimateProblem: problem } : {}) }, null, 2));
         } else {
-          io.stdout(`${tasks.length} task${tasks.length === 1 ? '' : 's'}${shard ? ` (shard ${shard.index}/${shard.count} of ${all.length})` : ''}, backend ${backend}, ${prepared.loaded.config.training.epochs} epochs each`);
+          io.stdout(`${tasks.length} task${tasks.length === 1 ? '' : 's'}${shard ? ` (shard ${shard.index}/${shard.count} of ${all.length})` : ''}, backend ${backend}, ${config.training.epochs} epochs each`);
           for (const t of tasks) io.stdout(`  ${t.key.padEnd(24)} model ${t.model.padEnd(12)} fold ${String(t.fold ?? 'all').padEnd(4)} seed ${t.seed}`);
-          for (const line of describeEstimate(estimate)) io.stdout(line);
-          if (estimate.seconds > LONG_RUN_SECONDS) for (const line of shortenings(estimate, `fer run ${argv.config}`, false)) io.stdout(`  - ${line}`);
+          if (!estimate) io.stdout(`no time estimate: ${problem}`);
+          else {
+            for (const line of describeEstimate(estimate)) io.stdout(line);
+            if (estimate.seconds > LONG_RUN_SECONDS) for (const line of shortenings(estimate, `fer run ${argv.config}`, false)) io.stdout(`  - ${line}`);
+          }
         }
         return EXIT_OK;
       }

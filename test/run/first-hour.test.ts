@@ -1,0 +1,60 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot, runFer } from '../helpers/cli.js';
+import { tempDir } from '../helpers/data.js';
+
+const demo = path.join(repoRoot, 'configs', 'demo.yaml');
+
+describe('a newcomer\'s first hour', () => {
+  it('estimates the work before training, measured once and then from the cache', async () => {
+    const dir = tempDir('fer-estimate-');
+    const env = { FER_CACHE: path.join(dir, 'cache') };
+    const first = await runFer(['run', demo, '--dry-run', '--json'], { cwd: dir, env });
+    expect(first.code, first.stderr).toBe(0);
+    const estimate = (JSON.parse(first.stdout) as { estimate: { tasks: number; epochs: number; rows: number; images: number; seconds: number; models: Record<string, { source: string; trainImagesPerSecond: number }> } }).estimate;
+    expect(estimate).toMatchObject({ tasks: 4, epochs: 10 });
+    expect(estimate.images).toBe(estimate.rows * 4 * 10);
+    expect(estimate.seconds).toBeGreaterThan(0);
+    expect(estimate.models.tiny!.source).toBe('measured');
+    expect(first.stderr).toContain('timing a few training steps of tiny');
+    const second = await runFer(['run', demo, '--dry-run'], { cwd: dir, env });
+    expect(second.stdout).toMatch(/work: 4 tasks x 10 epochs x \d+ rows/);
+    expect(second.stdout).toMatch(/estimate: about \S+ on \d workers? .*tiny \d+ img\/s \(cached\)/);
+    expect(second.stderr).not.toContain('timing');
+  }, 180_000);
+
+  it('runs a smoke run end to end as its own experiment', async () => {
+    const dir = tempDir('fer-smoke-');
+    const result = await runFer(['run', demo, '--smoke'], { cwd: dir, env: { FER_CACHE: path.join(dir, 'cache') } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('smoke run finished');
+    expect(existsSync(path.join(dir, 'runs', 'demo'))).toBe(false);
+    const runs = readdirSync(path.join(dir, 'runs', 'demo-smoke')).filter((d) => d.startsWith('run-'));
+    expect(runs).toHaveLength(1);
+    const runDir = path.join(dir, 'runs', 'demo-smoke', runs[0]!);
+    expect(existsSync(path.join(runDir, 'ensemble', 'report.txt'))).toBe(true);
+    const metrics = JSON.parse(readFileSync(path.join(runDir, 'tasks', 'tiny-1', 'fold-0', 'metrics.json'), 'utf8')) as { epoch: number }[];
+    expect(metrics.map((m) => m.epoch)).toEqual([1, 2]);
+    // A slice: 2 batches of at most 8 images per fold's training rows.
+    const validation = readFileSync(path.join(runDir, 'tasks', 'tiny-1', 'fold-0', 'predictions.validation.csv'), 'utf8').trim().split('\n');
+    expect(validation.length - 1).toBeLessThanOrEqual(16);
+  }, 180_000);
+
+  it('shows the resolved config with where each value came from', async () => {
+    const result = await runFer(['config', 'show', 'configs/demo.yaml', '--origin', '--set', 'training.epochs=3']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^training\.epochs: 3 +# --set$/m);
+    expect(result.stdout).toMatch(/^training\.batch_size: 32 +# configs\/demo\.yaml:\d+$/m);
+    expect(result.stdout).toMatch(/^training\.optimizer\.adam\.beta_1: 0\.9 +# default$/m);
+    const json = await runFer(['config', 'show', 'configs/demo.yaml', '--json']);
+    expect((JSON.parse(json.stdout) as { name: string; training: { epochs: number } }).training.epochs).toBe(10);
+  });
+
+  it('validates a config whose initial weights come from a run not made yet, with a note', async () => {
+    const dir = tempDir('fer-validate-');
+    const result = await runFer(['validate', path.join(repoRoot, 'configs', 'transfer-3class.yaml'), '--set', `models.small_vgg.init.run=${path.join(dir, 'runs', 'quick')}`], { cwd: dir });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('note: init.run:');
+  });
+});
