@@ -14,6 +14,11 @@ describe('fer CLI', () => {
     [['config', 'show'], true],
     [['schema'], false],
     [['sync'], false],
+    [['sweep'], true],
+    [['data', 'preview'], true],
+    [['export'], false],
+    [['serve'], false],
+    [['register'], false],
   ] as const)('prints help for %j', async (args, takesSet) => {
     const result = await runFer([...args, '--help']);
     expect(result.code).toBe(0);
@@ -35,7 +40,7 @@ describe('fer CLI', () => {
 
   it('knows every flag the commands document (for did-you-mean)', async () => {
     const { KNOWN_FLAGS } = await import('../src/cli/options.js');
-    for (const command of ['validate', 'compile', 'schema', 'export', 'serve', 'run', 'config show']) {
+    for (const command of ['validate', 'compile', 'schema', 'export', 'serve', 'run', 'config show', 'sweep', 'register', 'data preview', 'evaluate', 'predict']) {
       const help = (await runFer([...command.split(' '), '--help'])).stdout;
       for (const [, flag] of help.matchAll(/--([a-z][a-z-]*)/g)) {
         if (flag!.startsWith('no-')) continue;

@@ -145,7 +145,7 @@ export class RunTracking {
     const { config } = this.context;
     this.tracker.open({
       run: key,
-      name: childRunName(this.parentName(), key),
+      name: childRunName(this.context.runName ?? this.parentName(), key),
       parent: PARENT_RUN,
       startTime: Date.now(),
       uid: this.context.manifest.uid,

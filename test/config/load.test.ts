@@ -58,7 +58,7 @@ describe('loadConfig', () => {
       callbacks: [],
     });
     expect(config.evaluation).toEqual({ tta: [], combine: 'mean', validation_every_epoch: false, test_curve: false });
-    expect(config.tracking).toEqual({ uri: null, experiment: null, tags: {}, flush_seconds: 60 });
+    expect(config.tracking).toEqual({ uri: null, experiment: null, tags: {}, flush_seconds: 60, system_metrics_seconds: 10, register: null });
   });
 
   it('resolves relative paths against the file that wrote them', () => {

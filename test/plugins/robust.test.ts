@@ -174,7 +174,7 @@ describe('the trainer runs plugin callbacks', () => {
 
 describe("the contributing guide's plugin (docs/contributing.md)", () => {
   const guide = readFileSync(path.join(repoRoot, 'docs', 'contributing.md'), 'utf8');
-  const plugin = /```ts\n(import type \{ FerPlugin \} from 'fer\/plugin';[\s\S]*?)```/.exec(guide)![1]!;
+  const plugin = /```ts\n(import type \{ FerPlugin \} from 'ferkit\/plugin';[\s\S]*?)```/.exec(guide)![1]!;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fer-contributing-'));
   writeFileSync(path.join(dir, 'erasing.ts'), plugin);
 

@@ -108,7 +108,7 @@ const taskDirOf = (init: WorkerInit, task: Task) => path.join(init.runDir, 'task
 const statusOf = (init: WorkerInit, task: Task) => JSON.parse(readFileSync(path.join(taskDirOf(init, task), 'status.json'), 'utf8')) as Record<string, unknown>;
 const short = (digest: string) => digest.slice(0, 12);
 
-/** The worker failed the task with `reason`, trained nothing and wrote only its failed status. */
+/** The worker failed the task with `reason`, trained nothing and wrote only its failed status (and its checksum). */
 async function expectRefused(init: WorkerInit, reason: string): Promise<void> {
   const task = tasks[0]!;
   const { messages, stderr } = await runWorker(init, task);
@@ -117,7 +117,7 @@ async function expectRefused(init: WorkerInit, reason: string): Promise<void> {
   expect(reason).not.toContain('\n');
   expect(stderr).not.toMatch(STACK_TRACE);
   expect(statusOf(init, task)).toMatchObject({ key: task.key, state: 'failed', fingerprint: taskFingerprint(task.key, digests.config, digests.data), epochs: 0, error: reason });
-  expect(readdirSync(taskDirOf(init, task))).toEqual(['status.json']);
+  expect(readdirSync(taskDirOf(init, task))).toEqual(['status.json', 'status.json.sha256']);
 }
 
 describe('a run worker', () => {

@@ -127,7 +127,7 @@ describe('fer sweep', () => {
       const state = whole.trials.find((t) => t.id === id)!.state;
       expect(tagsOf(trial)['fer.trial_state']).toBe(state);
       const tasks = runs.filter((r) => tagsOf(r)['mlflow.parentRunId'] === trial.info.run_id);
-      expect(tasks.map((r) => r.info.run_name).sort()).toEqual(['tiny-1/fold-0', 'tiny-1/fold-1']);
+      expect(tasks.map((r) => r.info.run_name).sort()).toEqual(['tiny-1/fold-0', 'tiny-1/fold-1'].map((key) => `${trial.info.run_name}/${key}`));
     }
     const objective = await client!.metricHistory(sweepRun.info.run_id, 'objective');
     expect(objective.map((p) => p.step).sort()).toEqual([1, 2, 3, 4]);

@@ -166,10 +166,12 @@ const previewCommand: CommandModule<GlobalOptions, PreviewOptions> = {
   command: 'preview <target>',
   describe: 'A picture of training images as the model sees them: stored, preprocessed, and after each augmentation, one per class',
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withHelp(
+      withSet(yargs
       .positional('target', { type: 'string', demandOption: true, describe: 'a config with a data section' })
-      .option('out', { type: 'string', default: 'preview.png', describe: 'the picture to write (.png, or .svg)' })
-      .example('$0 data preview configs/quick.yaml --out preview.png', "quick.yaml's flips, shifts and rotations") as Argv<PreviewOptions>,
+      .option('out', { type: 'string', default: 'preview.png', describe: 'the picture to write (.png, or .svg)' })),
+      { examples: [['fer data preview configs/quick.yaml --out preview.png', "quick.yaml's flips, shifts and rotations"], ['fer data preview configs/demo.yaml --set data.augment=[flip_horizontal]', 'an augmentation tried before training']], env: ['config', 'FER_CACHE'] },
+    ) as Argv<PreviewOptions>,
   handler: async (argv: ArgumentsCamelCase<PreviewOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { EXPORT_FORMATS, exportRun, writeExport, type ExportFormat } from '../../export/export-run.js';
+import { withHelp } from '../help.js';
 import { defaultIo, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 
@@ -15,11 +16,20 @@ export const exportCommand: CommandModule<GlobalOptions, ExportOptions> = {
   command: 'export <run>',
   describe: "Write a run's ensemble (or one member) as one standard TensorFlow.js model: raw pixels in, class probabilities out",
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withHelp(
+      yargs
       .positional('run', { type: 'string', demandOption: true, describe: 'a finished run folder' })
       .option('format', { choices: EXPORT_FORMATS, default: 'tfjs-layers' as ExportFormat, describe: 'the model format' })
       .option('out', { type: 'string', describe: 'the folder to write model.json and weights.bin into (default: <run>/export/<format>)' })
-      .option('member', { type: 'string', describe: 'export this member of the ensemble only' }) as Argv<ExportOptions>,
+      .option('member', { type: 'string', describe: 'export this member of the ensemble only' }),
+      {
+        examples: [
+          ['fer export runs/demo/run-3f2a9c1b7e40 --out demo-model', 'the ensemble as one TensorFlow.js layers model'],
+          ['fer export runs/demo/run-3f2a9c1b7e40 --format tfjs-graph --member tiny-1', 'one member as a graph model'],
+        ],
+        env: [],
+      },
+    ) as Argv<ExportOptions>,
   handler: async (argv: ArgumentsCamelCase<ExportOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {

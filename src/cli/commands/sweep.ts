@@ -14,6 +14,7 @@ import { loadSweep } from '../../sweep/load.js';
 import { trialLimit } from '../../sweep/outcome.js';
 import { describeDistribution, gridSize } from '../../sweep/space.js';
 import { readSweepFile, readTrials, sweepDir, type SweepFile } from '../../sweep/state.js';
+import { withHelp, withSet } from '../help.js';
 import { defaultIo, EXIT_FAILURE, EXIT_OK, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 
@@ -46,7 +47,8 @@ export const sweepCommand: CommandModule<GlobalOptions, SweepCliOptions> = {
   command: 'sweep <config>',
   describe: 'Search hyperparameters and architectures declared in the config\'s sweep: section; each trial is a fer run (rerun to continue)',
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withHelp(
+      withSet(yargs
       .positional('config', { type: 'string', demandOption: true, describe: 'config file with a sweep: section' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the search space, the number of trials and an estimated time; train nothing' })
       .option('json', { type: 'boolean', default: false, describe: 'print {"sweep", "trials": [{"id", "params", "state", "objective", "runDir"}], "best"}' })
@@ -57,9 +59,15 @@ export const sweepCommand: CommandModule<GlobalOptions, SweepCliOptions> = {
       .option('shard', { type: 'string', describe: 'run only trials i, i+n, ... of the sweep, e.g. 2/4 (job arrays sharing a runs folder)' })
       .option('collect', { type: 'boolean', default: false, describe: 'train nothing: gather the trials of all shards into sweep.json and report.txt' })
       .option('runs', { type: 'string', default: 'runs', describe: 'the runs folder' })
-      .option('tracking-uri', { type: 'string', describe: 'MLflow tracking server (default: tracking.uri of the config, then MLFLOW_TRACKING_URI)' })
-      .example('$0 sweep configs/sweeps/quick-sweep.yaml --dry-run', 'the space and budget of the example sweep')
-      .example('$0 sweep configs/sweeps/quick-sweep.yaml --best --write best.yaml', 'the best trial as a config for fer run') as unknown as Argv<SweepCliOptions>,
+      .option('tracking-uri', { type: 'string', describe: 'MLflow tracking server (default: tracking.uri of the config, then MLFLOW_TRACKING_URI)' })),
+      {
+        examples: [
+          ['fer sweep configs/sweeps/quick-sweep.yaml --dry-run', 'the space and budget of the example sweep'],
+          ['fer sweep configs/sweeps/quick-sweep.yaml --best --write best.yaml', 'the best trial as a config for fer run'],
+        ],
+        env: ['config', 'MLFLOW_TRACKING_URI', 'FER_CACHE'],
+      },
+    ) as unknown as Argv<SweepCliOptions>,
   handler: async (argv: ArgumentsCamelCase<SweepCliOptions>) => {
     const io = defaultIo(argv);
     await runCommand(io, async () => {
