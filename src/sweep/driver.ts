@@ -1,11 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { BackendRequest } from '../backend/backend.js';
 import { isConfigError } from '../core/diagnostic.js';
 import { formatDiagnostic } from '../core/diagnostic-format.js';
 import { FerError } from '../core/errors.js';
 import type { RunDisplay } from '../run/display.js';
-import { runExperiment } from '../run/runner.js';
+import { runExperiment, type RunOptions } from '../run/runner.js';
 import { readTaskStatus, writeAtomic } from '../store/run-folder.js';
 import { RunBusyError } from '../store/run-lock.js';
 import { loadSweep, WITHOUT_SWEEP, type LoadedSweep } from './load.js';
@@ -19,22 +18,11 @@ import { propose } from './samplers.js';
 import { overridesOf, paramsOf, type Assignment } from './space.js';
 import { hasObjective, readSweepFile, readTrial, readTrials, sweepDir, trialDir, trialId, writeSweepFile, writeTrial, type SweepFile, type TrialRecord } from './state.js';
 
-export interface SweepOptions {
-  configFile: string;
-  overrides: readonly string[];
-  cwd: string;
-  runsDir: string;
-  /** Worker processes per trial (each trial's tasks run in the worker pool). */
-  workers?: number;
-  backend?: BackendRequest;
-  shard?: { index: number; count: number };
-  /** Train nothing: rebuild sweep.json and the report from the trials' records. */
-  collectOnly?: boolean;
+/** What a sweep is run with: what fer run takes for each trial (workers are per trial), and its own. */
+export interface SweepOptions extends Pick<RunOptions, 'configFile' | 'overrides' | 'cwd' | 'runsDir' | 'workers' | 'backend' | 'shard' | 'collectOnly' | 'signal' | 'trackingUri'> {
   /** A display for one trial's run. */
   display: (trial: string) => RunDisplay;
   log: (text: string) => void;
-  signal?: AbortSignal;
-  trackingUri?: string;
   /** How long to wait between looks at a trial another shard runs. */
   pollMilliseconds?: number;
 }

@@ -4,7 +4,7 @@ import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import jpeg from 'jpeg-js';
 import { readImageInput } from '../../src/predict/inputs.js';
-import { headerDimensions } from '../../src/registry/sources/image-decode.js';
+import { declaredImageSize } from '../../src/core/image.js';
 import { tempDir } from '../helpers/data.js';
 
 /** A real grayscale PNG of `side`x`side` black pixels: tiny on disk, large once decoded. */
@@ -56,8 +56,8 @@ describe('decoded image size', () => {
 
   it('reads the size from a JPEG header as from a PNG one', () => {
     const encoded = jpeg.encode({ width: 40, height: 24, data: Buffer.alloc(40 * 24 * 4, 128) }, 90).data;
-    expect(headerDimensions(Buffer.from(encoded))).toEqual({ width: 40, height: 24 });
-    expect(headerDimensions(hugeBlackPng(30))).toEqual({ width: 30, height: 30 });
-    expect(headerDimensions(Buffer.from('emotion,pixels\n'))).toBeUndefined();
+    expect(declaredImageSize(Buffer.from(encoded))).toEqual({ width: 40, height: 24 });
+    expect(declaredImageSize(hugeBlackPng(30))).toEqual({ width: 30, height: 30 });
+    expect(declaredImageSize(Buffer.from('emotion,pixels\n'))).toBeUndefined();
   });
 });

@@ -5,7 +5,6 @@ import { loadConfigWithPlugins } from '../../config/read.js';
 import { ConfigError, isConfigError } from '../../core/diagnostic.js';
 import { BACKEND_NAMES, predictBackend, predictNativePackage, type BackendRequest } from '../../backend/backend.js';
 import { formatReport } from '../../ensemble/report.js';
-import { killWorkers } from '../../run/pool.js';
 import { estimatePrepared, prepareRun, runExperiment } from '../../run/runner.js';
 import { describeEstimate, LONG_RUN_SECONDS, shortenings, type RunEstimate } from '../../run/estimate.js';
 import { canRedraw } from '../../core/terminal.js';
@@ -14,6 +13,7 @@ import { askYesNo } from '../prompt.js';
 import { smokeLoaded } from '../../run/smoke.js';
 import { expandTasks, parseShard, shardTasks } from '../../store/tasks.js';
 import { createProgress } from '../../core/progress.js';
+import { EXIT_STOPPED, stopOnInterrupt } from '../interrupt.js';
 import { defaultIo, EXIT_FAILURE, EXIT_OK, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 import { shellCommand } from '../shell-words.js';
@@ -34,7 +34,6 @@ interface RunOptions extends GlobalOptions {
   smoke: boolean;
 }
 
-const EXIT_STOPPED = 130;
 
 /**
  * The `--collect` command for the run a shard wrote to: the same config, runs folder and `--set`s
@@ -109,18 +108,7 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
         }
         return EXIT_OK;
       }
-      const controller = new AbortController();
-      let interrupts = 0;
-      const onInterrupt = () => {
-        // The first interrupt stops after the current batches; a second one quits at once.
-        if (++interrupts > 1) {
-          killWorkers();
-          process.exit(EXIT_STOPPED);
-        }
-        controller.abort();
-      };
-      process.on('SIGINT', onInterrupt);
-      process.on('SIGTERM', onInterrupt);
+      const interrupt = stopOnInterrupt();
       try {
         const read = await loadConfigWithPlugins(argv.config, { overrides: argv.set ?? [] });
         const loaded = argv.smoke ? smokeLoaded(read) : read;
@@ -138,7 +126,7 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
           smoke: argv.smoke,
           display,
           dataProgress: createProgress(process.stderr),
-          signal: controller.signal,
+          signal: interrupt.signal,
           // A smoke run is itself the quick look: it is not estimated.
           ...(argv.smoke ? {} : { beforeTraining: (estimate, problem) => confirmEstimate(display, estimate, problem, { command: `fer run ${argv.config}`, ask: !argv.yes && !argv.json && process.stdin.isTTY === true && process.stderr.isTTY === true }) }),
           ...(argv.trackingUri ? { trackingUri: argv.trackingUri } : {}),
@@ -146,8 +134,8 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
         });
         display.close();
         if (result.declined) {
-          io.stderr(controller.signal.aborted ? 'stopped before training; nothing was written' : 'not started');
-          return controller.signal.aborted ? EXIT_STOPPED : EXIT_FAILURE;
+          io.stderr(interrupt.signal.aborted ? 'stopped before training; nothing was written' : 'not started');
+          return interrupt.signal.aborted ? EXIT_STOPPED : EXIT_FAILURE;
         }
         const where = path.relative(process.cwd(), result.runDir) || result.runDir;
         if (argv.json) io.stdout(JSON.stringify({ runDir: where, state: result.state, tasks: result.tasks, summary: result.summary ?? null, tracking: result.tracking, estimate: result.estimate ? estimateJson(result.estimate) : null }, null, 2));
@@ -159,8 +147,7 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
         else if (shard) io.stderr(`shard ${shard.index}/${shard.count} done; when all shards are, build the ensemble with: ${collectCommand(argv)}`);
         return result.state === 'killed' ? EXIT_STOPPED : result.state === 'failed' ? EXIT_FAILURE : EXIT_OK;
       } finally {
-        process.off('SIGINT', onInterrupt);
-        process.off('SIGTERM', onInterrupt);
+        interrupt.release();
       }
     });
   },

@@ -6,7 +6,6 @@ import { ConfigError } from '../../core/diagnostic.js';
 import { FerError } from '../../core/errors.js';
 import { canRedraw } from '../../core/terminal.js';
 import { createDisplay, formatDuration } from '../../run/display.js';
-import { killWorkers } from '../../run/pool.js';
 import { parseShard } from '../../store/tasks.js';
 import { runSweep } from '../../sweep/driver.js';
 import { estimateTrial } from '../../sweep/estimate.js';
@@ -15,6 +14,7 @@ import { trialLimit } from '../../sweep/outcome.js';
 import { describeDistribution, gridSize } from '../../sweep/space.js';
 import { readSweepFile, readTrials, sweepDir, type SweepFile } from '../../sweep/state.js';
 import { withHelp, withSet } from '../help.js';
+import { EXIT_STOPPED, stopOnInterrupt } from '../interrupt.js';
 import { defaultIo, EXIT_FAILURE, EXIT_OK, runCommand } from '../output.js';
 import type { GlobalOptions } from '../options.js';
 
@@ -32,7 +32,6 @@ interface SweepCliOptions extends GlobalOptions {
   trackingUri?: string;
 }
 
-const EXIT_STOPPED = 130;
 
 /** What --json prints: the trials and the best, nothing internal. */
 function jsonOf(file: SweepFile): unknown {
@@ -137,17 +136,7 @@ export const sweepCommand: CommandModule<GlobalOptions, SweepCliOptions> = {
         return EXIT_OK;
       }
 
-      const controller = new AbortController();
-      let interrupts = 0;
-      const onInterrupt = () => {
-        if (++interrupts > 1) {
-          killWorkers();
-          process.exit(EXIT_STOPPED);
-        }
-        controller.abort();
-      };
-      process.on('SIGINT', onInterrupt);
-      process.on('SIGTERM', onInterrupt);
+      const interrupt = stopOnInterrupt();
       try {
         // The display counts epochs and batches of the base experiment (a trial may search them: then it is approximate).
         const base = await loadSweep(argv.config, sets, cwd).then((s) => s.base.config.training, () => ({ epochs: 0, batch_size: 0 }));
@@ -162,7 +151,7 @@ export const sweepCommand: CommandModule<GlobalOptions, SweepCliOptions> = {
           collectOnly: argv.collect,
           display: () => createDisplay(process.stderr, { epochs: base.epochs, batchSize: base.batch_size, color: io.color, live: canRedraw(process.stderr) }),
           log: (text) => io.stderr(text),
-          signal: controller.signal,
+          signal: interrupt.signal,
           ...(argv.trackingUri ? { trackingUri: argv.trackingUri } : {}),
         });
         const where = path.relative(cwd, outcome.dir) || outcome.dir;
@@ -175,8 +164,7 @@ export const sweepCommand: CommandModule<GlobalOptions, SweepCliOptions> = {
         const failed = outcome.file.trials.length > 0 && outcome.file.trials.every((t) => t.state === 'failed');
         return outcome.stopped ? EXIT_STOPPED : failed ? EXIT_FAILURE : EXIT_OK;
       } finally {
-        process.off('SIGINT', onInterrupt);
-        process.off('SIGTERM', onInterrupt);
+        interrupt.release();
       }
     });
   },

@@ -1,7 +1,7 @@
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { DataError } from '../../core/data-error.js';
-import type { ImageShape } from '../../core/image.js';
+import { declaredImageSize, type ImageShape } from '../../core/image.js';
 
 /** An image as decoded: 8-bit RGBA, row-major. */
 export interface DecodedImage {
@@ -16,27 +16,6 @@ export interface DecodedImage {
  */
 export const MAX_IMAGE_MEGAPIXELS = 25;
 
-/** Width and height as the file's header states them (PNG IHDR, JPEG start-of-frame), read without decoding. */
-export function headerDimensions(bytes: Buffer): { width: number; height: number } | undefined {
-  if (bytes.length >= 24 && bytes.toString('latin1', 12, 16) === 'IHDR') return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
-  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined;
-  let at = 2;
-  while (at + 9 < bytes.length) {
-    if (bytes[at] !== 0xff) return undefined;
-    const marker = bytes[at + 1]!;
-    if (marker === 0xff) {
-      at++;
-      continue;
-    }
-    // Start-of-frame markers C0-CF, except C4 (Huffman tables), C8 (reserved) and CC (arithmetic coding).
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return { height: bytes.readUInt16BE(at + 5), width: bytes.readUInt16BE(at + 7) };
-    }
-    at += 2 + bytes.readUInt16BE(at + 2);
-  }
-  return undefined;
-}
-
 /**
  * PNG and JPEG decoding with pure-JS libraries (pngjs, jpeg-js): nothing native to install, and a
  * 48x48 face decodes in well under a millisecond. Both return RGBA; we reduce to the channels the
@@ -45,7 +24,7 @@ export function headerDimensions(bytes: Buffer): { width: number; height: number
 export function decodeImage(bytes: Buffer, file: string): DecodedImage {
   const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
-  const size = isPng || isJpeg ? headerDimensions(bytes) : undefined;
+  const size = isPng || isJpeg ? declaredImageSize(bytes) : undefined;
   if (size && size.width * size.height > MAX_IMAGE_MEGAPIXELS * 1e6) {
     throw new DataError(
       `the image is ${size.width}x${size.height} (${((size.width * size.height) / 1e6).toFixed(1)} megapixels); fer decodes images of up to ${MAX_IMAGE_MEGAPIXELS} megapixels`,
