@@ -12,13 +12,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real `fer` command (the built dist/) as a user would, in its own process. */
-export function runFer(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+/** Runs a program to its end in its own process, collecting what it prints. */
+export function runProcess(command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ferBin, ...args], {
-      cwd: options.cwd ?? repoRoot,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, ...options.env },
-    });
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -26,6 +23,11 @@ export function runFer(args: readonly string[], options: { cwd?: string; env?: N
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs the real `fer` command (the built dist/) as a user would, in its own process. */
+export function runFer(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return runProcess(process.execPath, [ferBin, ...args], { cwd: options.cwd ?? repoRoot, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, ...options.env } });
 }
 
 /** Runs `tasks` with at most `limit` in flight (the CI machine has two cores). */

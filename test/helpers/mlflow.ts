@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { MlflowClient, type Run } from '../../src/track/sinks/mlflow/client.js';
-import { ENDS_WITH_PARENT } from './process-group.js';
+import { ENDS_WITH_PARENT, freePort } from './process-group.js';
 
 /**
  * A real MLflow tracking server for integration tests: `mlflow server` from the virtualenv that
@@ -26,17 +25,6 @@ export interface MlflowServer {
   stop(): Promise<void>;
   /** A client for checking what landed (with the admin credentials when auth is on). */
   client(): MlflowClient;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 export async function startMlflow(options: { basicAuth?: boolean } = {}): Promise<MlflowServer> {

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 
 /**
@@ -42,4 +43,16 @@ export async function stopGroup(group: number | undefined, graceMs = 10_000): Pr
     if (waited === graceMs) signal('SIGKILL');
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on now (for a server a test starts). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
 }

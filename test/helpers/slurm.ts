@@ -1,10 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnGroup, stopGroup, type GroupProcess } from './process-group.js';
+import { runProcess } from './cli.js';
+import { freePort, spawnGroup, stopGroup, type GroupProcess } from './process-group.js';
 
 /**
  * A private single-node Slurm cluster for integration tests: Debian's `slurm-wlm` and `munge`
@@ -62,17 +62,6 @@ function findPrograms(): Record<(typeof PROGRAMS)[number], string> {
     found[name] = where;
   }
   return found;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 /** This machine as slurmd will find it: a node line that does not match is drained at once. */
@@ -151,16 +140,7 @@ export async function startSlurm(): Promise<SlurmCluster> {
   const daemons: { name: string; process: GroupProcess }[] = [];
 
   const command: SlurmCluster['command'] = (name, args, options = {}) =>
-    new Promise((resolve, reject) => {
-      const bin = (programs as Record<string, string>)[name] ?? name;
-      const child = spawn(bin, args, { cwd: options.cwd ?? dir, env: { ...process.env, ...options.env, ...env } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    runProcess((programs as Record<string, string>)[name] ?? name, args, { cwd: options.cwd ?? dir, env: { ...process.env, ...options.env, ...env } });
   const logs = () => daemons.map((d) => `--- ${d.name}\n${d.process.output().slice(-4000)}`).join('\n');
   const stop = async () => {
     if (daemons.some((d) => d.name === 'slurmctld' && d.process.child.exitCode === null)) {
