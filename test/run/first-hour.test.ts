@@ -55,6 +55,8 @@ describe('a newcomer\'s first hour', () => {
     const dir = tempDir('fer-validate-');
     const result = await runFer(['validate', path.join(repoRoot, 'configs', 'transfer-3class.yaml'), '--set', `models.small_vgg.init.run=${path.join(dir, 'runs', 'quick')}`], { cwd: dir });
     expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('transfer-3class.yaml: ok, but for the weights its models start from, which do not exist yet:');
     expect(result.stdout).toContain('note: init.run:');
+    expect(result.stdout).not.toContain('undefined');
   });
 });

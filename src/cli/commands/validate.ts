@@ -99,7 +99,8 @@ export const validateCommand: CommandModule<GlobalOptions, ValidateOptions> = {
             const unchecked = r.unchecked?.length ? `; ${r.unchecked.length} model${r.unchecked.length === 1 ? '' : 's'} unchecked: ${r.unchecked.join(', ')}` : '';
             if (r.diagnostics.length > 0) io.stderr(formatDiagnostics(r.diagnostics, { color: io.color, ...(r.sources ? { sources: r.sources } : {}) }));
             if (r.notes) {
-              io.stdout(`${displayFile(r.file)}: ok (${counts}${unchecked}), but for the weights its models start from, which do not exist yet:`);
+              // Its models were not built (their weights are not there to load): no counts to give.
+              io.stdout(`${displayFile(r.file)}: ok, but for the weights its models start from, which do not exist yet:`);
               for (const n of r.notes) io.stdout(`  note: ${n.message}${n.hint ? ` (${n.hint})` : ''}`);
             } else if (data?.state === 'missing') io.stdout(`${displayFile(r.file)}: ok (${counts}${unchecked}), but its data is missing`);
             else if (data?.state === 'found') io.stdout(`${displayFile(r.file)}: ok (${counts}${unchecked}; data ${data.what} found and readable, its rows not read)`);
