@@ -1,58 +1,21 @@
-import type * as tfjs from '@tensorflow/tfjs';
-import { startEngine, type BackendRequest } from '../backend/backend.js';
-import { compileModel } from '../compile/model-builder.js';
-import type { LoadedConfig } from '../config/load.js';
-import { rowsOfSplit } from '../data/dataset.js';
-import { loadDataset } from '../data/load.js';
-import { buildLoss } from '../engine/loss.js';
-import { buildOptimizer } from '../engine/optimizer.js';
-import { expandTasks } from '../store/tasks.js';
+import path from 'node:path';
+import type { RunEstimate } from '../run/estimate.js';
+import { estimatePrepared, prepareRun, type RunOptions } from '../run/runner.js';
+import { WITHOUT_SWEEP, type LoadedSweep } from './load.js';
 
 /**
- * How long a trial of the base experiment takes, estimated without training it: the backend's
- * images per second for the base model, measured on a few training steps with random inputs, times
- * the images a trial trains on (each task's training rows for every epoch). Evaluation, data
- * preparation and process start are not counted, and searched values (width, epochs) change it:
- * the estimate is for the base experiment, a first order of magnitude.
+ * How long one trial of the base experiment takes, before any trial has run: the same estimate
+ * `fer run --dry-run` gives for the base experiment (each model's rate timed in workers placed as
+ * the trial's will be, or taken from the cache of earlier timings; its tasks laid out on them), so a
+ * sweep and a run never disagree about the same config. Searched values (widths, epochs) move it:
+ * it is the base experiment's time.
  */
-export interface TrialEstimate {
-  backend: string;
-  imagesPerSecond: number;
-  imagesPerTrial: number;
-  seconds: number;
-}
-
-const WARMUP_STEPS = 2;
-const TIMED_STEPS = 5;
-
-export async function estimateTrial(base: LoadedConfig, backend?: BackendRequest): Promise<TrialEstimate> {
-  const config = base.config;
-  const engine = await startEngine(backend ?? config.engine.backend, { threads: config.engine.threads ?? undefined });
-  const tf = engine.tf;
-  const tasks = expandTasks(config);
-  const { dataset } = await loadDataset({ data: config.data!, seed: config.seed, registry: base.registry });
-  const trainRows = rowsOfSplit(dataset, config.data!.split.train).length;
-  const k = config.folds?.k ?? 0;
-  const imagesPerTrial = tasks.reduce((sum, t) => sum + (t.fold === null || k < 2 ? trainRows : Math.round((trainRows * (k - 1)) / k)), 0) * config.training.epochs;
-
-  const model = compileModel(base, tasks[0]!.model, { tf, seed: config.seed });
-  const { optimizer } = buildOptimizer(tf, base.registry, config.training.optimizer);
-  const loss = buildLoss(tf, config.training.loss, base.registry);
-  const batch = config.training.batch_size;
-  const classes = model.model.outputs[0]!.shape[1] ?? dataset.classes.length;
-  const x = tf.randomNormal([batch, ...model.inputShape]);
-  const y = tf.oneHot(tf.randomUniform([batch], 0, classes, 'int32') as tfjs.Tensor1D, classes);
-  const step = () => {
-    const value = optimizer.minimize(() => loss(y, model.model.apply(x, { training: true }) as tfjs.Tensor), true);
-    value?.dataSync();
-    value?.dispose();
-  };
-  for (let i = 0; i < WARMUP_STEPS; i++) step();
-  const started = performance.now();
-  for (let i = 0; i < TIMED_STEPS; i++) step();
-  const seconds = (performance.now() - started) / 1000;
-  tf.dispose([x, y]);
-  model.model.dispose();
-  const imagesPerSecond = (TIMED_STEPS * batch) / seconds;
-  return { backend: engine.backend, imagesPerSecond, imagesPerTrial, seconds: imagesPerTrial / imagesPerSecond };
+export async function estimateBaseTrial(
+  sweep: LoadedSweep,
+  options: Pick<RunOptions, 'overrides' | 'cwd' | 'runsDir' | 'backend' | 'workers' | 'signal'>,
+  say: (text: string) => void,
+): Promise<RunEstimate> {
+  // A folder no trial uses: nothing in it is finished, so every task of the trial is counted; nothing is written there.
+  const prepared = await prepareRun({ configFile: sweep.file, overrides: [...options.overrides, WITHOUT_SWEEP], cwd: options.cwd, runsDir: options.runsDir, runDir: path.join(options.runsDir, '.estimate-only') });
+  return estimatePrepared({ cwd: options.cwd, ...(options.backend ? { backend: options.backend } : {}), ...(options.workers !== undefined ? { workers: options.workers } : {}), ...(options.signal ? { signal: options.signal } : {}) }, prepared, say);
 }

@@ -196,6 +196,29 @@ describe('fer sweep', () => {
     expect(readFileSync(path.join(dir, 'runs', 'demo-sweep', 'report.txt'), 'utf8')).toContain('1 failed');
   }, 300_000);
 
+  it('--dry-run estimates a trial as fer run --dry-run estimates the base experiment, and writes nothing', async () => {
+    const dir = tempDir('fer-sweep-d-');
+    const file = writeSweep(dir);
+    const dry = await runFer(['sweep', file, '--dry-run', '--json'], { cwd: dir });
+    expect(dry.code, dry.stderr).toBe(0);
+    const sweep = JSON.parse(dry.stdout) as { trials: number; trialSeconds: number; estimatedSeconds: number; measured: { backend: string; workers: number; imagesPerTrial: number; models: Record<string, { trainImagesPerSecond: number; source: string }> } };
+    expect(sweep.trials).toBe(4);
+    expect(Object.keys(sweep.measured.models)).toEqual(['tiny']);
+    expect(['measured', 'cached']).toContain(sweep.measured.models.tiny!.source);
+    expect(sweep.estimatedSeconds).toBeCloseTo(4 * sweep.trialSeconds, 6);
+    // fer run ignores the sweep section: its dry run of the same file is the base experiment, and it now finds the rate cached.
+    const run = await runFer(['run', file, '--dry-run', '--json', '--workers', String(sweep.measured.workers)], { cwd: dir });
+    expect(run.code, run.stderr).toBe(0);
+    const estimate = (JSON.parse(run.stdout) as { estimate: { images: number; seconds: number; models: Record<string, { trainImagesPerSecond: number; source: string }> } }).estimate;
+    expect(estimate.models.tiny).toMatchObject({ source: 'cached', trainImagesPerSecond: sweep.measured.models.tiny!.trainImagesPerSecond });
+    expect(estimate.images).toBe(sweep.measured.imagesPerTrial);
+    expect(Math.abs(estimate.seconds - sweep.trialSeconds)).toBeLessThanOrEqual(1);
+    expect(existsSync(path.join(dir, 'runs'))).toBe(false);
+    const text = await runFer(['sweep', file, '--dry-run'], { cwd: dir });
+    expect(text.stdout).toMatch(/a trial \(the base experiment, as fer run --dry-run estimates it\):\n {2}work: \d+ tasks? x 3 epochs x [\d,]+ rows/);
+    expect(text.stdout).toMatch(/estimated time: .+ \(about .+ a trial\)/);
+  }, 120_000);
+
   it('reports a misspelt parameter path at its line with the nearest real path, and refuses the test split', async () => {
     const dir = tempDir('fer-sweep-e-');
     const file = writeSweep(dir, SWEEP.replace('models.tiny.layers[2].with.units', 'models.tiny.layers[2].with.unit').replace('split: validation', 'split: test'));

@@ -6,9 +6,10 @@ import { ConfigError } from '../../core/diagnostic.js';
 import { FerError } from '../../core/errors.js';
 import { canRedraw } from '../../core/terminal.js';
 import { createDisplay, formatDuration } from '../../run/display.js';
+import { describeEstimate } from '../../run/estimate.js';
 import { parseShard } from '../../store/tasks.js';
 import { runSweep } from '../../sweep/driver.js';
-import { estimateTrial } from '../../sweep/estimate.js';
+import { estimateBaseTrial } from '../../sweep/estimate.js';
 import { loadSweep } from '../../sweep/load.js';
 import { trialLimit } from '../../sweep/outcome.js';
 import { describeDistribution, gridSize } from '../../sweep/space.js';
@@ -96,8 +97,11 @@ export const sweepCommand: CommandModule<GlobalOptions, SweepCliOptions> = {
         const done = readTrials(dir).filter((t) => t.seconds !== undefined && t.state !== 'running');
         const meanSeconds = done.length > 0 ? done.reduce((s, t) => s + t.seconds!, 0) / done.length : undefined;
         const count = Number.isFinite(limit) ? limit : undefined;
-        // Measured on the backend for the base model when no trial has run yet; the trials' own times after.
-        const measured = meanSeconds === undefined ? await estimateTrial(sweep.base, argv.backend) : undefined;
+        // Before any trial: fer run's estimate of the base experiment (rates timed or cached); the trials' own times after.
+        const measured =
+          meanSeconds === undefined
+            ? await estimateBaseTrial(sweep, { overrides: sets, cwd, runsDir, ...(argv.backend ? { backend: argv.backend } : {}), ...(argv.workers !== undefined ? { workers: argv.workers } : {}) }, (text) => io.stderr(text))
+            : undefined;
         const perTrial = meanSeconds ?? measured!.seconds;
         const estimate = count !== undefined ? perTrial * Math.max(0, count - done.length) : undefined;
         if (argv.json) {
@@ -114,7 +118,16 @@ export const sweepCommand: CommandModule<GlobalOptions, SweepCliOptions> = {
                 gridSize: gridSize(sweep.spec.space) ?? null,
                 estimatedSeconds: estimate ?? null,
                 trialSeconds: perTrial,
-                ...(measured ? { measured: { backend: measured.backend, imagesPerSecond: measured.imagesPerSecond, imagesPerTrial: measured.imagesPerTrial } } : {}),
+                ...(measured
+                  ? {
+                      measured: {
+                        backend: measured.backend,
+                        workers: measured.workers,
+                        imagesPerTrial: measured.images,
+                        models: Object.fromEntries(Object.entries(measured.models).map(([model, r]) => [model, { trainImagesPerSecond: r.trainImagesPerSecond, source: r.source }])),
+                      },
+                    }
+                  : {}),
               },
               null,
               2,
@@ -129,9 +142,11 @@ export const sweepCommand: CommandModule<GlobalOptions, SweepCliOptions> = {
         }
         const budget = [count !== undefined ? `${count} trials` : undefined, sweep.spec.budget.minutes !== undefined ? `${sweep.spec.budget.minutes} minutes` : undefined].filter(Boolean).join(', at most ');
         io.stdout(`budget: ${budget}${done.length > 0 ? ` (${done.length} done)` : ''}`);
-        const how = measured
-          ? `the base model trains at ${measured.imagesPerSecond.toFixed(0)} images/s on the ${measured.backend} backend here, measured on a few steps without training; ${measured.imagesPerTrial.toLocaleString('en-US')} images a trial: about ${formatDuration(perTrial)} of training a trial`
-          : `the ${done.length} trial${done.length === 1 ? '' : 's'} done took ${formatDuration(perTrial)} each`;
+        if (measured) {
+          io.stdout('a trial (the base experiment, as fer run --dry-run estimates it):');
+          for (const line of describeEstimate(measured)) io.stdout(`  ${line}`);
+        }
+        const how = measured ? `about ${formatDuration(perTrial)} a trial` : `the ${done.length} trial${done.length === 1 ? '' : 's'} done took ${formatDuration(perTrial)} each`;
         io.stdout(`estimated time: ${estimate !== undefined ? formatDuration(estimate) : `${formatDuration(perTrial)} a trial, until the minutes run out`} (${how})`);
         return EXIT_OK;
       }
