@@ -16,6 +16,22 @@ export default tseslint.config(
     },
   },
   {
+    // tfjs-node is an optional dependency that npm drops when its install script cannot download
+    // libtensorflow: fer must build and run (on wasm) without it, so it is only ever loaded at run time.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'].map((name) => ({
+            name,
+            message: 'an optional dependency, possibly not installed: load it at run time (backend/backend.ts) and write out the types you need',
+          })),
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
   },

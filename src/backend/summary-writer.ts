@@ -1,5 +1,14 @@
-import type * as TfNode from '@tensorflow/tfjs-node';
+import type { Tf } from '../core/tf.js';
 import { startEngine } from './backend.js';
+
+/**
+ * The part of tfjs-node's API the writer uses, written out here: tfjs-node is an optional
+ * dependency (its install script downloads libtensorflow, and npm drops the package when that
+ * fails), so fer must build without its type declarations.
+ */
+interface TfNode extends Tf {
+  node: { summaryFileWriter(logdir: string): { scalar(tag: string, value: number, step: number): void; flush(): void } };
+}
 
 /**
  * TensorBoard event files, written by TensorFlow's own summary writer through tfjs-node
@@ -30,9 +39,9 @@ export function loadSummaryWriters(): Promise<SummaryWriters> {
 async function load(): Promise<SummaryWriters> {
   const tfjs = await import('@tensorflow/tfjs');
   const previous = tfjs.getBackend();
-  let tf: typeof TfNode;
+  let tf: TfNode;
   try {
-    tf = (await startEngine('tensorflow')).tf as unknown as typeof TfNode;
+    tf = (await startEngine('tensorflow')).tf as unknown as TfNode;
   } catch (error) {
     return { available: false, reason: (error as Error).message.replace(/^the tensorflow backend is not available: /, '') };
   }
