@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const fer = path.join(root, 'bin', 'fer.js');
@@ -39,9 +39,28 @@ export function ensureNative({ quiet = false } = {}) {
   return `fer uses the ${before} backend (slower than native TensorFlow)${missing.length > 0 ? `; ${missing.join(' and ')} missing` : '; fer setup native failed'}. For the native backend: install Python 3 with pip and g++, then run npx fer setup native (docs/engine.md)`;
 }
 
+/**
+ * The addon that keeps TensorFlow's start-up notices off stderr (src/backend/native/stderr-hold.ts):
+ * `fer setup native` builds it, but a backend that loads without that command (tfjs-node's own
+ * install, a kept cache) would never get it. Building it takes a fraction of a second; a failure only
+ * means the notices show.
+ */
+export async function ensureStderrHold() {
+  try {
+    const dist = (...parts) => pathToFileURL(path.join(root, 'dist', ...parts)).href;
+    const { stderrHoldFile } = await import(dist('backend', 'native', 'stderr-hold.js'));
+    if (existsSync(stderrHoldFile())) return;
+    const { buildStderrHold } = await import(dist('setup', 'native-setup.js'));
+    buildStderrHold(stderrHoldFile());
+  } catch {
+    // Never fails an install.
+  }
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   if (process.env.FER_SKIP_NATIVE !== '1') {
     const said = ensureNative();
+    if (said.startsWith('native TensorFlow backend')) await ensureStderrHold();
     if (said !== 'fer is not built yet') console.error(`fer: ${said}`);
   }
 }

@@ -10,6 +10,8 @@ import { hasFerAddon, oneDnnEnabled, type NativeBackend } from './native/native-
 import { registerNativeConvolution } from './native/convolution.js';
 import { registerNativeGradientKernels } from './native/gradient-kernels.js';
 import { registerNativeGradients } from './native/gradients.js';
+import { withStderrHeld } from './native/stderr-hold.js';
+import { splitStartupLog } from './native/startup-log.js';
 
 /**
  * Backend selection. `auto` takes the fastest backend that loads: the native TensorFlow backend
@@ -81,6 +83,32 @@ function nativeFailure(pkg: string, error: unknown): string {
   return `${pkg} failed to load: ${message.split('\n')[0]}`;
 }
 
+let startupNoticesShown = false;
+/** `--verbose`: show TensorFlow's start-up notices, which loading the native backend otherwise keeps back. */
+export function showNativeStartupNotices(show = true): void {
+  startupNoticesShown = show;
+}
+
+/**
+ * Loads a native package with stderr held (stderr-hold.ts): TensorFlow's start-up notices are
+ * dropped unless --verbose; anything else it wrote (a real problem) goes on to stderr.
+ */
+function requireQuietly(pkg: string): Tf {
+  return withStderrHeld(
+    () => {
+      const tf = requireFromFer(pkg) as Tf;
+      // The backend's first use creates TensorFlow's context, which logs notices of its own.
+      tf.backend();
+      return tf;
+    },
+    (text) => {
+      const { rest } = splitStartupLog(text);
+      const shown = startupNoticesShown ? text : rest;
+      if (shown !== '') process.stderr.write(shown);
+    },
+  );
+}
+
 let loadedNative: { tf: Tf; pkg: string; version: string } | undefined;
 let nativeTried: Map<string, string> | undefined;
 
@@ -108,7 +136,7 @@ function loadNative(options: EngineOptions): { tf: Tf; pkg: string; version: str
       continue;
     }
     try {
-      const tf = requireFromFer(pkg) as Tf;
+      const tf = requireQuietly(pkg);
       const gpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
       applyKernelChoice(process.env, cpuFlags(), gpu ? 'gpu' : 'cpu');
       registerNativeGradients(tf);

@@ -9,7 +9,7 @@ const ENVIRONMENT = {
   FER_KERNELS: 'which native kernels to use instead of the CPU\'s choice (docs/engine.md)',
   FER_LOCK_STALE_SECONDS: 'when another machine\'s lock on a run counts as stale (default 300)',
   FER_CACHE: 'fer\'s cache folder (time estimates, downloaded models; default ~/.cache/fer)',
-  FER_NATIVE_CACHE: 'where fer setup native keeps TensorFlow (default ~/.cache/fer/native)',
+  FER_NATIVE_CACHE: 'where fer setup native keeps TensorFlow and the addons it builds; fer looks there for its stderr hold (default ~/.cache/fer/native)',
   CUDA_VISIBLE_DEVICES: 'the GPUs a run may use (with tfjs-node-gpu)',
   NO_COLOR: 'no colour (FORCE_COLOR=1 forces it, FORCE_COLOR=0 turns it off); TERM=dumb: no live progress',
   FER_DEBUG: '1: print the stack of an error',

@@ -24,6 +24,7 @@ import { helpFooter, helpWidth } from './help.js';
 import { KNOWN_FLAGS, type GlobalOptions } from './options.js';
 import { FerError } from '../core/errors.js';
 import { quietOnClosedPipes } from '../core/terminal.js';
+import { showNativeStartupNotices } from '../backend/backend.js';
 
 /** Thrown after a usage error is printed, so the process ends with exit code 2 once output is flushed. */
 class UsageError extends FerError {}
@@ -54,6 +55,8 @@ function parser(argv: string[]) {
     .scriptName('fer')
     .usage('$0 <command> [options]\n\nFacial-emotion-recognition experiments from YAML.')
     .option('color', { type: 'boolean', global: true, describe: 'colour the output (default: on a terminal, unless NO_COLOR, FORCE_COLOR=0 or TERM=dumb)' })
+    .option('verbose', { type: 'boolean', global: true, describe: "also show TensorFlow's start-up notices (oneDNN's and others), which fer keeps back" })
+    .middleware((argv) => showNativeStartupNotices(argv.verbose === true))
     .command(runCommandModule)
     .command(sweepCommand)
     .command(syncCommand)

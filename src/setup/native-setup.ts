@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../core/package.js';
 import { addonPatchDigest, patchAddonSources } from '../backend/native/addon-patch.js';
+import { STDERR_HOLD_SOURCE, stderrHoldFile } from '../backend/native/stderr-hold.js';
+import { nativeCacheDir } from '../core/cache-dir.js';
 import { FerError } from '../core/errors.js';
 
 /**
@@ -54,7 +56,7 @@ export class NativeSetupError extends FerError {
 }
 
 export function defaultNativeCache(): string {
-  return process.env.FER_NATIVE_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'fer', 'native');
+  return nativeCacheDir();
 }
 
 function tfjsNodeVersion(pkg: string): string {
@@ -117,6 +119,27 @@ function nodeHeadersDir(): string | undefined {
   return candidates.find((dir) => existsSync(path.join(dir, 'include', 'node', 'node_api.h')));
 }
 
+/**
+ * Builds the addon that holds stderr while TensorFlow loads (stderr-hold.ts) into `target`. It only
+ * keeps TensorFlow's start-up notices quiet, so a failed build is said, not fatal.
+ */
+export function buildStderrHold(target: string): { ok: boolean; note: string } {
+  const headers = nodeHeadersDir();
+  if (headers === undefined) return { ok: false, note: "not built: Node's C headers (include/node/node_api.h) are not next to this Node" };
+  mkdirSync(path.dirname(target), { recursive: true });
+  const partial = `${target}.partial`;
+  const compiler = process.env.CC ?? 'cc';
+  // N-API symbols come from the Node that loads the addon (macOS's linker must be told so).
+  const lookup = process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : [];
+  const build = run(compiler, ['-shared', '-fPIC', '-O2', ...lookup, '-DNODE_GYP_MODULE_NAME=stderr_hold', '-I', path.join(headers, 'include', 'node'), STDERR_HOLD_SOURCE, '-o', partial]);
+  if (!build.ok) {
+    rmSync(partial, { force: true });
+    return { ok: false, note: `not built (${compiler}): ${build.output.trim().split('\n').slice(-2).join(' ')}` };
+  }
+  renameSync(partial, target);
+  return { ok: true, note: `cached in ${target}` };
+}
+
 export async function setupNative(options: NativeSetupOptions = {}): Promise<NativeSetupResult> {
   const started = performance.now();
   const log = options.log ?? (() => {});
@@ -142,6 +165,12 @@ export async function setupNative(options: NativeSetupOptions = {}): Promise<Nat
     tensorflowVersion: tfVersion,
     steps,
   });
+
+  // First, as it is needed whichever addon loads (tfjs-node's prebuilt one too).
+  const holdFile = stderrHoldFile(cacheRoot);
+  if (!existsSync(holdFile) || options.force) {
+    step("building the stderr hold (keeps TensorFlow's start-up notices back)", () => buildStderrHold(holdFile), (r) => r.note);
+  }
 
   // An addon without fer's additions (tfjs-node's prebuilt one, say) works, without TensorFlow's
   // fused convolution; this command builds fer's.

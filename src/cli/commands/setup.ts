@@ -21,7 +21,7 @@ const nativeCommand: CommandModule<GlobalOptions, SetupOptions> = {
       yargs
       .option('gpu', { type: 'boolean', default: false, describe: 'set up @tensorflow/tfjs-node-gpu with a GPU build of TensorFlow (needs CUDA and cuDNN)' })
       .option('tensorflow', { type: 'string', default: DEFAULT_TENSORFLOW_VERSION, describe: 'the TensorFlow wheel version to take libtensorflow from' })
-      .option('cache', { type: 'string', default: defaultNativeCache(), describe: 'where libtensorflow and the built addon are kept (FER_NATIVE_CACHE)' })
+      .option('cache', { type: 'string', default: defaultNativeCache(), describe: 'where libtensorflow and the built addons are kept (FER_NATIVE_CACHE; fer finds its stderr hold only in FER_NATIVE_CACHE or the default)' })
       .option('python', { type: 'string', default: 'python3', describe: 'the Python whose pip downloads the wheel' })
       .option('force', { type: 'boolean', default: false, describe: 'set it up again even if it already works' })
       .option('json', { type: 'boolean', default: false, describe: 'print the steps and timings as JSON' }),
