@@ -13,7 +13,8 @@ import { plainSchema } from '../schema/json-schema.js';
 import { argumentBehind, movedToArgument, originPath, SIZE_ARGS, writtenAt, type ArgumentOrigin, type ArgumentOrigins } from './arg-origins.js';
 import { layerBuildContext } from './build-context.js';
 import { diagnosticAt } from './diagnostic-at.js';
-import { evaluateDeep, ExpressionError, scopeOf, type Scope, type Value } from './expression.js';
+import { evaluateDeep, ExpressionError, hasExpression, scopeOf, type Scope, type Value } from './expression.js';
+import { didYouMean, listChoices } from '../core/suggest.js';
 import { bindTemplateArgs, FAILED, isMap, type TemplateHost } from './templates.js';
 import { applyInitAndFreeze, type InitReport } from './transfer.js';
 
@@ -313,22 +314,23 @@ class ModelBuilder {
     const kind = Object.keys(entry).find((k) => k === 'use' || this.registry.layers.has(k))!;
     const label = typeof entry.name === 'string' ? entry.name : kind === 'use' ? String(entry.use) : kind;
 
-    let inputNames: string[];
-    let inputs: (SymbolicTensor | undefined)[];
-    if (Array.isArray(entry.inputs)) {
-      inputNames = entry.inputs;
-      inputs = entry.inputs.map((n) => frame.names.get(n));
-    } else if (typeof entry.input === 'string') {
-      inputNames = [entry.input];
-      inputs = [frame.names.get(entry.input)];
-    } else {
-      inputNames = [currentName];
-      inputs = [current];
-    }
     const remember = (output: SymbolicTensor | undefined) => {
       if (typeof entry.name === 'string' && !entry.name.includes('$')) frame.names.set(entry.name, output);
       return { output, label };
     };
+    let inputNames: string[];
+    if (Array.isArray(entry.inputs)) {
+      const names = entry.inputs.map((n, j) => this.inputName(frame, n, [...path, 'inputs', j]));
+      if (names.some((n) => n === undefined)) return remember(undefined);
+      inputNames = names as string[];
+    } else if (typeof entry.input === 'string') {
+      const name = this.inputName(frame, entry.input, [...path, 'input']);
+      if (name === undefined) return remember(undefined);
+      inputNames = [name];
+    } else {
+      inputNames = [currentName];
+    }
+    const inputs = Array.isArray(entry.inputs) || typeof entry.input === 'string' ? inputNames.map((n) => frame.names.get(n)) : [current];
     const entryScope = this.shapeScope(frame.scope, inputs[0]);
 
     if (entry.if !== undefined) {
@@ -376,6 +378,32 @@ class ModelBuilder {
       if (next === undefined) break;
     }
     return remember(output);
+  }
+
+  /**
+   * The entry named by `input`/`inputs`. A plain name was checked when the config was read; one
+   * computed by an expression (`input: $from`, a template's argument) is checked here.
+   */
+  private inputName(frame: Frame, written: string, path: DocumentPath): string | undefined {
+    if (!hasExpression(written)) return written;
+    const value = this.evaluate(written, frame.scope, path, frame);
+    if (value === FAILED) return undefined;
+    if (typeof value === 'string' && frame.names.has(value)) return value;
+    const candidates = [...frame.names.keys()];
+    const hint = typeof value === 'string' ? didYouMean(value, candidates) : undefined;
+    this.reportIn(
+      frame,
+      frame.scope,
+      {
+        code: 'reference',
+        message: typeof value === 'string' ? `no entry above is named \`${value}\`` : 'an input must be the name of an entry above',
+        expected: `one of ${listChoices(candidates)}`,
+        found: JSON.stringify(value),
+        hint: hint ?? (frame.via.length > 0 ? 'a template sees only its own entries and `input` (its input)' : 'give the entry you mean a `name:`'),
+      },
+      path,
+    );
+    return undefined;
   }
 
   private nextName(frame: Frame, entry: LayerEntryMap, base: string, scope: Scope, path: DocumentPath, r: number, repeated: boolean): string | undefined {
