@@ -3,15 +3,18 @@ import type { LoadedConfig } from '../config/load.js';
 import { classNames, modelInputShape } from '../config/shape.js';
 import type { LayerEntry, LayerEntryMap } from '../config/types.js';
 import { ConfigError, type Diagnostic, type DiagnosticNote, type SourceSpan } from '../core/diagnostic.js';
-import type { DocumentPath } from '../core/document-path.js';
+import { displayPath, type DocumentPath } from '../core/document-path.js';
 import { deriveSeed } from '../core/seed.js';
 import { formatShape, type Shape, type Tf } from '../core/tf.js';
-import { schemaErrorsToDiagnostics } from '../schema/errors.js';
+import { schemaErrorsToDiagnostics, type Locator } from '../schema/errors.js';
+import type { SchemaError } from '../schema/validator.js';
 import { layerArgsValidator } from '../schema/index.js';
 import { plainSchema } from '../schema/json-schema.js';
+import { argumentBehind, movedToArgument, originPath, SIZE_ARGS, writtenAt, type ArgumentOrigin, type ArgumentOrigins } from './arg-origins.js';
 import { layerBuildContext } from './build-context.js';
 import { diagnosticAt } from './diagnostic-at.js';
-import { evaluateDeep, ExpressionError, scopeOf, type Scope, type Value } from './expression.js';
+import { evaluateDeep, ExpressionError, hasExpression, scopeOf, type Scope, type Value } from './expression.js';
+import { didYouMean, listChoices } from '../core/suggest.js';
 import { bindTemplateArgs, FAILED, isMap, type TemplateHost } from './templates.js';
 import { applyInitAndFreeze, type InitReport } from './transfer.js';
 
@@ -72,6 +75,8 @@ interface Frame {
   names: Map<string, SymbolicTensor | undefined>;
   counters: Map<string, number>;
   notes: DiagnosticNote[];
+  /** Where the arguments of this template instance are written (empty in a model's own layers). */
+  origins: ArgumentOrigins;
   via: string[];
   trainable: boolean;
   depth: number;
@@ -113,6 +118,77 @@ class ModelBuilder {
     this.diagnostics.push(diagnosticAt(this.loaded.locate, d, path, notes, onKey));
   }
 
+  /** A problem with a value written in `frame` at `path`, placed at the argument behind that value when there is one. */
+  private reportIn(frame: Frame, scope: Scope, d: Omit<Diagnostic, 'severity' | 'span' | 'path'>, path: DocumentPath): void {
+    this.diagnostics.push(this.blame(diagnosticAt(this.loaded.locate, d, path, frame.notes), path, frame, scope));
+  }
+
+  /**
+   * `d`, about the value written at `path` in a template, moved to the user's argument when that
+   * value is an expression over a parameter given as an argument; the template's line becomes a note.
+   */
+  private blame(d: Diagnostic, path: DocumentPath, frame: Frame, scope: Scope): Diagnostic {
+    if (frame.origins.size === 0) return d;
+    const { written, below } = writtenAt(this.loaded.config, path);
+    const behind = argumentBehind(written, scope, frame.origins);
+    if (behind === undefined) return d;
+    const usedAt: DiagnosticNote = {
+      message: `argument \`${behind.name}\` of template \`${frame.via[frame.via.length - 1]}\` (instance \`${frame.prefix.slice(0, -1)}\`) is used here`,
+      span: this.loaded.locate(path.slice(0, path.length - below.length)).span,
+    };
+    return movedToArgument(this.loaded.locate, d, originPath(written, behind.origin, below), behind.origin, usedAt, frame.notes);
+  }
+
+  /** A layer's output would be empty, or tfjs refused its arguments: blamed on the first size argument (kernel, pool, strides...) that came from an argument. */
+  private blameSize(d: Diagnostic, argsPath: DocumentPath, written: unknown, frame: Frame, scope: Scope): Diagnostic {
+    if (frame.origins.size === 0 || !isMap(written)) return d;
+    for (const key of SIZE_ARGS) {
+      if (!(key in written)) continue;
+      const moved = this.blame(d, [...argsPath, key], frame, scope);
+      if (moved !== d) return moved;
+    }
+    return d;
+  }
+
+  /** Schema errors of a value evaluated from what is written at `at`, each blamed on the argument behind it (see blame). */
+  private schemaDiagnostics(errors: readonly SchemaError[], at: DocumentPath, frame: Frame, scope: Scope): Diagnostic[] {
+    // The diagnostics carry display paths; the document path each was located at is what blame reads.
+    const located = new Map<string, DocumentPath>();
+    const locate: Locator = (p) => {
+      located.set(displayPath(p), p);
+      return this.loaded.locate(p);
+    };
+    return schemaErrorsToDiagnostics(errors, locate, { registry: this.registry, basePath: at, notes: frame.notes }).map((d) => {
+      const p = located.get(d.path ?? '');
+      return p === undefined ? d : this.blame(d, p, frame, scope);
+    });
+  }
+
+  /**
+   * Where each argument of a template use is written: here, or (when it is an expression over this
+   * template's own parameters) where the argument behind that parameter is, with this hand-on as a note.
+   */
+  private argumentOrigins(frame: Frame, entry: LayerEntryMap, path: DocumentPath, scope: Scope, bound: ReadonlyMap<string, Value>, templateName: string): Map<string, ArgumentOrigin> {
+    const origins = new Map<string, ArgumentOrigin>();
+    if (!isMap(entry.with)) return origins;
+    for (const name of bound.keys()) {
+      if (!(name in entry.with)) continue;
+      const at: DocumentPath = [...path, 'with', name];
+      const written = entry.with[name];
+      const behind = argumentBehind(written, scope, frame.origins);
+      if (behind === undefined) {
+        origins.set(name, { path: at, notes: frame.notes, passedOn: [] });
+        continue;
+      }
+      const handOn: DiagnosticNote = {
+        message: `argument \`${behind.name}\` of template \`${frame.via[frame.via.length - 1]}\` is passed on here as \`${name}\` of template \`${templateName}\``,
+        span: this.loaded.locate(at).span,
+      };
+      origins.set(name, { ...behind.origin, path: originPath(written, behind.origin, []), passedOn: [handOn, ...behind.origin.passedOn] });
+    }
+    return origins;
+  }
+
   /** What template binding needs of the builder: where to report, how to evaluate, the globals. */
   private templateHost(frame: Frame): TemplateHost {
     return {
@@ -122,6 +198,7 @@ class ModelBuilder {
       notes: frame.notes,
       diagnostics: this.diagnostics,
       evaluate: (value, scope, path) => this.evaluate(value, scope, path, frame),
+      schemaDiagnostics: (errors, at, scope) => this.schemaDiagnostics(errors, at, frame, scope),
     };
   }
 
@@ -131,7 +208,7 @@ class ModelBuilder {
       return evaluateDeep(value, scope);
     } catch (error) {
       if (!(error instanceof ExpressionError)) throw error;
-      this.report({ code: 'expression', message: error.message, ...(error.hint ? { hint: error.hint } : {}) }, [...path, ...(error.path ?? [])], frame.notes);
+      this.reportIn(frame, scope, { code: 'expression', message: error.message, ...(error.hint ? { hint: error.hint } : {}) }, [...path, ...(error.path ?? [])]);
       return FAILED;
     }
   }
@@ -151,6 +228,7 @@ class ModelBuilder {
       names: new Map([['input', input]]),
       counters: new Map(),
       notes: [],
+      origins: new Map(),
       via: [],
       trainable: true,
       depth: 0,
@@ -236,32 +314,34 @@ class ModelBuilder {
     const kind = Object.keys(entry).find((k) => k === 'use' || this.registry.layers.has(k))!;
     const label = typeof entry.name === 'string' ? entry.name : kind === 'use' ? String(entry.use) : kind;
 
-    let inputNames: string[];
-    let inputs: (SymbolicTensor | undefined)[];
-    if (Array.isArray(entry.inputs)) {
-      inputNames = entry.inputs;
-      inputs = entry.inputs.map((n) => frame.names.get(n));
-    } else if (typeof entry.input === 'string') {
-      inputNames = [entry.input];
-      inputs = [frame.names.get(entry.input)];
-    } else {
-      inputNames = [currentName];
-      inputs = [current];
-    }
     const remember = (output: SymbolicTensor | undefined) => {
       if (typeof entry.name === 'string' && !entry.name.includes('$')) frame.names.set(entry.name, output);
       return { output, label };
     };
+    let inputNames: string[];
+    if (Array.isArray(entry.inputs)) {
+      const names = entry.inputs.map((n, j) => this.inputName(frame, n, [...path, 'inputs', j]));
+      if (names.some((n) => n === undefined)) return remember(undefined);
+      inputNames = names as string[];
+    } else if (typeof entry.input === 'string') {
+      const name = this.inputName(frame, entry.input, [...path, 'input']);
+      if (name === undefined) return remember(undefined);
+      inputNames = [name];
+    } else {
+      inputNames = [currentName];
+    }
+    const inputs = Array.isArray(entry.inputs) || typeof entry.input === 'string' ? inputNames.map((n) => frame.names.get(n)) : [current];
     const entryScope = this.shapeScope(frame.scope, inputs[0]);
 
     if (entry.if !== undefined) {
       const condition = this.evaluate(entry.if, entryScope, [...path, 'if'], frame);
       if (condition === FAILED) return remember(undefined);
       if (typeof condition !== 'boolean') {
-        this.report(
+        this.reportIn(
+          frame,
+          entryScope,
           { code: 'expression', message: '`if` must be true or false', found: JSON.stringify(condition), hint: 'compare explicitly, e.g. $(stride != 1)' },
           [...path, 'if'],
-          frame.notes,
         );
         return remember(undefined);
       }
@@ -275,11 +355,7 @@ class ModelBuilder {
       const value = this.evaluate(entry.repeat, entryScope, [...path, 'repeat'], frame);
       if (value === FAILED) return remember(undefined);
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-        this.report(
-          { code: 'expression', message: '`repeat` must be a whole number >= 0', found: JSON.stringify(value) },
-          [...path, 'repeat'],
-          frame.notes,
-        );
+        this.reportIn(frame, entryScope, { code: 'expression', message: '`repeat` must be a whole number >= 0', found: JSON.stringify(value) }, [...path, 'repeat']);
         return remember(undefined);
       }
       count = value;
@@ -304,6 +380,32 @@ class ModelBuilder {
     return remember(output);
   }
 
+  /**
+   * The entry named by `input`/`inputs`. A plain name was checked when the config was read; one
+   * computed by an expression (`input: $from`, a template's argument) is checked here.
+   */
+  private inputName(frame: Frame, written: string, path: DocumentPath): string | undefined {
+    if (!hasExpression(written)) return written;
+    const value = this.evaluate(written, frame.scope, path, frame);
+    if (value === FAILED) return undefined;
+    if (typeof value === 'string' && frame.names.has(value)) return value;
+    const candidates = [...frame.names.keys()];
+    const hint = typeof value === 'string' ? didYouMean(value, candidates) : undefined;
+    this.reportIn(
+      frame,
+      frame.scope,
+      {
+        code: 'reference',
+        message: typeof value === 'string' ? `no entry above is named \`${value}\`` : 'an input must be the name of an entry above',
+        expected: `one of ${listChoices(candidates)}`,
+        found: JSON.stringify(value),
+        hint: hint ?? (frame.via.length > 0 ? 'a template sees only its own entries and `input` (its input)' : 'give the entry you mean a `name:`'),
+      },
+      path,
+    );
+    return undefined;
+  }
+
   private nextName(frame: Frame, entry: LayerEntryMap, base: string, scope: Scope, path: DocumentPath, r: number, repeated: boolean): string | undefined {
     let local: string;
     if (typeof entry.name === 'string') {
@@ -318,18 +420,20 @@ class ModelBuilder {
     }
     const full = `${frame.prefix}${local}`;
     if (!/^[A-Za-z0-9][-A-Za-z0-9._/]*$/.test(full)) {
-      this.report(
+      this.reportIn(
+        frame,
+        scope,
         { code: 'pattern', message: `\`${local}\` cannot name a layer`, expected: 'letters, digits, `_`, `-`, `.`, starting with a letter or digit' },
         [...path, 'name'],
-        frame.notes,
       );
       return undefined;
     }
     if (this.usedNames.has(full)) {
-      this.report(
+      this.reportIn(
+        frame,
+        scope,
         { code: 'duplicate-name', message: `two layers would be named \`${full}\``, hint: 'rename one of them (names are unique in a model)' },
         [...path, 'name'],
-        frame.notes,
       );
       return undefined;
     }
@@ -354,22 +458,17 @@ class ModelBuilder {
     if (evaluated === FAILED) return undefined;
     const args = evaluated === null ? {} : evaluated;
     if (!isMap(args)) {
-      this.report(
+      this.reportIn(
+        frame,
+        scope,
         { code: 'type', message: `the arguments of \`${kind}\` must be a map`, found: JSON.stringify(args), expected: `{${Object.keys(plainSchema(definition.args).properties ?? {}).slice(0, 3).join(': ..., ')}: ...}` },
         argsPath,
-        frame.notes,
       );
       return undefined;
     }
     const validate = layerArgsValidator(this.registry, kind);
     if (!validate(args)) {
-      this.diagnostics.push(
-        ...schemaErrorsToDiagnostics(validate.errors ?? [], (p) => this.loaded.locate([...argsPath, ...p]), {
-          registry: this.registry,
-          basePath: argsPath,
-          notes: frame.notes,
-        }),
-      );
+      this.diagnostics.push(...this.schemaDiagnostics(validate.errors ?? [], argsPath, frame, scope));
       return undefined;
     }
     // An upstream entry failed: its error is reported; nothing more to learn about shapes here.
@@ -395,7 +494,8 @@ class ModelBuilder {
       layer = definition.build(args as never, layerBuildContext({ tf: this.tf, registry: this.registry, seed: this.seed, initialize: this.initialize }, name, shapes, trainable));
       output = layer.apply(tensors.length === 1 ? tensors[0]! : tensors) as SymbolicTensor;
     } catch (error) {
-      this.report(
+      const d = diagnosticAt(
+        this.loaded.locate,
         {
           code: 'shape',
           message: `\`${kind}\` cannot be applied here: ${(error as Error).message.split('\n')[0]}`,
@@ -405,10 +505,12 @@ class ModelBuilder {
         frame.notes,
         true,
       );
+      this.diagnostics.push(this.blameSize(d, argsPath, entry[kind], frame, scope));
       return undefined;
     }
     if (output.shape.slice(1).some((d) => d !== null && d <= 0)) {
-      this.report(
+      const d = diagnosticAt(
+        this.loaded.locate,
         {
           code: 'shape',
           message: `\`${kind}\` would produce an empty output (${formatShape(output.shape)}) from its input ${formatShape(shapes[0]!)}`,
@@ -418,6 +520,7 @@ class ModelBuilder {
         frame.notes,
         true,
       );
+      this.diagnostics.push(this.blameSize(d, argsPath, entry[kind], frame, scope));
       return undefined;
     }
     if (!trainable) layer.trainable = false;
@@ -453,6 +556,7 @@ class ModelBuilder {
     }
     const bound = bindTemplateArgs(this.templateHost(frame), templateName, template, entry, path, scope);
     if (bound === undefined) return undefined;
+    const origins = this.argumentOrigins(frame, entry, path, scope, bound, templateName);
 
     const instance = this.nextName(frame, entry, templateName, scope, path, r, repeated);
     if (instance === undefined) return undefined;
@@ -463,6 +567,7 @@ class ModelBuilder {
       scope: scopeOf(bound, this.globals),
       names: new Map([['input', input]]),
       counters: new Map(),
+      origins,
       notes: [{ message: `in template \`${templateName}\` (instance \`${instance}\`) used here`, span: this.loaded.locate(path).span }, ...frame.notes],
       via: [...frame.via, templateName],
       trainable: frame.trainable && entry.trainable !== false,

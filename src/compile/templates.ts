@@ -4,7 +4,8 @@ import type { DocumentPath } from '../core/document-path.js';
 import { closestMatches, didYouMean, listChoices } from '../core/suggest.js';
 import type { FerRegistry } from '../registry/index.js';
 import type { LayerEntryMap } from '../config/types.js';
-import { schemaErrorsToDiagnostics, type Locator } from '../schema/errors.js';
+import type { Locator } from '../schema/errors.js';
+import type { SchemaError } from '../schema/validator.js';
 import { schemaValidator } from '../schema/index.js';
 import { normalizeParam } from '../schema/template-params.js';
 import { diagnosticAt } from './diagnostic-at.js';
@@ -28,6 +29,8 @@ export interface TemplateHost {
   diagnostics: Diagnostic[];
   /** Evaluates `$(...)` in a value; an error is recorded at `path` and gives FAILED. */
   evaluate(value: unknown, scope: Scope, path: DocumentPath): Value | typeof FAILED;
+  /** Schema errors of a value evaluated from what is written at `at` (in `scope`), placed at the argument behind it when it came from one. */
+  schemaDiagnostics(errors: readonly SchemaError[], at: DocumentPath, scope: Scope): Diagnostic[];
 }
 
 /**
@@ -103,11 +106,7 @@ export function bindTemplateArgs(
       ok = false;
       const at: DocumentPath = param.name in given ? [...withPath, param.name] : [...path, 'use'];
       host.diagnostics.push(
-        ...schemaErrorsToDiagnostics(validate.errors ?? [], (p) => host.locate([...at, ...p]), {
-          registry: host.registry,
-          basePath: at,
-          notes: host.notes,
-        }).map((d) => ({ ...d, code: 'template-arg' as const, message: `argument \`${param.name}\` of template \`${templateName}\` must be ${param.describe}` })),
+        ...host.schemaDiagnostics(validate.errors ?? [], at, scope).map((d) => ({ ...d, code: 'template-arg' as const, message: `argument \`${param.name}\` of template \`${templateName}\` must be ${param.describe}` })),
       );
       continue;
     }
