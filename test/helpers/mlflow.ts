@@ -27,7 +27,11 @@ export interface MlflowServer {
   client(): MlflowClient;
 }
 
-export async function startMlflow(options: { basicAuth?: boolean } = {}): Promise<MlflowServer> {
+/**
+ * `artifactRoot`: a server that does not proxy artifacts (--no-serve-artifacts) and gives runs this
+ * artifact root (`file:///...`, or `s3://...` it accepts for metadata without reaching S3).
+ */
+export async function startMlflow(options: { basicAuth?: boolean; artifactRoot?: string } = {}): Promise<MlflowServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fer-mlflow-'));
   const port = await freePort();
   const uri = `http://127.0.0.1:${port}`;
@@ -60,8 +64,7 @@ export async function startMlflow(options: { basicAuth?: boolean } = {}): Promis
     '1',
     '--backend-store-uri',
     `sqlite:///${path.join(dir, 'mlflow.db')}`,
-    '--artifacts-destination',
-    path.join(dir, 'artifacts'),
+    ...(options.artifactRoot ? ['--no-serve-artifacts', '--default-artifact-root', options.artifactRoot] : ['--artifacts-destination', path.join(dir, 'artifacts')]),
     ...(auth ? ['--app-name', 'basic-auth'] : []),
   ];
   let child: ChildProcess | undefined;
