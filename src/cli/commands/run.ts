@@ -145,7 +145,9 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
         } else if (result.state === 'killed') io.stderr(`stopped; rerun the same command to continue (${where})`);
         if (argv.smoke && result.state === 'finished') io.stderr(`smoke run finished: the config works end to end (${where}); the real run: fer run ${argv.config}`);
         else if (shard) io.stderr(`shard ${shard.index}/${shard.count} done; when all shards are, build the ensemble with: ${collectCommand(argv)}`);
-        return result.state === 'killed' ? EXIT_STOPPED : result.state === 'failed' ? EXIT_FAILURE : EXIT_OK;
+        // Artifacts a tracking server cannot take from here are not a finished delivery: say so in the exit code too.
+        const held = result.tracking.sinks.some((sink) => (sink.held ?? 0) > 0);
+        return result.state === 'killed' ? EXIT_STOPPED : result.state === 'failed' || held ? EXIT_FAILURE : EXIT_OK;
       } finally {
         interrupt.release();
       }

@@ -53,6 +53,12 @@ export const syncCommand: CommandModule<GlobalOptions, SyncOptions> = {
               entry.journals.push({ journal: path.basename(journal), ...result });
               if (!argv.json) io.stderr(`${entry.runDir} ${path.basename(journal)}: ${result.delivered} sent, ${result.rejected.length} refused, ${result.pending} left`);
               for (const r of result.rejected) io.stderr(`  refused entry ${r.seq}: ${r.error}`);
+              const held = delivery.held();
+              if (held) {
+                incomplete = true;
+                const why = `${held.error.message}${held.error.hint ? ` (${held.error.hint})` : ''}`;
+                io.stderr(`${entry.runDir} ${path.basename(journal)}: ${held.entries} artifact entr${held.entries === 1 ? 'y' : 'ies'} held back: ${why}; everything else is delivered`);
+              }
             } catch (error) {
               incomplete = true;
               const pending = delivery.pending();
