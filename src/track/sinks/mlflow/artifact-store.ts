@@ -88,7 +88,11 @@ export async function putArtifact(client: MlflowClient, uri: string, artifactPat
     copyFileSync(file, temporary);
     renameSync(temporary, target);
   } catch (error) {
-    rmSync(temporary, { force: true });
+    try {
+      rmSync(temporary, { force: true });
+    } catch {
+      // Its folder could not be made (ENOTDIR, EACCES): there is nothing to remove.
+    }
     const e = error as NodeJS.ErrnoException;
     throw new ArtifactsHeldError(
       `MLflow server ${client.uri} does not proxy artifacts, and fer cannot write its local artifact root ${experimentRoot(uri)} from here (${e.code ?? 'error'}: ${e.message.replace(/^[A-Z]+: /, '')})`,
