@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { journalFiles, readJournal } from '../../src/track/journal.js';
+import { journalFile, journalFiles, JournalWriter, readJournal } from '../../src/track/journal.js';
 import type { MlflowClient, Run } from '../../src/track/sinks/mlflow/client.js';
-import { deliveryStateFile, readDeliveryState } from '../../src/track/sinks/mlflow/delivery.js';
+import { deliveryStateFile, JournalDelivery, readDeliveryState } from '../../src/track/sinks/mlflow/delivery.js';
 import { runFer, STACK_TRACE } from '../helpers/cli.js';
 import { mlflowAvailable, paramsOf, startMlflow, tagsOf, type MlflowServer } from '../helpers/mlflow.js';
 
@@ -147,5 +147,56 @@ describe.skipIf(!mlflowAvailable)('MLflow servers that do not proxy artifacts', 
     expect(report.runs[0]!.journals[0]!.pending).toBe(0);
     const { parent: movedParent } = await expectTracked(localClient, 's3-moved');
     expect(await listed(localClient, movedParent.info.run_id)).toContain('ensemble/confusion-matrix.png');
+  }, 300_000);
+});
+
+describe.skipIf(!mlflowAvailable)('a proxying MLflow server restarted without artifact serving', () => {
+  let server: MlflowServer;
+  let client: MlflowClient;
+
+  beforeAll(async () => {
+    server = await startMlflow();
+    client = server.client();
+  }, 240_000);
+  afterAll(async () => {
+    await client?.close();
+    await server?.stop();
+  });
+
+  it('holds the artifact (the 503 it answers is no outage), delivers the rest, and sends the artifact once serving is back', async () => {
+    const runDir = tempDir('fer-unserved-');
+    mkdirSync(path.join(runDir, 'ensemble'));
+    writeFileSync(path.join(runDir, 'ensemble', 'report.txt'), 'accuracy 0.5\n');
+    const file = journalFile(runDir, 'main');
+    const writer = new JournalWriter(file);
+    writer.append({ type: 'open', run: 'parent', name: 'unserved', experiment: 'unserved', startTime: Date.now(), uid: 'u-unserved', tags: {} });
+    const deliver = () => new JournalDelivery({ runDir, journalFile: file, client }).deliver();
+    await deliver();
+    const runId = readDeliveryState(deliveryStateFile(file, server.uri), server.uri).runs.parent!;
+    expect((await client.getRun(runId)).info.artifact_uri).toMatch(/^mlflow-artifacts:/);
+
+    await server.stop();
+    await server.start({ serveArtifacts: false });
+    writer.append({ type: 'artifact', run: 'parent', file: 'ensemble/report.txt', path: 'ensemble/report.txt', digest: 'd' });
+    writer.append({ type: 'metrics', run: 'parent', points: [{ key: 'test_accuracy', value: 0.5, step: 0, timestamp: Date.now() }] });
+    writer.append({ type: 'close', run: 'parent', status: 'FINISHED', endTime: Date.now() });
+    writer.close();
+    const delivery = new JournalDelivery({ runDir, journalFile: file, client });
+    const report = await delivery.deliver();
+    expect(report).toEqual({ delivered: 2, pending: 1, rejected: [] });
+    const run = await client.getRun(runId);
+    expect(run.info.status).toBe('FINISHED');
+    expect(run.data.metrics?.map((m) => m.key)).toEqual(['test_accuracy']);
+    expect(delivery.held()?.entries).toBe(1);
+    expect(delivery.held()?.error.message).toBe(`MLflow server ${server.uri} does not serve artifacts now (artifact serving is disabled), yet the artifact root mlflow-artifacts:/${run.info.experiment_id} is one it proxied`);
+    expect(delivery.pending()).toBe(1);
+
+    await server.stop();
+    await server.start();
+    const later = new JournalDelivery({ runDir, journalFile: file, client });
+    expect(await later.deliver()).toEqual({ delivered: 1, pending: 0, rejected: [] });
+    expect(later.held()).toBeUndefined();
+    expect((await client.downloadArtifact(run.info.artifact_uri!, 'ensemble/report.txt')).toString()).toBe('accuracy 0.5\n');
+    expect(await client.metricHistory(runId, 'test_accuracy')).toHaveLength(1);
   }, 300_000);
 });

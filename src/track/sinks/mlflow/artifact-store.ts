@@ -69,9 +69,10 @@ export async function putArtifact(client: MlflowClient, uri: string, artifactPat
     try {
       await client.uploadArtifact(uri, artifactPath, file);
     } catch (error) {
-      // The root says proxied but the endpoints are not there: a server restarted without --serve-artifacts.
-      if (error instanceof MlflowApiError && error.errorCode === 'ENDPOINT_NOT_FOUND') {
-        throw new ArtifactsHeldError(`MLflow server ${client.uri} does not serve artifacts (its mlflow-artifacts endpoints answer 404), yet the artifact root ${uri} is one it would proxy`, FIX, uri);
+      // The root says proxied but the server does not serve artifacts now: restarted without --serve-artifacts.
+      if (error instanceof MlflowApiError && (error.errorCode === 'ENDPOINT_NOT_FOUND' || error.errorCode === 'ARTIFACTS_NOT_SERVED')) {
+        const how = error.errorCode === 'ENDPOINT_NOT_FOUND' ? 'its mlflow-artifacts endpoints answer 404' : 'artifact serving is disabled';
+        throw new ArtifactsHeldError(`MLflow server ${client.uri} does not serve artifacts now (${how}), yet the artifact root ${experimentRoot(uri)} is one it proxied`, `restart the server with artifact serving (\`mlflow server --serve-artifacts\`, the default) and the same --artifacts-destination; the artifacts wait in the journal meanwhile`, uri);
       }
       throw error;
     }
