@@ -31,7 +31,7 @@ export const syncCommand: CommandModule<GlobalOptions, SyncOptions> = {
       .option('experiment', { type: 'string', describe: 'the MLflow experiment (default: the one recorded with the run)' })
       .option('runs', { type: 'string', default: 'runs', describe: 'the runs folder, when no run is named' })
       .option('json', { type: 'boolean', default: false, describe: 'print {"uri", "runs": [{"runDir", "journals": [{"journal", "delivered", "pending", "rejected"}]}]}' }),
-      { examples: [['fer sync runs/demo/run-3f2a9c1b7e40 --to http://127.0.0.1:5000', 'one run to an MLflow server'], ['fer sync runs/demo/run-3f2a9c1b7e40 --to tensorboard:runs/tensorboard', 'one run as TensorBoard event files'], ['MLFLOW_TRACKING_URI=http://mlflow:5000 fer sync', 'everything under runs/']], env: ['MLFLOW_TRACKING_URI', 'MLFLOW_EXPERIMENT_NAME', 'MLFLOW_TRACKING_USERNAME'] },
+      { examples: [['fer sync runs/demo/run-3f2a9c1b7e40 --to http://127.0.0.1:5000', 'one run to an MLflow server'], ['fer sync runs/demo/run-3f2a9c1b7e40 --to tensorboard:runs/tensorboard', 'one run as TensorBoard event files'], ['MLFLOW_TRACKING_URI=http://mlflow:5000 fer sync', 'everything under runs/']], env: ['MLFLOW_TRACKING_URI', 'MLFLOW_EXPERIMENT_NAME', 'MLFLOW_TRACKING_USERNAME'], exits: '1 also when entries are left: a server away, or artifacts it cannot take from here' },
     ) as Argv<SyncOptions>,
   handler: async (argv: ArgumentsCamelCase<SyncOptions>) => {
     const io = defaultIo(argv);
