@@ -54,10 +54,20 @@ export interface JournalSink {
    * An entry the destination refuses is kept in the state file's `rejected` list, and delivery goes on.
    */
   deliver(): Promise<DeliveryReport>;
-  /** Entries after the cursor. */
+  /** Entries the destination does not hold yet: after the cursor, and held. */
   pending(): number;
+  /**
+   * Entries this destination cannot take from here (artifacts for an artifact store fer cannot
+   * write) and why: kept for a later delivery while everything after them goes on. Undefined when none.
+   */
+  held(): HeldEntries | undefined;
   /** After delivery: the destination's name for the parent run and where to see it, when it has them. */
   result(): { parentRunId?: string; link?: string };
+}
+
+export interface HeldEntries {
+  entries: number;
+  error: SinkBlockedError;
 }
 
 export interface DeliveryReport {

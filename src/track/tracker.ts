@@ -32,8 +32,10 @@ export interface SinkOutcome {
   target: string;
   /** Entries the sink does not have yet. */
   pending: number;
-  /** Why delivery stopped, when it did. */
+  /** Why delivery stopped, or why some entries are held back, when it did or they are. */
   error?: string;
+  /** Entries the sink cannot take from here (artifacts for a store fer cannot write): the rest was delivered. */
+  held?: number;
   /** The sink's name for the parent run (MLflow's run id), and where to see the run. */
   parentRunId?: string;
   link?: string;
@@ -358,6 +360,8 @@ class SinkPump {
   private pumping: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private blocked: string | undefined;
+  /** Why entries are held, once said. */
+  private heldSaid: string | undefined;
   private stopped = false;
 
   constructor(
@@ -366,8 +370,7 @@ class SinkPump {
   ) {}
 
   block(error: Error): void {
-    const hint = (error as { hint?: string }).hint;
-    this.blocked = `${error.message}${hint ? ` (${hint})` : ''}`;
+    this.blocked = describe(error);
     this.log(`${this.delivery.sink.title} delivery stopped: ${this.blocked}; events stay in the journal for fer sync`);
   }
 
@@ -385,9 +388,24 @@ class SinkPump {
     });
   }
 
+  /** Entries still to deliver: held ones wait for a later session, not for this one. */
+  private waiting(): number {
+    return this.delivery.pending() - (this.delivery.held()?.entries ?? 0);
+  }
+
+  /** Says why entries are held, once for each reason. */
+  private sayHeld(): void {
+    const held = this.delivery.held();
+    if (!held) return;
+    const why = describe(held.error);
+    if (why === this.heldSaid) return;
+    this.heldSaid = why;
+    this.log(`${this.delivery.sink.title}: artifacts held back: ${why}; metrics, params and statuses go on, the artifacts stay in the journal for fer sync`);
+  }
+
   async flush(deadline: number): Promise<void> {
     while (Date.now() < deadline && !this.blocked) {
-      if (this.delivery.pending() === 0) break;
+      if (this.waiting() === 0) break;
       this.kick();
       await Promise.race([this.pumping, sleep(Math.max(0, Math.min(1000, deadline - Date.now())))]);
     }
@@ -396,11 +414,14 @@ class SinkPump {
   outcome(): SinkOutcome {
     const sink = this.delivery.sink;
     const result = this.delivery.result();
+    const held = this.delivery.held();
+    const error = this.blocked ?? (held ? describe(held.error) : undefined);
     return {
       kind: sink.kind,
       target: sink.target,
       pending: this.delivery.pending(),
-      ...(this.blocked ? { error: this.blocked } : {}),
+      ...(error ? { error } : {}),
+      ...(held ? { held: held.entries } : {}),
       ...(result.parentRunId ? { parentRunId: result.parentRunId } : {}),
       ...(result.link ? { link: result.link } : {}),
     };
@@ -418,12 +439,13 @@ class SinkPump {
     while (!this.stopped && !this.blocked) {
       try {
         await this.delivery.deliver();
+        this.sayHeld();
         if (this.offline) {
           this.log(`${sink.label} is back: journal delivered`);
           this.offline = false;
         }
         delay = 1000;
-        if (this.delivery.pending() === 0) return;
+        if (this.waiting() === 0) return;
       } catch (error) {
         if (error instanceof SinkUnavailableError) {
           if (!this.offline) this.log(`${error.message}; training goes on, retrying in the background (events are kept in the run folder)`);
@@ -444,4 +466,10 @@ class SinkPump {
       }
     }
   }
+}
+
+/** An error as a person reads it: the message, and what to do in parentheses. */
+function describe(error: Error): string {
+  const hint = (error as { hint?: string }).hint;
+  return `${error.message}${hint ? ` (${hint})` : ''}`;
 }

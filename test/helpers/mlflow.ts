@@ -21,13 +21,18 @@ export interface MlflowServer {
   uri: string;
   dir: string;
   auth?: { username: string; password: string };
-  start(): Promise<void>;
+  /** `serveArtifacts: false` restarts a proxying server without artifact serving (its runs keep mlflow-artifacts: roots). */
+  start(mode?: { serveArtifacts: boolean }): Promise<void>;
   stop(): Promise<void>;
   /** A client for checking what landed (with the admin credentials when auth is on). */
   client(): MlflowClient;
 }
 
-export async function startMlflow(options: { basicAuth?: boolean } = {}): Promise<MlflowServer> {
+/**
+ * `artifactRoot`: a server that does not proxy artifacts (--no-serve-artifacts) and gives runs this
+ * artifact root (`file:///...`, or `s3://...` it accepts for metadata without reaching S3).
+ */
+export async function startMlflow(options: { basicAuth?: boolean; artifactRoot?: string } = {}): Promise<MlflowServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fer-mlflow-'));
   const port = await freePort();
   const uri = `http://127.0.0.1:${port}`;
@@ -50,7 +55,7 @@ export async function startMlflow(options: { basicAuth?: boolean } = {}): Promis
     env.MLFLOW_AUTH_CONFIG_PATH = ini;
     env.MLFLOW_FLASK_SERVER_SECRET_KEY = 'fer-tests';
   }
-  const args = [
+  const args = (serve: boolean) => [
     'server',
     '--host',
     '127.0.0.1',
@@ -60,8 +65,7 @@ export async function startMlflow(options: { basicAuth?: boolean } = {}): Promis
     '1',
     '--backend-store-uri',
     `sqlite:///${path.join(dir, 'mlflow.db')}`,
-    '--artifacts-destination',
-    path.join(dir, 'artifacts'),
+    ...(options.artifactRoot ? ['--no-serve-artifacts', '--default-artifact-root', options.artifactRoot] : serve ? ['--artifacts-destination', path.join(dir, 'artifacts')] : ['--no-serve-artifacts']),
     ...(auth ? ['--app-name', 'basic-auth'] : []),
   ];
   let child: ChildProcess | undefined;
@@ -71,12 +75,12 @@ export async function startMlflow(options: { basicAuth?: boolean } = {}): Promis
     uri,
     dir,
     ...(auth ? { auth } : {}),
-    async start() {
+    async start(mode = { serveArtifacts: true }) {
       log = '';
       // Its own process group, so stopping it ends the server's worker processes too. The group
       // also ends itself when this process dies without stopping it (a killed test runner): a
       // watcher reads the stdin pipe this process holds, which closes with it.
-      child = spawn('bash', ['-c', ENDS_WITH_PARENT, 'mlflow-server', mlflowBin, ...args], { cwd: dir, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+      child = spawn('bash', ['-c', ENDS_WITH_PARENT, 'mlflow-server', mlflowBin, ...args(mode.serveArtifacts)], { cwd: dir, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
       child.stdout!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
       child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
       const deadline = Date.now() + 120_000;

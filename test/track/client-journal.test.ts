@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JournalWriter, readJournal } from '../../src/track/journal.js';
 import { chunkBatch, MlflowApiError, MlflowClient, MlflowUnavailableError, proxiedRoot } from '../../src/track/sinks/mlflow/client.js';
+import { artifactStoreOf, ArtifactsHeldError, experimentRoot, putArtifact } from '../../src/track/sinks/mlflow/artifact-store.js';
 
 describe('log-batch chunking', () => {
   it('keeps every request within MLflow limits and loses nothing', () => {
@@ -36,6 +37,37 @@ describe('artifact proxy paths', () => {
     expect(proxiedRoot('mlflow-artifacts:/3/abc/artifacts')).toBe('3/abc/artifacts');
     expect(proxiedRoot('mlflow-artifacts://host:5000/3/abc/artifacts/')).toBe('3/abc/artifacts');
     expect(() => proxiedRoot('s3://bucket/3/abc')).toThrow(MlflowApiError);
+  });
+});
+
+describe('artifact stores', () => {
+  it('are told by the artifact URI scheme', () => {
+    expect(artifactStoreOf('mlflow-artifacts:/3/abc/artifacts').kind).toBe('proxied');
+    expect(artifactStoreOf('file:///srv/mlruns/3/abc/artifacts')).toEqual({ kind: 'local', uri: 'file:///srv/mlruns/3/abc/artifacts', dir: '/srv/mlruns/3/abc/artifacts' });
+    expect(artifactStoreOf('/srv/mlruns/3/abc/artifacts').kind).toBe('local');
+    for (const foreign of ['s3://bucket/x/3/abc/artifacts', 'gs://b/3', 'wasbs://c@a.blob.core.windows.net/3', './mlruns/3/abc/artifacts', 'file://otherhost/srv/mlruns/3']) expect(artifactStoreOf(foreign).kind, foreign).toBe('foreign');
+  });
+
+  it("name the experiment's root, the same for every run and logged model of it", () => {
+    expect(experimentRoot('s3://bucket/x/1/114a47d634ef4590bb5e29039b405ca9/artifacts')).toBe('s3://bucket/x/1');
+    expect(experimentRoot('s3://bucket/x/1/models/m-114a47d634ef4590bb5e29039b405ca9/artifacts')).toBe('s3://bucket/x/1');
+    expect(experimentRoot('s3://bucket/elsewhere')).toBe('s3://bucket/elsewhere');
+  });
+
+  it('a file: root is written in place; one this machine cannot write, or an s3: root, is held with its cause', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fer-artifact-store-'));
+    const source = path.join(dir, 'source.txt');
+    writeFileSync(source, 'weights');
+    // Never contacted: a file: root and an s3: root need no request.
+    const client = new MlflowClient({ uri: 'http://127.0.0.1:9' });
+    await putArtifact(client, `file://${dir}/root/1/114a47d634ef4590bb5e29039b405ca9/artifacts`, 'model/weights.bin', source);
+    expect(readFileSync(path.join(dir, 'root/1/114a47d634ef4590bb5e29039b405ca9/artifacts/model/weights.bin'), 'utf8')).toBe('weights');
+    // A regular file where a folder must be: no user can write under it, root included.
+    const blocked = putArtifact(client, `file://${source}/1/114a47d634ef4590bb5e29039b405ca9/artifacts`, 'a.txt', source);
+    await expect(blocked).rejects.toThrow(ArtifactsHeldError);
+    await expect(blocked).rejects.toThrow(`fer cannot write its local artifact root file://${source}/1 from here (ENOTDIR`);
+    await expect(putArtifact(client, 's3://bucket/x/1/114a47d634ef4590bb5e29039b405ca9/artifacts', 'a.txt', source)).rejects.toThrow('MLflow server http://127.0.0.1:9 does not proxy artifacts: its artifact root s3://bucket/x/1 is not a local path fer can write');
+    await client.close();
   });
 });
 

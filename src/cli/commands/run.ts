@@ -70,7 +70,7 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
       .option('smoke', { type: 'boolean', default: false, describe: `every task for 2 epochs of about 2 small batches on a slice of the data, then the ensemble, report and tracking: the whole pipeline in minutes, as experiment <name>-smoke (its own run folder and MLflow experiment)` })
       .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'start a run estimated to take over an hour without asking (runs not on a terminal never ask)' })
       .option('tracking-uri', { type: 'string', describe: 'MLflow tracking server (default: tracking.uri of the config, then MLFLOW_TRACKING_URI; none: local only)' })),
-      { examples: [['fer run configs/demo.yaml', 'the synthetic demo, in about a minute'], ['fer run configs/ensemble16.yaml --dry-run', 'the 64 tasks of the reference experiment and how long they would take here'], ['fer run configs/ensemble16.yaml --smoke', 'all of it in miniature, to check the config end to end in minutes'], ['fer run configs/ensemble16.yaml --shard 3/8', 'one eighth of it (a Slurm array task)']], env: ['config', 'MLFLOW_TRACKING_URI', 'MLFLOW_EXPERIMENT_NAME', 'MLFLOW_TRACKING_USERNAME', 'FER_LOCK_STALE_SECONDS', 'FER_KERNELS', 'FER_CACHE', 'CUDA_VISIBLE_DEVICES'], exits: '130 stopped by Ctrl-C (rerun to continue)' },
+      { examples: [['fer run configs/demo.yaml', 'the synthetic demo, in about a minute'], ['fer run configs/ensemble16.yaml --dry-run', 'the 64 tasks of the reference experiment and how long they would take here'], ['fer run configs/ensemble16.yaml --smoke', 'all of it in miniature, to check the config end to end in minutes'], ['fer run configs/ensemble16.yaml --shard 3/8', 'one eighth of it (a Slurm array task)']], env: ['config', 'MLFLOW_TRACKING_URI', 'MLFLOW_EXPERIMENT_NAME', 'MLFLOW_TRACKING_USERNAME', 'FER_LOCK_STALE_SECONDS', 'FER_KERNELS', 'FER_CACHE', 'CUDA_VISIBLE_DEVICES'], exits: '130 stopped by Ctrl-C (rerun to continue); 1 also when a tracking server cannot take the run\'s artifacts from here (they wait for fer sync)' },
     ) as unknown as Argv<RunOptions>,
   handler: async (argv: ArgumentsCamelCase<RunOptions>) => {
     const io = defaultIo(argv);
@@ -145,7 +145,9 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
         } else if (result.state === 'killed') io.stderr(`stopped; rerun the same command to continue (${where})`);
         if (argv.smoke && result.state === 'finished') io.stderr(`smoke run finished: the config works end to end (${where}); the real run: fer run ${argv.config}`);
         else if (shard) io.stderr(`shard ${shard.index}/${shard.count} done; when all shards are, build the ensemble with: ${collectCommand(argv)}`);
-        return result.state === 'killed' ? EXIT_STOPPED : result.state === 'failed' ? EXIT_FAILURE : EXIT_OK;
+        // Artifacts a tracking server cannot take from here are not a finished delivery: say so in the exit code too.
+        const held = result.tracking.sinks.some((sink) => (sink.held ?? 0) > 0);
+        return result.state === 'killed' ? EXIT_STOPPED : result.state === 'failed' || held ? EXIT_FAILURE : EXIT_OK;
       } finally {
         interrupt.release();
       }

@@ -31,7 +31,7 @@ export const syncCommand: CommandModule<GlobalOptions, SyncOptions> = {
       .option('experiment', { type: 'string', describe: 'the MLflow experiment (default: the one recorded with the run)' })
       .option('runs', { type: 'string', default: 'runs', describe: 'the runs folder, when no run is named' })
       .option('json', { type: 'boolean', default: false, describe: 'print {"uri", "runs": [{"runDir", "journals": [{"journal", "delivered", "pending", "rejected"}]}]}' }),
-      { examples: [['fer sync runs/demo/run-3f2a9c1b7e40 --to http://127.0.0.1:5000', 'one run to an MLflow server'], ['fer sync runs/demo/run-3f2a9c1b7e40 --to tensorboard:runs/tensorboard', 'one run as TensorBoard event files'], ['MLFLOW_TRACKING_URI=http://mlflow:5000 fer sync', 'everything under runs/']], env: ['MLFLOW_TRACKING_URI', 'MLFLOW_EXPERIMENT_NAME', 'MLFLOW_TRACKING_USERNAME'] },
+      { examples: [['fer sync runs/demo/run-3f2a9c1b7e40 --to http://127.0.0.1:5000', 'one run to an MLflow server'], ['fer sync runs/demo/run-3f2a9c1b7e40 --to tensorboard:runs/tensorboard', 'one run as TensorBoard event files'], ['MLFLOW_TRACKING_URI=http://mlflow:5000 fer sync', 'everything under runs/']], env: ['MLFLOW_TRACKING_URI', 'MLFLOW_EXPERIMENT_NAME', 'MLFLOW_TRACKING_USERNAME'], exits: '1 also when entries are left: a server away, or artifacts it cannot take from here' },
     ) as Argv<SyncOptions>,
   handler: async (argv: ArgumentsCamelCase<SyncOptions>) => {
     const io = defaultIo(argv);
@@ -53,6 +53,12 @@ export const syncCommand: CommandModule<GlobalOptions, SyncOptions> = {
               entry.journals.push({ journal: path.basename(journal), ...result });
               if (!argv.json) io.stderr(`${entry.runDir} ${path.basename(journal)}: ${result.delivered} sent, ${result.rejected.length} refused, ${result.pending} left`);
               for (const r of result.rejected) io.stderr(`  refused entry ${r.seq}: ${r.error}`);
+              const held = delivery.held();
+              if (held) {
+                incomplete = true;
+                const why = `${held.error.message}${held.error.hint ? ` (${held.error.hint})` : ''}`;
+                io.stderr(`${entry.runDir} ${path.basename(journal)}: ${held.entries} artifact entr${held.entries === 1 ? 'y' : 'ies'} held back: ${why}; everything else is delivered`);
+              }
             } catch (error) {
               incomplete = true;
               const pending = delivery.pending();

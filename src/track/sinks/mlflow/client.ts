@@ -451,6 +451,10 @@ export class MlflowClient {
         sent = true;
         const body = Buffer.from(await response.body.arrayBuffer());
         if (response.statusCode < 300) return { body };
+        // Not a passing outage: a server without artifact serving answers 503 and names the flag (MLflow 3: "Artifact serving is disabled. Run `mlflow server` with `--serve-artifacts`").
+        if (response.statusCode === 503 && endpoint.startsWith('mlflow-artifacts') && body.toString('utf8').includes('-serve-artifacts')) {
+          throw new MlflowApiError(`${this.uri}: artifact serving is disabled (HTTP 503 on ${endpoint.split('/').slice(0, 2).join('/')}): ${serverMessage(body) ?? ''}`, 503, 'ARTIFACTS_NOT_SERVED');
+        }
         if (RETRY_STATUS.has(response.statusCode)) {
           // A 5xx may come after the server applied part of the request.
           maybeApplied ||= response.statusCode !== 429 && method !== 'GET';

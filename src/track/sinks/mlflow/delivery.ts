@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PARENT_RUN, readJournal, type JournalEntry, type MetricPoint, type TrackEvent } from '../../journal.js';
-import { deliveryStateFile as stateFileFor, readDeliveryState as readState, writeDeliveryState, type DeliveryReport, type JournalRef, type JournalSink, type Sink } from '../../sink.js';
+import { deliveryStateFile as stateFileFor, readDeliveryState as readState, writeDeliveryState, type DeliveryReport, type HeldEntries, type JournalRef, type JournalSink, type Sink } from '../../sink.js';
+import { artifactStoreOf, ArtifactsHeldError, foreignRoot, putArtifact } from './artifact-store.js';
 import { MlflowApiError, MlflowUnavailableError, type LoggedModel, type MlflowClient } from './client.js';
 import { datasetInput, EXPERIMENT_TAGS, fitTags, keyValues, NOTE_TAG, openTags } from './layout.js';
 import { fitParams } from './params.js';
@@ -20,6 +21,11 @@ import { fitParams } from './params.js';
  * - the cursor (the last journal entry the server acknowledged) is written after every answer.
  * Params are write-once with the same value, tags overwrite, artifacts are PUT to fixed paths,
  * datasets are deduplicated by the server, statuses are set: all safe to resend.
+ *
+ * Nothing waits behind an artifact: an artifact (or a model, or the registration of that model)
+ * whose artifact root fer cannot write from here (artifact-store.ts) is held, its sequence number
+ * kept in the state's `held` list, and the cursor moves on; held entries are tried again at the
+ * start of each session (a `fer run`, a `fer sync`), in journal order, and leave the list once written.
  */
 export interface DeliveryState {
   /** The server, without credentials. */
@@ -37,6 +43,8 @@ export interface DeliveryState {
    * logged models (before MLflow 3) and the model went among the run's artifacts.
    */
   models?: Record<string, string>;
+  /** Entries after which the cursor moved although the server does not hold them: artifacts fer cannot write there yet. */
+  held?: number[];
 }
 
 export { EXPERIMENT_TAGS };
@@ -71,6 +79,9 @@ export class JournalDelivery implements JournalSink {
   private readonly adopted = new Set<string>();
   private readonly present = new Map<string, Set<string>>();
   private readonly loadedKeys = new Map<string, Set<string>>();
+  /** Why the held entries could not be written, as this session last found. */
+  private heldError: ArtifactsHeldError | undefined;
+  private triedHeld = false;
 
   constructor(private readonly options: DeliveryOptions) {
     this.stateFile = deliveryStateFile(options.journalFile, options.client.uri);
@@ -97,7 +108,13 @@ export class JournalDelivery implements JournalSink {
   }
 
   pending(): number {
-    return readJournal(this.options.journalFile).filter((e) => e.seq > this.state.cursor).length;
+    return readJournal(this.options.journalFile).filter((e) => e.seq > this.state.cursor).length + (this.state.held?.length ?? 0);
+  }
+
+  held(): HeldEntries | undefined {
+    const count = this.state.held?.length ?? 0;
+    if (count === 0) return undefined;
+    return { entries: count, error: this.heldError ?? new ArtifactsHeldError(`${count} artifact entries of this journal are not on MLflow server ${this.options.client.uri} yet`, 'fer sync tries them again', '') };
   }
 
   /**
@@ -105,32 +122,87 @@ export class JournalDelivery implements JournalSink {
    * reached (the cursor stays at the last acknowledged entry), and blocking errors as they are.
    */
   async deliver(): Promise<DeliveryReport> {
-    const entries = readJournal(this.options.journalFile).filter((e) => e.seq > this.state.cursor);
-    const report: DeliveryReport = { delivered: 0, pending: entries.length, rejected: [] };
+    const journal = readJournal(this.options.journalFile);
+    const entries = journal.filter((e) => e.seq > this.state.cursor);
+    const report: DeliveryReport = { delivered: 0, pending: entries.length + (this.state.held?.length ?? 0), rejected: [] };
+    if (!this.triedHeld && (this.state.held?.length ?? 0) > 0) await this.deliverHeld(journal, report);
+    this.triedHeld = true;
     for (const group of groupEntries(entries)) {
       const last = group[group.length - 1]!;
+      let held = false;
       try {
+        if (this.waitsForHeld(group[0]!, journal)) throw this.heldError ?? new ArtifactsHeldError('the model it registers is held', '', '');
         await this.apply(group);
       } catch (error) {
         if (error instanceof MlflowUnavailableError) {
           this.uncertain = true;
           throw error;
         }
-        if (!(error instanceof MlflowApiError) || isBlockingError(error)) throw error;
-        // The server said no to this entry: keep the reason, tell the user, go on with the rest.
-        for (const entry of group) {
-          this.state.rejected.push({ seq: entry.seq, type: entry.type, run: entry.run, error: error.message });
-          report.rejected.push({ seq: entry.seq, error: error.message });
-          this.options.onRejected?.(entry, error);
+        if (error instanceof ArtifactsHeldError) {
+          // The artifact store cannot take it from here: keep it, and let what follows through.
+          this.heldError = error;
+          (this.state.held ??= []).push(...group.map((e) => e.seq));
+          held = true;
+        } else {
+          if (!(error instanceof MlflowApiError) || isBlockingError(error)) throw error;
+          this.reject(group, error, report);
         }
       }
       this.uncertain = false;
       this.state.cursor = last.seq;
       writeDeliveryState(this.stateFile, this.state);
-      report.delivered += group.length;
-      report.pending -= group.length;
+      if (!held) report.delivered += group.length;
+      report.pending -= held ? 0 : group.length;
     }
     return report;
+  }
+
+  /** The server said no to these entries: keep the reason, tell the user, go on with the rest. */
+  private reject(group: JournalEntry[], error: MlflowApiError, report: DeliveryReport): void {
+    for (const entry of group) {
+      this.state.rejected.push({ seq: entry.seq, type: entry.type, run: entry.run, error: error.message });
+      report.rejected.push({ seq: entry.seq, error: error.message });
+      this.options.onRejected?.(entry, error);
+    }
+  }
+
+  /** Tries the held entries again, in journal order; each written one leaves the list. */
+  private async deliverHeld(journal: JournalEntry[], report: DeliveryReport): Promise<void> {
+    const bySeq = new Map(journal.map((e) => [e.seq, e]));
+    this.heldError = undefined;
+    for (const seq of [...(this.state.held ?? [])].sort((a, b) => a - b)) {
+      const entry = bySeq.get(seq);
+      let settled = true;
+      try {
+        if (entry && !this.waitsForHeld(entry, journal, seq)) await this.apply([entry]);
+        else if (entry) settled = false;
+      } catch (error) {
+        if (error instanceof MlflowUnavailableError) {
+          this.uncertain = true;
+          throw error;
+        }
+        if (error instanceof ArtifactsHeldError) {
+          this.heldError = error;
+          settled = false;
+        } else {
+          if (!(error instanceof MlflowApiError) || isBlockingError(error)) throw error;
+          this.reject([entry!], error, report);
+        }
+      }
+      if (!settled) continue;
+      this.state.held = (this.state.held ?? []).filter((s) => s !== seq);
+      writeDeliveryState(this.stateFile, this.state);
+      report.delivered++;
+      report.pending--;
+    }
+    if (this.state.held?.length === 0) delete this.state.held;
+  }
+
+  /** A registration of a model whose files are held waits with them (its version would point at nothing). */
+  private waitsForHeld(entry: JournalEntry, journal: JournalEntry[], before = Infinity): boolean {
+    if (entry.type !== 'register' || !this.state.held?.length) return false;
+    const held = new Set(this.state.held.filter((s) => s < before));
+    return journal.some((e) => held.has(e.seq) && e.type === 'model' && e.run === entry.run && e.name === entry.model);
   }
 
   private async apply(group: JournalEntry[]): Promise<void> {
@@ -167,7 +239,7 @@ export class JournalDelivery implements JournalSink {
       case 'artifact': {
         const file = path.join(this.options.runDir, event.file);
         if (!existsSync(file)) throw new MlflowApiError(`artifact ${event.path}: ${event.file} is no longer in the run folder`, 400, 'ARTIFACT_MISSING');
-        await client.uploadArtifact(await this.artifactUri(event.run), event.path, file);
+        await putArtifact(client, await this.artifactUri(event.run), event.path, file);
         return;
       }
       case 'dataset':
@@ -194,6 +266,10 @@ export class JournalDelivery implements JournalSink {
   private async logModel(event: Extract<TrackEvent, { type: 'model' }>): Promise<void> {
     const client = this.options.client;
     const runId = await this.resolveRun(event.run, event.uid, event.experiment);
+    // A logged model's root is under its experiment's, as the run's is: one the server does not
+    // proxy and fer cannot write holds the model before anything of it is created.
+    const runRoot = await this.artifactUri(event.run);
+    if (artifactStoreOf(runRoot).kind === 'foreign') throw foreignRoot(client.uri, runRoot);
     const models = (this.state.models ??= {});
     const key = `${event.run}/${event.name}`;
     const tags = { ...event.tags, 'fer.run_uid': event.uid, 'fer.model_key': key };
@@ -215,11 +291,11 @@ export class JournalDelivery implements JournalSink {
     }
     if (!model) {
       const root = await this.artifactUri(event.run);
-      for (const f of event.files) await client.uploadArtifact(root, `${event.name}/${f.path}`, path.join(this.options.runDir, f.file));
+      for (const f of event.files) await putArtifact(client, root, `${event.name}/${f.path}`, path.join(this.options.runDir, f.file));
       models[key] = `artifacts:${event.name}`;
       return;
     }
-    for (const f of event.files) await client.uploadArtifact(model.info.artifact_uri, f.path, path.join(this.options.runDir, f.file));
+    for (const f of event.files) await putArtifact(client, model.info.artifact_uri, f.path, path.join(this.options.runDir, f.file));
     if (model.info.status !== 'LOGGED_MODEL_READY') await client.finalizeLoggedModel(model.info.model_id, 'LOGGED_MODEL_READY');
     if (models[key] !== model.info.model_id) {
       // The server refuses a link it has (a replay after the delivery state was lost): look first.

@@ -102,6 +102,11 @@ class TensorboardDelivery implements JournalSink {
     return readJournal(this.journal.journalFile).filter((e) => e.seq > this.state.cursor).length;
   }
 
+  /** Event files take every entry or none: nothing is held back. */
+  held(): undefined {
+    return undefined;
+  }
+
   result(): { link?: string } {
     return { link: `tensorboard --logdir ${shown(this.sink.dir)}` };
   }
