@@ -37,7 +37,8 @@ export interface TrainOptions {
   checkpointDir?: string;
   /** Identifies the run (task, config and data digests): a checkpoint of another run is not resumed. */
   fingerprint?: string;
-  onEpoch?: (metrics: EpochMetrics) => void | Promise<void>;
+  /** After each epoch, with every epoch so far (a resumed run's include those of its checkpoint). */
+  onEpoch?: (metrics: EpochMetrics, history: readonly EpochMetrics[]) => void | Promise<void>;
   onBatch?: (progress: BatchProgress) => void;
   /** Aborting stops after the current batch; the last epoch's checkpoint stays for a resume. */
   signal?: AbortSignal;
@@ -135,7 +136,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       await saveCheckpoint(tf, options.checkpointDir, model, stages.optimizer, state, callbacks.best, averaged);
       tf.dispose(averaged ?? []);
     }
-    await options.onEpoch?.(metrics);
+    await options.onEpoch?.(metrics, state.history);
   }
 
   const best = callbacks.restoreBest(model, state);

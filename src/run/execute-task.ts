@@ -118,7 +118,6 @@ export async function executeTask(context: RunContext, task: Task, fingerprint: 
   status({});
   if (numerics) recordNumerics(context.runDir, task.key, { fingerprint, ...numerics }, events.onNotice);
 
-  const history: EpochMetrics[] = [];
   // Everything after the status says `running` is inside the try: whatever fails (a model the
   // compiler rejects too), the task ends `failed` with the reason, never left `running`.
   let model: CompiledModel['model'] | undefined;
@@ -159,8 +158,9 @@ export async function executeTask(context: RunContext, task: Task, fingerprint: 
       signal,
       graphSteps: config.engine.graph_steps,
       ...(events.onNotice ? { onNotice: events.onNotice } : {}),
-      onEpoch: (metrics) => {
-        history.push(metrics);
+      // Every epoch so far, a resumed run's earlier ones included: the runner journals from this
+      // file the epochs a kill kept from it, before the epoch it is told of (run/run-tracking.ts).
+      onEpoch: (metrics, history) => {
         writeTaskMetrics(dir, history);
         status({ epochs: metrics.epoch });
         events.onEpoch?.(metrics);

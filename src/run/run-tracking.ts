@@ -165,6 +165,14 @@ export class RunTracking {
 
   epoch(key: string, metrics: EpochMetrics): void {
     if (!this.tracker.isOpen(key)) this.taskStart(key);
+    // A task resumed after a kill that came between the worker's metrics.json and the journal:
+    // the epochs the journal lacks go first, so every sink gets the steps in order (TensorBoard
+    // draws a step that comes late as a line going back in time).
+    if (metrics.epoch > 1 && !this.tracker.hasStep(key, 'loss', metrics.epoch - 1)) this.catchUpEpochs(key, metrics.epoch);
+    this.logEpoch(key, metrics);
+  }
+
+  private logEpoch(key: string, metrics: EpochMetrics): void {
     this.tracker.logMetrics(key, Object.fromEntries(EPOCH_KEYS.map(([from, to]) => [to, metrics[from] as number | undefined])), metrics.epoch);
   }
 
@@ -191,10 +199,13 @@ export class RunTracking {
     this.tracker.logMetrics(key, metrics, this.tracker.nextStep(key, first), timestamp);
   }
 
-  /** Epochs in the task's metrics.json the journal lacks (a runner killed between the two): nothing lost. */
-  private catchUpEpochs(key: string): void {
+  /**
+   * Epochs (before `before`) in the task's metrics.json the journal lacks (a runner killed between
+   * the two), journaled in epoch order: nothing lost, nothing out of order.
+   */
+  private catchUpEpochs(key: string, before = Number.POSITIVE_INFINITY): void {
     const history = readJson<EpochMetrics[]>(path.join(taskDir(this.context.runDir, key), 'metrics.json')) ?? [];
-    for (const m of history) if (!this.tracker.hasStep(key, 'loss', m.epoch)) this.epoch(key, m);
+    for (const m of history) if (m.epoch < before && !this.tracker.hasStep(key, 'loss', m.epoch)) this.logEpoch(key, m);
   }
 
   taskFinished(key: string, bestEpoch: number): void {

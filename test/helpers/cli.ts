@@ -74,3 +74,44 @@ export async function killAtEpoch(child: ChildProcess, runsDir: string, experime
   });
   await new Promise((r) => child.on('exit', r));
 }
+
+/**
+ * Kills a detached `fer run` the way a loaded machine sometimes does by chance: after its worker has
+ * finished epoch `epoch` of `taskKey` (checkpoint and metrics.json written) but before the runner
+ * has journaled that epoch. The runner (the detached process) is stopped with SIGSTOP once the
+ * task has `epoch - 1` epochs in metrics.json; its workers are processes of their own and go on
+ * training, so epoch `epoch` reaches the run folder while the runner cannot take in the worker's
+ * message; then the whole process group is killed.
+ */
+export async function killBeforeJournaled(child: ChildProcess, runsDir: string, experiment: string, taskKey: string, epoch: number): Promise<void> {
+  const epochsDone = (): number => {
+    const run = readdirSync(path.join(runsDir, experiment)).find((d) => d.startsWith('run-'));
+    const file = run && path.join(runsDir, experiment, run, 'tasks', ...taskKey.split('/'), 'metrics.json');
+    return file && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as unknown[]).length : 0;
+  };
+  let stopped = false;
+  await new Promise<void>((resolve, reject) => {
+    const started = Date.now();
+    const timer = setInterval(() => {
+      try {
+        const done = epochsDone();
+        if (!stopped && done >= epoch - 1) {
+          process.kill(child.pid!, 'SIGSTOP');
+          stopped = true;
+        } else if (stopped && done >= epoch) {
+          clearInterval(timer);
+          process.kill(-child.pid!, 'SIGKILL');
+          resolve();
+        }
+      } catch {
+        // not there yet (or metrics.json caught mid-rename)
+      }
+      if (Date.now() - started > 180_000) {
+        clearInterval(timer);
+        if (stopped) process.kill(-child.pid!, 'SIGKILL');
+        reject(new Error(`the run never reached epoch ${stopped ? epoch : epoch - 1} of ${taskKey}`));
+      }
+    }, 50);
+  });
+  await new Promise((r) => child.on('exit', r));
+}
