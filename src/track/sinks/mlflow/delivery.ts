@@ -134,18 +134,10 @@ export class JournalDelivery implements JournalSink {
         if (this.waitsForHeld(group[0]!, journal)) throw this.heldError ?? new ArtifactsHeldError('the model it registers is held', '', '');
         await this.apply(group);
       } catch (error) {
-        if (error instanceof MlflowUnavailableError) {
-          this.uncertain = true;
-          throw error;
-        }
-        if (error instanceof ArtifactsHeldError) {
+        if (this.failed(error, group, report) === 'held') {
           // The artifact store cannot take it from here: keep it, and let what follows through.
-          this.heldError = error;
           (this.state.held ??= []).push(...group.map((e) => e.seq));
           held = true;
-        } else {
-          if (!(error instanceof MlflowApiError) || isBlockingError(error)) throw error;
-          this.reject(group, error, report);
         }
       }
       this.uncertain = false;
@@ -155,6 +147,25 @@ export class JournalDelivery implements JournalSink {
       report.pending -= held ? 0 : group.length;
     }
     return report;
+  }
+
+  /**
+   * What a failed apply means: an outage stops delivery (thrown, the entries stay pending); an
+   * artifact store fer cannot write holds them; a refusal by the server is recorded and passed over;
+   * anything else is thrown.
+   */
+  private failed(error: unknown, group: JournalEntry[], report: DeliveryReport): 'held' | 'rejected' {
+    if (error instanceof MlflowUnavailableError) {
+      this.uncertain = true;
+      throw error;
+    }
+    if (error instanceof ArtifactsHeldError) {
+      this.heldError = error;
+      return 'held';
+    }
+    if (!(error instanceof MlflowApiError) || isBlockingError(error)) throw error;
+    this.reject(group, error, report);
+    return 'rejected';
   }
 
   /** The server said no to these entries: keep the reason, tell the user, go on with the rest. */
@@ -177,17 +188,7 @@ export class JournalDelivery implements JournalSink {
         if (entry && !this.waitsForHeld(entry, journal, seq)) await this.apply([entry]);
         else if (entry) settled = false;
       } catch (error) {
-        if (error instanceof MlflowUnavailableError) {
-          this.uncertain = true;
-          throw error;
-        }
-        if (error instanceof ArtifactsHeldError) {
-          this.heldError = error;
-          settled = false;
-        } else {
-          if (!(error instanceof MlflowApiError) || isBlockingError(error)) throw error;
-          this.reject([entry!], error, report);
-        }
+        if (this.failed(error, [entry!], report) === 'held') settled = false;
       }
       if (!settled) continue;
       this.state.held = (this.state.held ?? []).filter((s) => s !== seq);
