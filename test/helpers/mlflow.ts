@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { expect } from 'vitest';
 import path from 'node:path';
 import { MlflowClient, type Run } from '../../src/track/sinks/mlflow/client.js';
 import { ENDS_WITH_PARENT, freePort } from './process-group.js';
@@ -164,4 +165,14 @@ export async function experimentContent(client: MlflowClient, experimentName: st
     out[keyOf(run)] = { status: run.info.status, parent: parentId ? names.get(parentId) : undefined, params: paramsOf(run), points };
   }
   return out;
+}
+
+/** An experiment's one parent run and its children, by the parent-run tag MLflow's UI nests them with. */
+export async function runsOf(client: MlflowClient, experiment: string): Promise<{ parent: Run; children: Run[] }> {
+  const found = await client.getExperimentByName(experiment);
+  expect(found, `experiment ${experiment}`).toBeDefined();
+  const runs = await client.searchRuns([found!.experiment_id], '');
+  const parents = runs.filter((r) => !tagsOf(r)['mlflow.parentRunId']);
+  expect(parents).toHaveLength(1);
+  return { parent: parents[0]!, children: runs.filter((r) => tagsOf(r)['mlflow.parentRunId']) };
 }

@@ -7,7 +7,7 @@ import { journalFile, journalFiles, JournalWriter, readJournal } from '../../src
 import type { MlflowClient, Run } from '../../src/track/sinks/mlflow/client.js';
 import { deliveryStateFile, JournalDelivery, readDeliveryState } from '../../src/track/sinks/mlflow/delivery.js';
 import { runFer, STACK_TRACE } from '../helpers/cli.js';
-import { mlflowAvailable, paramsOf, startMlflow, tagsOf, type MlflowServer } from '../helpers/mlflow.js';
+import { mlflowAvailable, paramsOf, runsOf, startMlflow, tagsOf, type MlflowServer } from '../helpers/mlflow.js';
 
 /**
  * MLflow servers that do not proxy artifacts (--no-serve-artifacts), real ones: with a file: artifact
@@ -21,14 +21,6 @@ const onlyRunDir = (runs: string) => {
   return path.join(experiment, readdirSync(experiment)[0]!);
 };
 
-async function runsOf(client: MlflowClient, experiment: string): Promise<{ parent: Run; children: Run[] }> {
-  const found = await client.getExperimentByName(experiment);
-  expect(found, `experiment ${experiment}`).toBeDefined();
-  const runs = await client.searchRuns([found!.experiment_id], '');
-  const parents = runs.filter((r) => !tagsOf(r)['mlflow.parentRunId']);
-  expect(parents).toHaveLength(1);
-  return { parent: parents[0]!, children: runs.filter((r) => tagsOf(r)['mlflow.parentRunId']) };
-}
 
 /** What the server lists under a run's artifacts (its own list API, which reads the artifact root itself). */
 async function listed(client: MlflowClient, runId: string, dir = ''): Promise<string[]> {

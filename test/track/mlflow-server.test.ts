@@ -9,9 +9,9 @@ import { parse } from 'yaml';
 import { describeKernelChoice, kernelRecord } from '../../src/backend/kernel-choice.js';
 import { deliveryStateFile, JournalDelivery } from '../../src/track/sinks/mlflow/delivery.js';
 import { journalFiles, readJournal } from '../../src/track/journal.js';
-import { MlflowClient, type Run } from '../../src/track/sinks/mlflow/client.js';
+import { MlflowClient } from '../../src/track/sinks/mlflow/client.js';
 import { ferBin, repoRoot, runFer, STACK_TRACE } from '../helpers/cli.js';
-import { experimentContent, mlflowAvailable, mlflowRequired, startMlflow, tagsOf, paramsOf, type MlflowServer } from '../helpers/mlflow.js';
+import { experimentContent, mlflowAvailable, mlflowRequired, runsOf, startMlflow, tagsOf, paramsOf, type MlflowServer } from '../helpers/mlflow.js';
 
 /**
  * fer against a real MLflow server (installed from PyPI by .ci/run, started here on 127.0.0.1):
@@ -29,14 +29,6 @@ describe('an MLflow server is there to test against', () => {
   });
 });
 
-async function runsOf(client: MlflowClient, experiment: string): Promise<{ parent: Run; children: Run[] }> {
-  const found = await client.getExperimentByName(experiment);
-  expect(found, `experiment ${experiment}`).toBeDefined();
-  const runs = await client.searchRuns([found!.experiment_id], '');
-  const parents = runs.filter((r) => !tagsOf(r)['mlflow.parentRunId']);
-  expect(parents).toHaveLength(1);
-  return { parent: parents[0]!, children: runs.filter((r) => tagsOf(r)['mlflow.parentRunId']) };
-}
 
 // Tests that train with `fer run` take the time of real training, which depends on the CPU and on
 // the machine's load (the right-credentials run took 43-60 s on a loaded 2-core EPYC): they get
