@@ -4,7 +4,7 @@
  * Training rows. Random search is the baseline, measured in the same run on the same machine. For
  * each seed, both sweeps run through `fer sweep` as a user would; printed: the best objective
  * (validation accuracy) each found, mean over the seeds, and the time each took.
- *   npm run bench -- sweep                         (3 seeds x 2 methods x 10 trials: hours on 2 cores)
+ *   npm run bench -- sweep                         (3 seeds x 2 methods x 10 trials: 39 min on 2 cores)
  *   BENCH_SEEDS=1,2,3 BENCH_TRIALS=10 BENCH_ROWS=3000 BENCH_EPOCHS=2
  */
 import { spawnSync } from 'node:child_process';
