@@ -28,15 +28,20 @@ function expectationOf(file: string): Expectation {
 }
 
 const cases = files.map(expectationOf);
+const target = (file: string) => path.join('test', 'fixtures', 'broken', file);
 const textResults = new Map<string, CliResult>();
-const jsonResults = new Map<string, CliResult>();
+let jsonResult: CliResult;
 
 beforeAll(async () => {
-  await inPool(cases, 4, async (c) => {
-    const target = path.join('test', 'fixtures', 'broken', c.file);
-    textResults.set(c.file, await runFer(['validate', target]));
-    jsonResults.set(c.file, await runFer(['validate', '--json', target]));
-  });
+  // The text form one file per process (its exit code is the file's); the JSON form once for the
+  // whole corpus, which also checks that one file's errors never leak into another's entry.
+  const [json] = await Promise.all([
+    runFer(['validate', '--json', ...cases.map((c) => target(c.file))]),
+    inPool(cases, 4, async (c) => {
+      textResults.set(c.file, await runFer(['validate', target(c.file)]));
+    }),
+  ]);
+  jsonResult = json;
 }, 600_000);
 
 describe('broken configs', () => {
@@ -55,12 +60,16 @@ describe('broken configs', () => {
     // file:line:col: error: ..., as editors and terminals recognise it.
     expect(text.stderr).toContain(`${expectedFile}:${position}: error:`);
 
-    const json = JSON.parse(jsonResults.get(c.file)!.stdout) as {
+    const json = JSON.parse(jsonResult.stdout) as {
       ok: boolean;
-      files: { diagnostics: { file: string; line: number; column: number; code: string; hint?: string; path?: string }[] }[];
+      files: { file: string; ok: boolean; diagnostics: { file: string; line: number; column: number; code: string; hint?: string; path?: string }[] }[];
     };
+    expect(jsonResult.code).toBe(2);
     expect(json.ok).toBe(false);
-    const diagnostics = json.files[0]!.diagnostics;
+    expect(json.files.map((f) => f.file)).toEqual(cases.map((x) => target(x.file)));
+    const entry = json.files.find((f) => f.file === target(c.file))!;
+    expect(entry.ok).toBe(false);
+    const diagnostics = entry.diagnostics;
     const [line, column] = position.split(':').map(Number);
     const match = diagnostics.find((d) => d.line === line && d.column === column && d.file === expectedFile);
     expect(match, JSON.stringify(diagnostics, null, 1)).toBeDefined();

@@ -38,7 +38,9 @@ export async function startMlflow(options: { basicAuth?: boolean; artifactRoot?:
   const port = await freePort();
   const uri = `http://127.0.0.1:${port}`;
   const auth = options.basicAuth ? { username: 'admin', password: 'fer-test-admin-password' } : undefined;
-  const env: NodeJS.ProcessEnv = { ...process.env, MLFLOW_TRACKING_URI: undefined, PYTHONUNBUFFERED: '1' };
+  // MLflow 3 also starts a job runner and seven huey consumers (for GenAI jobs fer never submits),
+  // each importing mlflow: about 10 s of CPU per server start, and the tests start many.
+  const env: NodeJS.ProcessEnv = { ...process.env, MLFLOW_TRACKING_URI: undefined, PYTHONUNBUFFERED: '1', MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false' };
   if (auth) {
     const ini = path.join(dir, 'basic_auth.ini');
     writeFileSync(
