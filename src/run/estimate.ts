@@ -85,7 +85,8 @@ export function rateKey(loaded: LoadedConfig, dataset: Dataset, model: string, w
 }
 
 interface CachedRates {
-  rates: Record<string, ModelRate & { workerStartSeconds: number; measured: string }>;
+  /** `from`: how the training rate was last set (a probe's few steps, or a finished run's epochs). */
+  rates: Record<string, ModelRate & { workerStartSeconds: number; measured: string; from?: 'probe' | 'epochs' }>;
 }
 
 const cacheFile = () => path.join(ferCacheDir(), 'estimates.json');
@@ -158,7 +159,7 @@ export async function estimateRun(inputs: EstimateInputs): Promise<RunEstimate> 
     for (const model of missing) {
       const rate = measured.rates[model]!;
       rates[model] = { ...rate, source: 'measured' };
-      update[rateKey(loaded, dataset, model, where)] = { ...rate, workerStartSeconds: measured.workerStartSeconds, measured: new Date().toISOString() };
+      update[rateKey(loaded, dataset, model, where)] = { ...rate, workerStartSeconds: measured.workerStartSeconds, measured: new Date().toISOString(), from: 'probe' };
     }
     writeCache(update);
   }
@@ -197,6 +198,42 @@ function recordedEpochSeconds(runDir: string, tasks: readonly Task[]): number | 
   const seconds: number[] = [];
   for (const t of tasks) for (const m of readTaskMetrics(runDir, t.key) ?? []) if (m.seconds > 0) seconds.push(m.seconds);
   return seconds.length > 0 ? seconds.reduce((a, b) => a + b, 0) / seconds.length : undefined;
+}
+
+/**
+ * After training, each model's cached training rate becomes the median images/s of the epochs its
+ * tasks trained in this run. A probe times a few steps, and if the machine was busy just then its
+ * rate would stay wrong in the cache for every later estimate; whole epochs are the better witness.
+ * Returns the rates written, by model.
+ */
+export function learnRates(loaded: LoadedConfig, dataset: Dataset, runDir: string, tasks: readonly Task[], estimate: RunEstimate): Record<string, number> {
+  // The same key, in the same field order, as estimateRun's.
+  const where = { backend: estimate.backend, threads: estimate.threads, workers: estimate.workers };
+  const cache = readCache();
+  const update: CachedRates['rates'] = {};
+  const learned: Record<string, number> = {};
+  for (const [model, known] of Object.entries(estimate.models)) {
+    const rates: number[] = [];
+    for (const task of tasks) {
+      if (task.model !== model) continue;
+      let metrics;
+      try {
+        metrics = readTaskMetrics(runDir, task.key) ?? [];
+      } catch {
+        continue; // a damaged metrics file teaches nothing; the run reports it elsewhere
+      }
+      for (const m of metrics) if (m.images_per_second > 0 && Number.isFinite(m.images_per_second)) rates.push(m.images_per_second);
+    }
+    if (rates.length === 0) continue;
+    rates.sort((a, b) => a - b);
+    const median = rates.length % 2 === 1 ? rates[(rates.length - 1) / 2]! : (rates[rates.length / 2 - 1]! + rates[rates.length / 2]!) / 2;
+    const key = rateKey(loaded, dataset, model, where);
+    const base = cache.rates[key] ?? { trainImagesPerSecond: known.trainImagesPerSecond, evalImagesPerSecond: known.evalImagesPerSecond, setupSeconds: known.setupSeconds, epochOverheadSeconds: known.epochOverheadSeconds, workerStartSeconds: 0, measured: '' };
+    update[key] = { ...base, trainImagesPerSecond: median, measured: new Date().toISOString(), from: 'epochs' };
+    learned[model] = median;
+  }
+  if (Object.keys(update).length > 0) writeCache(update);
+  return learned;
 }
 
 /** Times the models in as many workers as the run will start, all at once; the rates are their means. */

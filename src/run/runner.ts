@@ -20,7 +20,7 @@ import { placeWorkers, runPool, type WorkerPlacement } from './pool.js';
 import { numericsEnvironment, numericsKey, readTaskNumerics, type TaskNumerics } from '../store/task-numerics.js';
 import { RemainingTime } from './remaining.js';
 import { smokeDataset, smokeLoaded } from './smoke.js';
-import { estimateRun, type RunEstimate } from './estimate.js';
+import { estimateRun, learnRates, type RunEstimate } from './estimate.js';
 import type { WorkerInit } from './protocol.js';
 import { workerInit } from './worker-setup.js';
 import { loadedPlugins } from '../plugins/loader.js';
@@ -174,6 +174,8 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       }
     }
     const result = await runLocked(options, prepared, locks, estimate);
+    // A smoke run's epochs are a couple of tiny batches: they say nothing of a real epoch's speed.
+    if (estimate && !options.smoke) learnRates(prepared.loaded, prepared.dataset, prepared.runDir, options.shard ? shardTasks(prepared.tasks, options.shard) : prepared.tasks, estimate);
     return estimate ? { ...result, estimate } : result;
   } finally {
     locks.releaseAll();

@@ -24,6 +24,34 @@ describe('a newcomer\'s first hour', () => {
     expect(second.stderr).not.toContain('timing');
   }, 180_000);
 
+  it('after a run, the cache holds the training rate its epochs measured, not the probe\'s', async () => {
+    const dir = tempDir('fer-estimate-learn-');
+    const env = { FER_CACHE: path.join(dir, 'cache') };
+    const run = await runFer(['run', demo, '--set', 'training.epochs=3', '--json'], { cwd: dir, env });
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as { runDir: string; estimate: { models: Record<string, { source: string }> } };
+    const { estimate } = result;
+    const runDir = path.resolve(dir, result.runDir);
+    expect(estimate.models.tiny!.source).toBe('measured');
+    const rates = ['tiny-1', 'tiny-2']
+      .flatMap((member) => readdirSync(path.join(runDir, 'tasks', member)).map((fold) => path.join(runDir, 'tasks', member, fold, 'metrics.csv')))
+      .flatMap((file) => {
+        const lines = readFileSync(file, 'utf8').trim().split('\n');
+        const column = lines[0]!.split(',').indexOf('images_per_second');
+        return lines.slice(1).map((l) => Number(l.split(',')[column]));
+      })
+      .sort((a, b) => a - b);
+    expect(rates).toHaveLength(4 * 3);
+    const median = (rates[5]! + rates[6]!) / 2;
+    const cache = JSON.parse(readFileSync(path.join(dir, 'cache', 'estimates.json'), 'utf8')) as { rates: Record<string, { trainImagesPerSecond: number; from: string }> };
+    const entries = Object.values(cache.rates);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]!.from).toBe('epochs');
+    expect(entries[0]!.trainImagesPerSecond).toBeCloseTo(median, 6);
+    const again = await runFer(['run', demo, '--set', 'training.epochs=3', '--new', '--dry-run'], { cwd: dir, env });
+    expect(again.stdout).toContain(`tiny ${median.toFixed(0)} img/s (cached)`);
+  }, 180_000);
+
   it('runs a smoke run end to end as its own experiment', async () => {
     const dir = tempDir('fer-smoke-');
     const result = await runFer(['run', demo, '--smoke'], { cwd: dir, env: { FER_CACHE: path.join(dir, 'cache') } });
