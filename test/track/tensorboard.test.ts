@@ -257,6 +257,8 @@ describe.skipIf(tensorboardSkipReason !== undefined)(`fer run with tracking.tens
     });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toContain('backend wasm');
+    // Once, with the way to the native backend (an install whose set-up step did not run sees this).
+    expect(run.stderr.match(/using wasm: .*; for the native backend \(several times faster\): npx fer setup native/g), run.stderr).toHaveLength(1);
     expect(run.stderr.match(/TensorBoard delivery stopped: writing event files to .* needs the native TensorFlow backend/g), run.stderr).toHaveLength(1);
     const runDir = onlyRunDir(runs);
     expect(run.stderr).toContain(`not yet in TensorBoard`);
