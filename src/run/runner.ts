@@ -123,7 +123,7 @@ export async function estimatePrepared(
 ): Promise<RunEstimate> {
   const { loaded, dataset, configDigest, runDir, tasks } = prepared;
   const fingerprint = (task: Task) => taskFingerprint(task.key, configDigest, dataset.digest);
-  const mine = options.shard ? shardTasks(tasks, options.shard) : tasks;
+  const mine = shardTasks(tasks, options.shard);
   const todo = mine.filter((t) => {
     const status = readTaskStatus(runDir, t.key);
     return !(status?.state === 'finished' && status.fingerprint === fingerprint(t));
@@ -175,7 +175,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     }
     const result = await runLocked(options, prepared, locks, estimate);
     // A smoke run's epochs are a couple of tiny batches: they say nothing of a real epoch's speed.
-    if (estimate && !options.smoke) learnRates(prepared.loaded, prepared.dataset, prepared.runDir, options.shard ? shardTasks(prepared.tasks, options.shard) : prepared.tasks, estimate);
+    if (estimate && !options.smoke) learnRates(prepared.loaded, prepared.dataset, prepared.runDir, shardTasks(prepared.tasks, options.shard), estimate);
     return estimate ? { ...result, estimate } : result;
   } finally {
     locks.releaseAll();
@@ -200,7 +200,7 @@ function ownerCommand(options: RunOptions): string {
 
 async function runLocked(options: RunOptions, { loaded, dataset, configDigest, runDir, tasks }: Prepared, locks: RunLocks, estimate: RunEstimate | undefined): Promise<RunResult> {
   const config = loaded.config;
-  const mine = options.shard ? shardTasks(tasks, options.shard) : tasks;
+  const mine = shardTasks(tasks, options.shard);
   const dataDigest = dataset.digest;
   const fingerprint = (task: Task) => taskFingerprint(task.key, configDigest, dataDigest);
   const isFinished = (task: Task) => {

@@ -42,9 +42,9 @@ export function expandTasks(config: FerConfig): Task[] {
   return tasks;
 }
 
-/** `--shard i/n`: every n-th task from the i-th (1-based), so any engine can split the work deterministically. */
-export function shardTasks(tasks: readonly Task[], shard: { index: number; count: number }): Task[] {
-  return tasks.filter((_, i) => i % shard.count === shard.index - 1);
+/** `--shard i/n`: every n-th task from the i-th (1-based), so any engine can split the work deterministically; without a shard, every task. */
+export function shardTasks(tasks: readonly Task[], shard: { index: number; count: number } | undefined): Task[] {
+  return tasks.filter((_, i) => !shard || i % shard.count === shard.index - 1);
 }
 
 export function parseShard(text: string): { index: number; count: number } | undefined {

@@ -83,7 +83,7 @@ export const runCommandModule: CommandModule<GlobalOptions, RunOptions> = {
         const read = await loadConfigWithPlugins(argv.config, { overrides: argv.set ?? [] });
         const config = (argv.smoke ? smokeLoaded(read) : read).config;
         const all = expandTasks(config);
-        const tasks = shard ? shardTasks(all, shard) : all;
+        const tasks = shardTasks(all, shard);
         const backend = predictBackend(argv.backend ?? config.engine.backend);
         // The estimate needs the data (its rows) and workers to time the models; the task list does not.
         let estimate: RunEstimate | undefined;
