@@ -220,11 +220,13 @@ export async function startEngine(request: BackendRequest = 'auto', options: Eng
   if ((!chosen && (request === 'auto' || request === 'wasm')) || options.probeAll) {
     backends.wasm = await tryWasm(tf);
     if (!chosen && backends.wasm.available && (request === 'auto' || request === 'wasm')) {
-      const why = request === 'auto' ? `the native backend is unavailable (${backends.tensorflow?.reason}); using wasm: ` : 'as requested: ';
-      // Said with the backend line each command prints once: an install whose set-up step did not run
-      // (npm 11 runs a dependency's install scripts only once approved) learns the way to the native one.
-      const way = request === 'auto' ? '; for the native backend (several times faster): npx fer setup native (docs/engine.md)' : '';
-      chosen = { tf, backend: 'wasm', reason: `${why}${backends.wasm.reason}${way}` };
+      // The fallback names the way to the native backend, in the line each command prints once: an
+      // install whose set-up step did not run (npm 11 runs a dependency's install scripts only once approved) learns it.
+      const reason =
+        request === 'auto'
+          ? `the native backend is unavailable (${backends.tensorflow?.reason}); using wasm: ${backends.wasm.reason}; for the native backend (several times faster): npx fer setup native (docs/engine.md)`
+          : `as requested: ${backends.wasm.reason}`;
+      chosen = { tf, backend: 'wasm', reason };
     }
   }
   backends.cpu = { available: true, reason: 'pure JavaScript, always available, slowest', package: '@tensorflow/tfjs' };

@@ -204,14 +204,12 @@ function recordedEpochSeconds(runDir: string, tasks: readonly Task[]): number | 
  * After training, each model's cached training rate becomes the median images/s of the epochs its
  * tasks trained in this run. A probe times a few steps, and if the machine was busy just then its
  * rate would stay wrong in the cache for every later estimate; whole epochs are the better witness.
- * Returns the rates written, by model.
  */
-export function learnRates(loaded: LoadedConfig, dataset: Dataset, runDir: string, tasks: readonly Task[], estimate: RunEstimate): Record<string, number> {
+export function learnRates(loaded: LoadedConfig, dataset: Dataset, runDir: string, tasks: readonly Task[], estimate: RunEstimate): void {
   // The same key, in the same field order, as estimateRun's.
   const where = { backend: estimate.backend, threads: estimate.threads, workers: estimate.workers };
   const cache = readCache();
   const update: CachedRates['rates'] = {};
-  const learned: Record<string, number> = {};
   for (const [model, known] of Object.entries(estimate.models)) {
     const rates: number[] = [];
     for (const task of tasks) {
@@ -230,10 +228,8 @@ export function learnRates(loaded: LoadedConfig, dataset: Dataset, runDir: strin
     const key = rateKey(loaded, dataset, model, where);
     const base = cache.rates[key] ?? { trainImagesPerSecond: known.trainImagesPerSecond, evalImagesPerSecond: known.evalImagesPerSecond, setupSeconds: known.setupSeconds, epochOverheadSeconds: known.epochOverheadSeconds, workerStartSeconds: 0, measured: '' };
     update[key] = { ...base, trainImagesPerSecond: median, measured: new Date().toISOString(), from: 'epochs' };
-    learned[model] = median;
   }
   if (Object.keys(update).length > 0) writeCache(update);
-  return learned;
 }
 
 /** Times the models in as many workers as the run will start, all at once; the rates are their means. */

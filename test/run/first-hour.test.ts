@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readTaskMetrics } from '../../src/store/run-folder.js';
 import { repoRoot, runFer } from '../helpers/cli.js';
 import { tempDir } from '../helpers/data.js';
 
@@ -34,12 +35,8 @@ describe('a newcomer\'s first hour', () => {
     const runDir = path.resolve(dir, result.runDir);
     expect(estimate.models.tiny!.source).toBe('measured');
     const rates = ['tiny-1', 'tiny-2']
-      .flatMap((member) => readdirSync(path.join(runDir, 'tasks', member)).map((fold) => path.join(runDir, 'tasks', member, fold, 'metrics.csv')))
-      .flatMap((file) => {
-        const lines = readFileSync(file, 'utf8').trim().split('\n');
-        const column = lines[0]!.split(',').indexOf('images_per_second');
-        return lines.slice(1).map((l) => Number(l.split(',')[column]));
-      })
+      .flatMap((member) => readdirSync(path.join(runDir, 'tasks', member)).map((fold) => `${member}/${fold}`))
+      .flatMap((key) => (readTaskMetrics(runDir, key) ?? []).map((m) => m.images_per_second))
       .sort((a, b) => a - b);
     expect(rates).toHaveLength(4 * 3);
     const median = (rates[5]! + rates[6]!) / 2;
