@@ -3,7 +3,7 @@ import type { FittedStep } from '../data/preprocess.js';
 import type { CombineMethod } from '../ensemble/combine.js';
 import type { SavedModelFiles } from '../store/model-io.js';
 import { ExportError } from './export-error.js';
-import { GraphBuilder } from './graph-builder.js';
+import { GraphBuilder, type LayerWeights } from './graph-builder.js';
 import type { LayerJson, ModelTopology, NodeRef, WeightSpec } from './layers-json.js';
 import { preprocessingLayers } from './preprocessing-layers.js';
 import { toStockClasses } from './stock-layers.js';
@@ -91,7 +91,7 @@ function copyModel(graph: GraphBuilder, task: ExportTask, prefix: string, inputs
 }
 
 /** Each layer's weights (specs renamed under the prefix the layer gets, with their bytes). */
-function weightsByLayer(task: ExportTask, layers: readonly LayerJson[]): Map<string, { specs: WeightSpec[]; data: Buffer }> {
+function weightsByLayer(task: ExportTask, layers: readonly LayerJson[]): Map<string, LayerWeights> {
   const prefix = `${task.key}/`;
   const byLayer = new Map<string, { specs: WeightSpec[]; chunks: Buffer[] }>();
   // Longest names first: a weight belongs to the layer whose name is the longest prefix of its own.
@@ -108,7 +108,8 @@ function weightsByLayer(task: ExportTask, layers: readonly LayerJson[]): Map<str
     offset += bytes;
   }
   if (offset !== task.files.weightData.length) throw new ExportError(`the saved model of ${task.key} has ${task.files.weightData.length} bytes of weights, its manifest lists ${offset}`);
-  return new Map([...byLayer].map(([name, { specs, chunks }]) => [name, { specs, data: Buffer.concat(chunks) }]));
+  // Views into the saved bytes: the graph copies them once, into the model's weight file.
+  return new Map([...byLayer].map(([name, { specs, chunks }]) => [name, { specs, data: chunks }]));
 }
 
 /**

@@ -3,6 +3,12 @@ import type { LayerJson, ModelTopology, NodeRef, TensorRef, WeightSpec } from '.
 /** Bytes per element of each dtype a weight manifest can hold. */
 const BYTES: Readonly<Record<WeightSpec['dtype'], number>> = { float32: 4, int32: 4, bool: 1, string: 0, complex64: 8 };
 
+/** A layer's weight specs and their bytes in spec order, whole or as consecutive pieces (views into saved files). */
+export interface LayerWeights {
+  specs: readonly WeightSpec[];
+  data: Buffer | readonly Buffer[];
+}
+
 /**
  * Assembles one functional layers model: layers are defined once and called any number of times
  * (a layer called again is a shared layer with another inbound node, as Keras serialises it; the
@@ -15,13 +21,15 @@ export class GraphBuilder {
   private readonly data: Buffer[] = [];
 
   /** Defines a layer (not yet called) with its weights; the name must be new. */
-  define(name: string, className: string, config: Record<string, unknown>, weights: { specs: readonly WeightSpec[]; data: Buffer } = { specs: [], data: Buffer.alloc(0) }): string {
+  define(name: string, className: string, config: Record<string, unknown>, weights: LayerWeights = { specs: [], data: [] }): string {
     if (this.layers.has(name)) throw new Error(`export: two layers named ${name}`);
+    const pieces = Buffer.isBuffer(weights.data) ? [weights.data] : weights.data;
+    const bytes = pieces.reduce((n, b) => n + b.length, 0);
     const expected = weights.specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * BYTES[s.dtype], 0);
-    if (expected !== weights.data.length) throw new Error(`export: the weights of ${name} have ${weights.data.length} bytes, their specs ${expected}`);
+    if (expected !== bytes) throw new Error(`export: the weights of ${name} have ${bytes} bytes, their specs ${expected}`);
     this.layers.set(name, { name, class_name: className, config: { ...config, name }, inbound_nodes: [] });
     this.specs.push(...weights.specs);
-    this.data.push(weights.data);
+    this.data.push(...pieces);
     return name;
   }
 

@@ -83,7 +83,9 @@ export function readModelFiles(dir: string): SavedModelFiles {
       return bytes;
     }),
   );
-  return { modelTopology: manifest.modelTopology, weightSpecs: manifest.weightsManifest.flatMap((group) => group.weights), weightData: Buffer.concat(buffers) };
+  // One weight file (fer's own saves) is used as read: a copy of an ensemble's gigabytes costs seconds.
+  const weightData = buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers);
+  return { modelTopology: manifest.modelTopology, weightSpecs: manifest.weightsManifest.flatMap((group) => group.weights), weightData };
 }
 
 export async function loadModel(tf: Tf, dir: string): Promise<tfjs.LayersModel> {
