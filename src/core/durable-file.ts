@@ -91,11 +91,13 @@ function fsyncDirectory(dir: string): void {
   }
 }
 
-function writeSynced(file: string, content: Buffer): void {
+function writeSynced(file: string, content: Buffer | readonly Buffer[]): void {
   const fd = openSync(file, 'w');
   try {
-    let written = 0;
-    while (written < content.length) written += writeSync(fd, content, written, content.length - written);
+    for (const part of Buffer.isBuffer(content) ? [content] : content) {
+      let written = 0;
+      while (written < part.length) written += writeSync(fd, part, written, part.length - written);
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -103,35 +105,43 @@ function writeSynced(file: string, content: Buffer): void {
 }
 
 /** Writes `file` through a synced temporary file and a rename. Throws DiskFullError on a full disk. */
-function replaceAtomically(file: string, content: Buffer): void {
+function replaceAtomically(file: string, content: Buffer | readonly Buffer[]): void {
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     writeSynced(temporary, content);
     renameSync(temporary, file);
   } catch (error) {
     rmSync(temporary, { force: true });
-    throw diskFullOr(error, file, content.length);
+    throw diskFullOr(error, file, byteLength(content));
   }
+}
+
+function byteLength(content: Buffer | readonly Buffer[]): number {
+  return Buffer.isBuffer(content) ? content.length : content.reduce((n, part) => n + part.length, 0);
 }
 
 /**
  * Writes `file` atomically with its checksum beside it (`<file>.sha256`). On a full disk, nothing
  * new is left behind and a DiskFullError names the file.
  */
-export function writeDurable(file: string, content: string | Uint8Array): void {
-  const bytes = typeof content === 'string' ? Buffer.from(content) : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+export function writeDurable(file: string, content: string | Uint8Array | readonly Uint8Array[]): void {
+  // Parts (a checkpoint's tensors, say) are written one after another: no joined copy of them all.
+  const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const parts = typeof content === 'string' ? [Buffer.from(content)] : content instanceof Uint8Array ? [asBuffer(content)] : content.map(asBuffer);
   try {
     mkdirSync(path.dirname(file), { recursive: true });
   } catch (error) {
-    throw diskFullOr(error, file, bytes.length);
+    throw diskFullOr(error, file, byteLength(parts));
   }
-  replaceAtomically(file, bytes);
-  replaceAtomically(`${file}${CHECKSUM_SUFFIX}`, Buffer.from(checksumLine(file, bytes)));
+  replaceAtomically(file, parts);
+  replaceAtomically(`${file}${CHECKSUM_SUFFIX}`, Buffer.from(checksumLine(file, parts)));
   fsyncDirectory(path.dirname(file));
 }
 
-function checksumLine(file: string, bytes: Uint8Array): string {
-  return `${sha256(bytes)}  ${path.basename(file)}\n`;
+function checksumLine(file: string, parts: readonly Uint8Array[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return `${hash.digest('hex')}  ${path.basename(file)}\n`;
 }
 
 /**
@@ -149,7 +159,7 @@ export function writeStateDurable(file: string, content: string): void {
   }
   const bytes = Buffer.from(content);
   overwriteInPlace(file, bytes);
-  overwriteInPlace(`${file}${CHECKSUM_SUFFIX}`, Buffer.from(checksumLine(file, bytes)));
+  overwriteInPlace(`${file}${CHECKSUM_SUFFIX}`, Buffer.from(checksumLine(file, [bytes])));
 }
 
 function overwriteInPlace(file: string, content: Buffer): void {

@@ -84,7 +84,8 @@ export async function saveCheckpoint(
 ): Promise<void> {
   const chunks: Buffer[] = [];
   const offset = { bytes: 0 };
-  const weights = pack(model.weights.map((w, i) => ({ name: w.name, tensor: model.getWeights()[i]! })), chunks, offset);
+  const values = model.getWeights();
+  const weights = pack(model.weights.map((w, i) => ({ name: w.name, tensor: values[i]! })), chunks, offset);
   const slots = await optimizer.getWeights();
   const optimizerEntries = pack(slots, chunks, offset);
   const bestEntries = best ? pack(best.map((t, i) => ({ name: `best/${i}`, tensor: t })), chunks, offset) : null;
@@ -96,7 +97,7 @@ export async function saveCheckpoint(
   rmSync(staging, { recursive: true, force: true });
   try {
     mkdirSync(staging, { recursive: true });
-    writeDurable(path.join(staging, 'values.bin'), Buffer.concat(chunks));
+    writeDurable(path.join(staging, 'values.bin'), chunks);
     writeDurable(path.join(staging, 'manifest.json'), JSON.stringify(manifest));
   } catch (error) {
     // A full disk leaves the previous checkpoint as it was, and no half of this one.
