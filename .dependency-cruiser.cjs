@@ -25,7 +25,7 @@ const ALLOWED = {
   export: ['core', 'config', 'data', 'ensemble', 'store'],
   run: ['core', 'backend', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track', 'export'],
   sweep: ['core', 'backend', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track', 'export', 'run'],
-  predict: ['core', 'backend', 'layers', 'registry', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store'],
+  predict: ['core', 'backend', 'layers', 'registry', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'engine'],
   serve: ['core', 'backend', 'registry', 'config', 'data', 'store', 'predict', 'export'],
   cli: ['core', 'backend', 'setup', 'layers', 'registry', 'schema', 'plugins', 'config', 'data', 'ensemble', 'pictures', 'store', 'compile', 'engine', 'track', 'run', 'sweep', 'predict', 'export', 'serve'],
 };

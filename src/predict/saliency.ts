@@ -3,38 +3,39 @@ import type { Dataset } from '../data/dataset.js';
 import { argmax } from '../ensemble/metrics.js';
 import { imageGridSvg, type GridImage, type GridRow } from '../pictures/image-grid.js';
 import { writePicture, type PictureFile } from '../pictures/picture-file.js';
+import { classNames } from '../config/shape.js';
+import { memberModels } from '../store/member-models.js';
 import { readPredictions } from '../store/run-folder.js';
+import { openRun } from '../store/saved-run.js';
+import { readTaskSaliency, saliencyImages, type SaliencyImage } from '../store/task-saliency.js';
 import { SavedEnsemble } from './saved-ensemble.js';
 
 /**
  * The saliency picture of a finished run: for a few test images of each class, the image and,
  * beside it, where the ensemble looked (input gradients of the true class's probability, averaged
  * over its models, drawn hot over the image). The first test images of each class in data order,
- * so the same run draws the same picture.
+ * so the same run draws the same picture. Each task's maps come from the worker that trained it
+ * (store/task-saliency.ts); a run whose tasks lack them (trained by an earlier fer) has its models
+ * loaded again here.
  */
-export const SALIENCY_PER_CLASS = 3;
-
 export async function drawSaliency(runDir: string, dataset: Dataset, options: { perClass?: number } = {}): Promise<PictureFile[]> {
-  const ensemble = await SavedEnsemble.open(runDir);
-  const classes = ensemble.classes;
+  const run = openRun(runDir);
+  const classes = classNames(run.config);
   const predictions = readPredictions(path.join(runDir, 'ensemble', 'predictions.test.csv'), classes.length);
   if (!predictions) return [];
-  const perClass = options.perClass ?? SALIENCY_PER_CLASS;
-  const chosen: { index: number; row: number; label: number }[] = [];
-  for (let c = 0; c < classes.length; c++) {
-    let n = 0;
-    for (let i = 0; i < predictions.labels.length && n < perClass; i++) {
-      if (predictions.labels[i] !== c) continue;
-      chosen.push({ index: i, row: predictions.rows[i]!, label: c });
-      n++;
-    }
-  }
+  const chosen = saliencyImages(predictions.rows, predictions.labels, classes.length, options.perClass);
   if (chosen.length === 0) return [];
   const { height, width, channels } = dataset.image;
   const size = height * width * channels;
-  const images = new Uint8Array(chosen.length * size);
-  chosen.forEach((c, i) => images.set(dataset.pixels.subarray(c.row * size, (c.row + 1) * size), i * size));
-  const { maps, height: mapHeight, width: mapWidth } = await ensemble.saliency(images, chosen.map((c) => c.label));
+  const tasks = memberModels(run).flatMap((m) => m.tasks);
+  const saved = averageTaskMaps(runDir, tasks.map((t) => t.key), chosen);
+  let computed: { maps: Float32Array; height: number; width: number } | undefined;
+  if (!saved) {
+    const images = new Uint8Array(chosen.length * size);
+    chosen.forEach((c, i) => images.set(dataset.pixels.subarray(c.row * size, (c.row + 1) * size), i * size));
+    computed = await (await SavedEnsemble.open(run)).saliency(images, chosen.map((c) => c.label));
+  }
+  const { maps, height: mapHeight, width: mapWidth } = (saved ?? computed)!;
   const mapSize = mapHeight * mapWidth;
   const rows: GridRow[] = classes.map((label, c) => {
     const cells: GridImage[] = [];
@@ -55,10 +56,26 @@ export async function drawSaliency(runDir: string, dataset: Dataset, options: { 
     return { label, images: cells };
   });
   const svg = imageGridSvg(rows, {
-    title: `${ensemble.run.config.name}: where the ensemble looks`,
-    subtitle: `each test image, then its saliency (input gradient of the true class's probability, ${ensemble.members.reduce((n, m) => n + m.tasks.length, 0)} models averaged): hot = moves it most`,
+    title: `${run.config.name}: where the ensemble looks`,
+    subtitle: `each test image, then its saliency (input gradient of the true class's probability, ${tasks.length} models averaged): hot = moves it most`,
   });
   return [writePicture(path.join(runDir, 'pictures', 'saliency'), svg, 'parent', 'saliency')];
+}
+
+/** The mean of the tasks' saved maps of the chosen images; undefined unless every task has them. */
+function averageTaskMaps(runDir: string, keys: readonly string[], chosen: readonly SaliencyImage[]): { maps: Float32Array; height: number; width: number } | undefined {
+  let sum: Float32Array | undefined;
+  let shape = { height: 0, width: 0 };
+  for (const key of keys) {
+    const saved = readTaskSaliency(runDir, key);
+    const same = saved && saved.rows.length === chosen.length && chosen.every((c, i) => saved.rows[i] === c.row && saved.labels[i] === c.label);
+    if (!saved || !same) return undefined;
+    if (sum && (saved.height !== shape.height || saved.width !== shape.width)) return undefined;
+    shape = { height: saved.height, width: saved.width };
+    sum ??= new Float32Array(saved.maps.length);
+    for (let i = 0; i < sum.length; i++) sum[i]! += saved.maps[i]! / keys.length;
+  }
+  return sum ? { maps: sum, ...shape } : undefined;
 }
 
 /** The image in gray with the map drawn over it in a black-red-yellow scale, strongest where the map is largest. */

@@ -2,6 +2,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import { startEngine } from '../backend/backend.js';
 import { classNames } from '../config/shape.js';
 import { FerError } from '../core/errors.js';
+import { inputGradientMaps } from '../engine/saliency.js';
 import { silentProgress, type Progress } from '../core/progress.js';
 import type { Tf } from '../core/tf.js';
 import { imageSize, type ImageShape } from '../core/image.js';
@@ -121,19 +122,9 @@ export class SavedEnsemble {
       const inputs = preprocessor.apply(Float32Array.from(images.subarray(0, count * size)), count);
       const model = await loadModel(tf, taskModelDir(this.run.dir, task.key));
       try {
-        const map = tf.tidy(() => {
-          const x = tf.tensor4d(inputs, [count, shape.height, shape.width, shape.channels]);
-          const target = tf.oneHot(tf.tensor1d(Array.from(classes), 'int32'), this.classes.length).toFloat();
-          const gradient = tf.grad((input: tfjs.Tensor) => tf.sum(tf.mul(model.apply(input, { training: false }) as tfjs.Tensor, target)))(x);
-          return tf.max(tf.abs(gradient), -1);
-        });
-        try {
-          const values = (await map.data()) as Float32Array;
-          if (!maps) maps = new Float32Array(values.length);
-          for (let i = 0; i < values.length; i++) maps[i]! += values[i]! / models.length;
-        } finally {
-          map.dispose();
-        }
+        const values = await inputGradientMaps(tf, model, inputs, shape, classes, this.classes.length);
+        if (!maps) maps = new Float32Array(values.length);
+        for (let i = 0; i < values.length; i++) maps[i]! += values[i]! / models.length;
       } finally {
         model.dispose();
       }

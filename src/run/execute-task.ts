@@ -9,14 +9,17 @@ import { fitPreprocessor, type Preprocessor } from '../data/preprocess.js';
 import { SealedRows, selectSplits, stratifiedHoldOut, type SplitRows } from '../data/splits.js';
 import { testTime } from '../data/test-time.js';
 import { buildLoss } from '../engine/loss.js';
+import { inputGradientMaps } from '../engine/saliency.js';
 import { evaluate, trainModel, type BatchProgress, type EpochMetrics } from '../engine/trainer.js';
 import type { Tf } from '../core/tf.js';
+import { imageSize } from '../core/image.js';
 import { isConfigError } from '../core/diagnostic.js';
 import { formatDiagnostics } from '../core/diagnostic-format.js';
 import { deriveSeed } from '../core/seed.js';
 import { saveModel } from '../store/model-io.js';
 import { taskDir, writeAtomic, writePredictions, writeTaskMetrics, writeTaskStatus, type TaskStatus } from '../store/run-folder.js';
 import type { Task } from '../store/tasks.js';
+import { saliencyImages, writeTaskSaliency } from '../store/task-saliency.js';
 import { numericsDifference, readTaskNumerics, writeTaskNumerics, type TaskNumerics } from '../store/task-numerics.js';
 
 /** What every task of a run shares: the config, the data, the splits and the fold assignment. */
@@ -84,6 +87,23 @@ function recordNumerics(runDir: string, key: string, now: TaskNumerics, notice?:
   }
   const difference = numericsDifference(recorded, now);
   if (difference) notice?.(`runs with other numerics than it started with (${difference}): its results may differ in the last digits from an uninterrupted run`);
+}
+
+/**
+ * The task's saliency maps of the test images the run's saliency picture shows, while the model is
+ * in memory: the picture averages them at the end instead of loading every model again.
+ */
+async function keepSaliency(context: RunContext, key: string, model: CompiledModel['model'], preprocessor: Preprocessor, testRows: Int32Array): Promise<void> {
+  const { tf, dataset } = context;
+  const chosen = saliencyImages(testRows, Array.from(testRows, (r) => dataset.labels[r]!), dataset.classes.length);
+  if (chosen.length === 0) return;
+  const size = imageSize(preprocessor.inputShape);
+  const images = new Float32Array(chosen.length * size);
+  chosen.forEach((c, i) => images.set(dataset.pixels.subarray(c.row * size, (c.row + 1) * size), i * size));
+  const labels = chosen.map((c) => c.label);
+  const shape = preprocessor.outputShape;
+  const maps = await inputGradientMaps(tf, model, preprocessor.apply(images, chosen.length), shape, labels, dataset.classes.length);
+  writeTaskSaliency(context.runDir, key, { rows: chosen.map((c) => c.row), labels, height: shape.height, width: shape.width, maps });
 }
 
 export interface TaskEvents {
@@ -186,7 +206,9 @@ export async function executeTask(context: RunContext, task: Task, fingerprint: 
       return { accuracy: evaluation.accuracy, ...(evaluation.plain ? { plain: evaluation.plain.accuracy } : {}) };
     };
     const validation = rows.validation.length > 0 ? await predict('validation', rows.validation) : undefined;
-    const tested = test && test.length > 0 ? await predict('test', test.open('final evaluation')) : undefined;
+    const testRows = test && test.length > 0 ? test.open('final evaluation') : undefined;
+    const tested = testRows ? await predict('test', testRows) : undefined;
+    if (testRows) await keepSaliency(context, task.key, model, preprocessor, testRows);
     const seconds = result.history.reduce((s, m) => s + m.seconds, 0);
     status({
       state: 'finished',

@@ -11,6 +11,7 @@ import { loadDataset } from '../../src/data/load.js';
 import { evaluateSplit } from '../../src/predict/evaluate-split.js';
 import { SavedEnsemble } from '../../src/predict/saved-ensemble.js';
 import { openRun } from '../../src/store/saved-run.js';
+import { readTaskSaliency, saliencyImages } from '../../src/store/task-saliency.js';
 
 /** The demo config, made a little slower where a test needs to catch a run mid-epoch. */
 const slowDemo = ['--set', 'data.source.synthetic.rows_per_class=250', '--set', 'training.epochs=5', '--set', 'training.batch_size=16'];
@@ -150,6 +151,31 @@ describe('fer evaluate and fer predict', () => {
     const summary = summaryOf(demoDir);
     expect(result.ensemble.rows).toBe(summary.ensemble.test.rows);
     expect(Math.abs(result.ensemble.accuracy - summary.ensemble.test.accuracy)).toBeLessThanOrEqual(1 / saved.rows.length);
+  });
+
+  it('the saliency picture averages the maps each worker kept, as loading every model again gives them', async () => {
+    const run = openRun(demoDir);
+    const { dataset } = await loadDataset({ data: run.config.data!, seed: run.config.seed });
+    const saved = readPredictionsCsv(path.join(demoDir, 'ensemble', 'predictions.test.csv'));
+    const chosen = saliencyImages(saved.rows, saved.labels, 7);
+    expect(chosen).toHaveLength(21);
+    const keys = ['tiny-1/fold-0', 'tiny-1/fold-1', 'tiny-2/fold-0', 'tiny-2/fold-1'];
+    const kept = keys.map((key) => readTaskSaliency(demoDir, key)!);
+    for (const k of kept) {
+      expect(k.rows).toEqual(chosen.map((c) => c.row));
+      expect(k.labels).toEqual(chosen.map((c) => c.label));
+    }
+    const averaged = kept[0]!.maps.map((_, i) => kept.reduce((sum, k) => sum + k.maps[i]! / kept.length, 0));
+    // The slow path: every model loaded again, as a run from before the workers kept maps is drawn.
+    const { tf } = await startEngine('auto');
+    const size = 48 * 48;
+    const images = new Uint8Array(chosen.length * size);
+    chosen.forEach((c, i) => images.set(dataset.pixels.subarray(c.row * size, (c.row + 1) * size), i * size));
+    const loaded = await (await SavedEnsemble.open(demoDir, { tf })).saliency(images, chosen.map((c) => c.label));
+    const largest = loaded.maps.reduce((m, v) => Math.max(m, v), 0);
+    expect(largest).toBeGreaterThan(0);
+    expect(maxDifference(averaged, loaded.maps) / largest).toBeLessThan(1e-4);
+    expect(existsSync(path.join(demoDir, 'pictures', 'saliency.png'))).toBe(true);
   });
 
   it("predict gives the run's own test predictions for the test rows as a CSV", async () => {
