@@ -21,7 +21,6 @@ import { childRunName, foldLabel, parentRunName } from './run-name.js';
 import { ensembleModelPackage, taskModelPackage } from './model-package.js';
 import { classNames } from '../config/shape.js';
 import type { PictureFile } from '../pictures/picture-file.js';
-import { CHECKSUM_SUFFIX } from '../core/durable-file.js';
 
 /**
  * Turns what the runner does into tracking events: one parent run per `fer run` (the resolved config
@@ -228,12 +227,11 @@ export class RunTracking {
       0,
     );
     if (status?.kept) this.tracker.setTags(key, { 'fer.kept_weights': status.kept });
-    const model = path.join(dir, 'model');
-    // The model's files as MLflow keeps them; their checksum files are the run folder's business.
-    if (existsSync(model)) for (const file of readdirSync(model).sort()) if (!file.endsWith(CHECKSUM_SUFFIX)) this.tracker.logArtifact(key, path.join(model, file), `model/${file}`);
     this.tracker.logArtifact(key, path.join(dir, 'metrics.csv'), 'metrics.csv');
-    this.tracker.logArtifact(key, path.join(dir, 'preprocess.json'), 'model/preprocess.json');
-    if (existsSync(model)) {
+    // The weights go once, as the task's logged model (a server before MLflow 3 keeps it among the
+    // run's artifacts): a copy among the run's own artifacts too was a second upload of every
+    // model (43 MB per ResNet-18 task).
+    if (existsSync(path.join(dir, 'model'))) {
       const { dataset, manifest } = this.context;
       const pkg = taskModelPackage(this.context.runDir, key, dataset.image, classNames(this.context.config), manifest.created, manifest.ferVersion);
       this.tracker.logModel(key, manifest.uid, pkg.name, pkg.files, { 'fer.member': this.tasks.get(key)?.member ?? '', 'fer.best_epoch': String(bestEpoch) });

@@ -87,12 +87,14 @@ describe.skipIf(!mlflowAvailable)('MLflow servers that do not proxy artifacts', 
     expect(png.equals(readFileSync(path.join(runDir, 'ensemble', 'confusion-matrix.png')))).toBe(true);
     const child = children.find((c) => tagsOf(c)['fer.key'] === 'tiny-2/fold-1')!;
     const childFiles = await listed(localClient, child.info.run_id);
-    expect(childFiles.filter((f) => f.startsWith('model/'))).toEqual(['model/model.json', 'model/preprocess.json', 'model/weights.bin']);
+    // The weights go once, in the task's logged model, not among the run's own artifacts too.
+    expect(childFiles.filter((f) => f.startsWith('model/'))).toEqual([]);
     expect(childFiles).toContain('metrics.csv');
-    const weights = readFileSync(path.join(fileURLToPath(child.info.artifact_uri!), 'model', 'weights.bin'));
-    expect(weights.equals(readFileSync(path.join(runDir, 'tasks', 'tiny-2', 'fold-1', 'model', 'weights.bin')))).toBe(true);
-    // Logged models too, each under its own file: root, marked ready.
+    // Logged models, each under its own file: root, marked ready.
     const models = await localClient.searchLoggedModels([parent.info.experiment_id], '');
+    const own = models.find((m) => m.info.source_run_id === child.info.run_id)!;
+    const weights = readFileSync(path.join(fileURLToPath(own.info.artifact_uri), 'model', 'weights.bin'));
+    expect(weights.equals(readFileSync(path.join(runDir, 'tasks', 'tiny-2', 'fold-1', 'model', 'weights.bin')))).toBe(true);
     expect(models.map((m) => m.info.name).sort()).toEqual(['ensemble', 'model', 'model', 'model', 'model']);
     for (const m of models) {
       expect(m.info.status).toBe('LOGGED_MODEL_READY');
