@@ -35,6 +35,11 @@ export interface TrainOptions {
   test?: BatchPlan;
   /** Where the per-epoch checkpoint lives; without it nothing is saved and nothing resumes. */
   checkpointDir?: string;
+  /**
+   * Only the epoch training ends with is checkpointed (a smoke run: its epochs take a second, and a
+   * ResNet-18's checkpoint is 128 MB); a kill before it restarts the task from its first epoch.
+   */
+  checkpointLastEpochOnly?: boolean;
   /** Identifies the run (task, config and data digests): a checkpoint of another run is not resumed. */
   fingerprint?: string;
   /** After each epoch, with every epoch so far (a resumed run's include those of its checkpoint). */
@@ -131,7 +136,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     state.history.push(metrics);
     const verdict = stages.verdict();
     if (verdict) state.graphSteps = verdict;
-    if (options.checkpointDir) {
+    if (options.checkpointDir && (!options.checkpointLastEpochOnly || state.stopped || epoch === training.epochs - 1)) {
       const averaged = average?.values() ?? null;
       await saveCheckpoint(tf, options.checkpointDir, model, stages.optimizer, state, callbacks.best, averaged);
       tf.dispose(averaged ?? []);

@@ -35,6 +35,8 @@ export interface RunContext {
   runDir: string;
   configDigest: string;
   dataDigest: string;
+  /** A smoke run (smoke.ts): tasks checkpoint their last epoch only. */
+  smoke?: boolean;
 }
 
 export function createRunContext(tf: Tf, loaded: LoadedConfig, dataset: Dataset, runDir: string, configDigest: string): RunContext {
@@ -174,6 +176,7 @@ export async function executeTask(context: RunContext, task: Task, fingerprint: 
         ? { test: { dataset, rows: test.open('test curve'), preprocessor, batchSize: 256, shuffle: false, seed: task.seed } }
         : {}),
       checkpointDir: path.join(dir, 'checkpoint'),
+      ...(context.smoke ? { checkpointLastEpochOnly: true } : {}),
       fingerprint,
       signal,
       graphSteps: config.engine.graph_steps,

@@ -44,6 +44,12 @@ export interface RunTrackingContext {
   extraTags?: Record<string, string>;
   /** The parent run's name, when not the one made from the config and overrides (a sweep's trial: its id). */
   runName?: string;
+  /**
+   * A smoke run (smoke.ts): its weights are two batches' noise, so no model is logged or registered
+   * (4.4 GB of them for ensemble16, uploaded three times over); everything else is tracked as in
+   * the real run.
+   */
+  smoke?: boolean;
 }
 
 const EPOCH_KEYS: [keyof EpochMetrics, string][] = [
@@ -231,7 +237,7 @@ export class RunTracking {
     // The weights go once, as the task's logged model (a server before MLflow 3 keeps it among the
     // run's artifacts): a copy among the run's own artifacts too was a second upload of every
     // model (43 MB per ResNet-18 task).
-    if (existsSync(path.join(dir, 'model'))) {
+    if (existsSync(path.join(dir, 'model')) && !this.context.smoke) {
       const { dataset, manifest } = this.context;
       const pkg = taskModelPackage(this.context.runDir, key, dataset.image, classNames(this.context.config), manifest.created, manifest.ferVersion);
       this.tracker.logModel(key, manifest.uid, pkg.name, pkg.files, { 'fer.member': this.tasks.get(key)?.member ?? '', 'fer.best_epoch': String(bestEpoch) });
@@ -262,7 +268,7 @@ export class RunTracking {
       }
       // At the artifact root too, where MLflow's compare view sets runs' images side by side.
       if (existsSync(path.join(dir, 'confusion-matrix.png'))) this.tracker.logArtifact(PARENT_RUN, path.join(dir, 'confusion-matrix.png'), 'confusion-matrix.png');
-      this.logEnsembleModel(summary);
+      if (!this.context.smoke) this.logEnsembleModel(summary);
     }
     if (failures.length > 0) {
       this.tracker.setTags(PARENT_RUN, { 'fer.error': failures.map((f) => `${f.key}: ${f.error}`).join('\n') });

@@ -275,7 +275,7 @@ async function runLocked(options: RunOptions, { loaded, dataset, configDigest, r
     await tracker.shutdown();
     throw error;
   }
-  const tracking = new RunTracking({ tracker, runDir, config, configFile: loaded.file, configFiles: loaded.files, dataset, manifest, tasks, cwd: options.cwd, overrides: options.overrides, ...(options.trackingTags ? { extraTags: options.trackingTags } : {}), ...(options.trackingName ? { runName: options.trackingName } : {}) });
+  const tracking = new RunTracking({ tracker, runDir, config, configFile: loaded.file, configFiles: loaded.files, dataset, manifest, tasks, cwd: options.cwd, overrides: options.overrides, ...(options.trackingTags ? { extraTags: options.trackingTags } : {}), ...(options.trackingName ? { runName: options.trackingName } : {}), ...(options.smoke ? { smoke: true } : {}) });
   // Only the tasks no other process is training (shards and runs sharing the folder), claimed once
   // the run can be recorded; a task finished while its claim was being taken is done.
   // A finished task whose files are damaged (or whose status is) is trained again: from its

@@ -6,13 +6,14 @@ import { resolveExperiment } from '../track/sinks/mlflow/settings.js';
 
 /**
  * A smoke run (`fer run --smoke`) is the experiment in miniature, to find what breaks before a
- * long run does: every task, 2 epochs of about 2 batches of at most 8 images, on a slice of each
+ * long run does: every task, 2 epochs of about 2 batches of at most 4 images, on a slice of each
  * split, then the ensemble, the report and tracking, as in the real run. It is its own experiment
- * (name and tracking experiment with `-smoke`), so its run folder and MLflow runs are apart.
+ * (name and tracking experiment with `-smoke`), so its run folder and MLflow runs are apart. Its
+ * weights are noise: tasks checkpoint their last epoch only, and no model is logged to tracking.
  */
 export const SMOKE_EPOCHS = 2;
 const SMOKE_BATCHES = 2;
-const SMOKE_BATCH_SIZE = 8;
+const SMOKE_BATCH_SIZE = 4;
 export const SMOKE_SUFFIX = '-smoke';
 
 /** The config of the smoke run of a config. */

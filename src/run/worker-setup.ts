@@ -68,5 +68,5 @@ export async function openWorkerContext(tf: Tf, init: WorkerInit): Promise<RunCo
   if (dataset.digest !== init.dataDigest) {
     throw new RunInputChanged(`the data changed since the run read it (${dataset.source}: digest ${short(init.dataDigest)} then, ${short(dataset.digest)} now)`, 'data');
   }
-  return createRunContext(tf, loaded, dataset, init.runDir, init.configDigest);
+  return { ...createRunContext(tf, loaded, dataset, init.runDir, init.configDigest), ...(init.smoke ? { smoke: true } : {}) };
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +66,7 @@ async function setup(loaded: LoadedConfig) {
 
 interface RunOptions {
   checkpointDir?: string;
+  checkpointLastEpochOnly?: boolean;
   abortAfterBatches?: number;
   onEpoch?: (m: EpochMetrics) => void;
   /** `test`: the held-out quarter is passed as test rows (a final fit), not as a validation fold. */
@@ -88,6 +89,7 @@ async function run(loaded: LoadedConfig, options: RunOptions = {}) {
     train: { dataset, rows: trainRows, preprocessor, batchSize: loaded.config.training.batch_size, shuffle: true, seed: 5, augmenter: createAugmenter(loaded.config.data!.augment), classWeights: weights },
     [options.heldOutAs ?? 'validation']: { dataset, rows: validationRows, preprocessor, batchSize: 16, shuffle: false, seed: 5 },
     ...(options.checkpointDir ? { checkpointDir: options.checkpointDir } : {}),
+    ...(options.checkpointLastEpochOnly ? { checkpointLastEpochOnly: true } : {}),
     fingerprint: 'test',
     signal: controller.signal,
     onBatch: () => {
@@ -127,6 +129,17 @@ describe('trainer', () => {
     expect(resumed.result.resumedAfter).toBe(2);
     expect(strip(resumed.result.history)).toEqual(strip(whole.result.history));
     expect(resumed.finalWeights).toEqual(whole.finalWeights);
+  });
+
+  it('checkpoints only the last epoch when asked (a smoke run), and resumes from it', async () => {
+    const dir = path.join(tempDir(), 'checkpoint');
+    const seen: boolean[] = [];
+    // onEpoch runs after the epoch's checkpoint would have been written.
+    const whole = await run(config(tiny()), { checkpointDir: dir, checkpointLastEpochOnly: true, onEpoch: () => seen.push(existsSync(dir)) });
+    expect(seen).toEqual([false, false, false, true]);
+    const again = await run(config(tiny()), { checkpointDir: dir, checkpointLastEpochOnly: true });
+    expect(again.result.resumedAfter).toBe(4);
+    expect(again.finalWeights).toEqual(whole.finalWeights);
   });
 
   it('runs steps as recorded TensorFlow functions, as op by op does, and resumes them exactly', async () => {

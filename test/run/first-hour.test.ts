@@ -61,9 +61,14 @@ describe('a newcomer\'s first hour', () => {
     expect(existsSync(path.join(runDir, 'ensemble', 'report.txt'))).toBe(true);
     const metrics = JSON.parse(readFileSync(path.join(runDir, 'tasks', 'tiny-1', 'fold-0', 'metrics.json'), 'utf8')) as { epoch: number }[];
     expect(metrics.map((m) => m.epoch)).toEqual([1, 2]);
-    // A slice: 2 batches of at most 8 images per fold's training rows.
+    // A slice: 2 batches of at most 4 images per fold's training rows.
     const validation = readFileSync(path.join(runDir, 'tasks', 'tiny-1', 'fold-0', 'predictions.validation.csv'), 'utf8').trim().split('\n');
-    expect(validation.length - 1).toBeLessThanOrEqual(16);
+    expect(validation.length - 1).toBeLessThanOrEqual(8);
+    // Its weights are noise: tracked like a real run but without models (none logged, none registered).
+    const journal = readFileSync(path.join(runDir, 'tracking', 'journal-main.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { type: string; path?: string });
+    expect(journal.filter((e) => e.type === 'metrics').length).toBeGreaterThan(0);
+    expect(journal.filter((e) => e.type === 'model' || e.type === 'register')).toEqual([]);
+    expect(journal.some((e) => e.type === 'artifact' && e.path === 'ensemble/report.txt')).toBe(true);
   }, 180_000);
 
   it('shows the resolved config with where each value came from', async () => {
