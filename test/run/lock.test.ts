@@ -155,7 +155,13 @@ describe('a shard held from another machine', () => {
     // their heartbeat a moment old.
     const gone: LockOwner = { pid: 4242, host: 'lost-machine', since: new Date().toISOString(), command: 'fer run configs/demo.yaml --shard 1/2', nonce: 'n' };
     mkdirSync(path.join(runDir, 'tasks', 'tiny-1', 'fold-0'), { recursive: true });
-    writeFileSync(path.join(runDir, 'shard-1-of-2.lock'), JSON.stringify(gone));
+    const shardLock = path.join(runDir, 'shard-1-of-2.lock');
+    writeFileSync(shardLock, JSON.stringify(gone));
+    // Its last heartbeat 8 s ahead: stale 12 s from now (FER_LOCK_STALE_SECONDS=4), so the run finds
+    // it held however long it takes to start on a loaded machine (a just-written lock with 4 s to
+    // live was stale before a run started under a load of 10).
+    const heartbeat = new Date(Date.now() + 8_000);
+    utimesSync(shardLock, heartbeat, heartbeat);
     const claim = path.join(runDir, 'tasks', 'tiny-1', 'fold-0', 'claim.lock');
     writeFileSync(claim, JSON.stringify({ ...gone, nonce: 'm' }));
     // Touched later than the shard lock: stale only because its process's shard lock was.
