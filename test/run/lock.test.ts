@@ -157,21 +157,44 @@ describe('a shard held from another machine', () => {
     mkdirSync(path.join(runDir, 'tasks', 'tiny-1', 'fold-0'), { recursive: true });
     const shardLock = path.join(runDir, 'shard-1-of-2.lock');
     writeFileSync(shardLock, JSON.stringify(gone));
-    // Its last heartbeat 8 s ahead: stale 12 s from now (FER_LOCK_STALE_SECONDS=4), so the run finds
-    // it held however long it takes to start on a loaded machine (a just-written lock with 4 s to
-    // live was stale before a run started under a load of 10).
-    const heartbeat = new Date(Date.now() + 8_000);
-    utimesSync(shardLock, heartbeat, heartbeat);
     const claim = path.join(runDir, 'tasks', 'tiny-1', 'fold-0', 'claim.lock');
     writeFileSync(claim, JSON.stringify({ ...gone, nonce: 'm' }));
     // Touched later than the shard lock: stale only because its process's shard lock was.
     const later = new Date(Date.now() + 60_000);
     utimesSync(claim, later, later);
 
+    // The lost machine's heartbeat goes on until the run says it waits, then stops as if its last
+    // beat was 4 s ago: stale 2 s later (FER_LOCK_STALE_SECONDS=6), within the run's wait of
+    // 6 s + 2 heartbeats, however long the run took to start on a loaded machine.
     const started = Date.now();
-    const retry = await runFer(['run', 'configs/demo.yaml', '--runs', runs, '--workers', '1', '--shard', '1/2', ...quick], { env: { MLFLOW_TRACKING_URI: '', FER_LOCK_STALE_SECONDS: '4' } });
+    const child = spawn(process.execPath, [ferBin, 'run', 'configs/demo.yaml', '--runs', runs, '--workers', '1', '--shard', '1/2', ...quick], {
+      cwd: repoRoot,
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, MLFLOW_TRACKING_URI: '', FER_LOCK_STALE_SECONDS: '6' },
+    });
+    let stderr = '';
+    let beating = true;
+    const beat = (): void => {
+      if (!beating) return;
+      if (stderr.includes('is held by')) {
+        beating = false;
+        const last = new Date(Date.now() - 4_000);
+        utimesSync(shardLock, last, last);
+        return;
+      }
+      utimesSync(shardLock, new Date(), new Date());
+    };
+    beat();
+    const heart = setInterval(beat, 100);
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      beat();
+    });
+    child.stdout.resume();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearInterval(heart);
+    const retry = { code, stderr };
     expect(retry.code, retry.stderr).toBe(0);
-    expect(Date.now() - started).toBeGreaterThan(3000);
+    expect(Date.now() - started).toBeGreaterThan(2000);
     expect(retry.stderr).toContain('shard 1/2 of this run is held by pid 4242 on lost-machine (fer run configs/demo.yaml --shard 1/2), since ');
     expect(retry.stderr).toContain('took over from pid 4242 on lost-machine');
     expect(retry.stderr).toMatch(/tiny-1\/fold-0: took over from pid 4242 on lost-machine/);
