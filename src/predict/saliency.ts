@@ -28,14 +28,12 @@ export async function drawSaliency(runDir: string, dataset: Dataset, options: { 
   const { height, width, channels } = dataset.image;
   const size = height * width * channels;
   const tasks = memberModels(run).flatMap((m) => m.tasks);
-  const saved = averageTaskMaps(runDir, tasks.map((t) => t.key), chosen);
-  let computed: { maps: Float32Array; height: number; width: number } | undefined;
-  if (!saved) {
+  const loadModels = async () => {
     const images = new Uint8Array(chosen.length * size);
     chosen.forEach((c, i) => images.set(dataset.pixels.subarray(c.row * size, (c.row + 1) * size), i * size));
-    computed = await (await SavedEnsemble.open(run)).saliency(images, chosen.map((c) => c.label));
-  }
-  const { maps, height: mapHeight, width: mapWidth } = (saved ?? computed)!;
+    return (await SavedEnsemble.open(run)).saliency(images, chosen.map((c) => c.label));
+  };
+  const { maps, height: mapHeight, width: mapWidth } = averageTaskMaps(runDir, tasks.map((t) => t.key), chosen) ?? (await loadModels());
   const mapSize = mapHeight * mapWidth;
   const rows: GridRow[] = classes.map((label, c) => {
     const cells: GridImage[] = [];
