@@ -96,10 +96,12 @@ describe('loadConfig', () => {
   });
 
   it('loads every shipped config', () => {
-    for (const name of ['ensemble16', 'cnn', 'resnet18', 'quick', 'demo']) {
+    for (const name of ['ensemble16', 'cnn', 'resnet18', 'quick', 'long', 'demo']) {
       const { config } = loadConfig(path.join(repoRoot, 'configs', `${name}.yaml`));
       expect(config.name).toBe(name);
     }
+    // The baseline `npm run bench -- recipes` measures the recipes against.
+    expect(loadConfig(path.join(repoRoot, 'bench', 'baselines', 'quick-previous.yaml')).config.name).toBe('quick-previous');
   });
 
   it('expresses the reference study in ensemble16', () => {
