@@ -170,6 +170,18 @@ export function graphModel(layers: ModelTopology, weightSpecs: readonly WeightSp
           finish((name) => node(name, 'Reshape', [x, target], { T: FLOAT, Tshape: { type: 'DT_INT32' } }));
           break;
         }
+        case 'Cropping2D': {
+          // [[top, bottom], [left, right]] (Keras also writes one number, or [rows, columns]), as a strided slice
+          // of the image axes; an edge cropped by 0 runs to the end (its end mask bit), as -0 would not.
+          const raw = c.cropping as number | number[] | number[][];
+          const [[top, bottom], [left, right]] = typeof raw === 'number' ? [[raw, raw], [raw, raw]] : raw.map((r) => (typeof r === 'number' ? [r, r] : r)) as [[number, number], [number, number]];
+          const endMask = 1 | 8 | (bottom === 0 ? 2 : 0) | (right === 0 ? 4 : 0);
+          const begin = int32s(`${layer.name}/begin`, [0, top!, left!, 0]);
+          const end = int32s(`${layer.name}/end`, [0, -bottom!, -right!, 0]);
+          const strides = int32s(`${layer.name}/strides`, [1, 1, 1, 1]);
+          finish((name) => node(name, 'StridedSlice', [x, begin, end, strides], { T: FLOAT, Index: { type: 'DT_INT32' }, begin_mask: { i: '9' }, end_mask: { i: String(endMask) }, ellipsis_mask: { i: '0' }, new_axis_mask: { i: '0' }, shrink_axis_mask: { i: '0' } }));
+          break;
+        }
         case 'Reshape':
           finish((name) => node(name, 'Reshape', [x, int32s(`${layer.name}/shape`, [-1, ...(c.target_shape as number[])])], { T: FLOAT, Tshape: { type: 'DT_INT32' } }));
           break;
