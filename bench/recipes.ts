@@ -10,10 +10,11 @@
  * except the parsed-data cache, which every run finds the same way.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { listRuns, readEnsembleSummary, readTaskMetrics, type EpochMetrics } from '../src/store/run-folder.js';
 import { fer2013Csv } from './fer-data.js';
 import { printMachine } from './report.js';
 
@@ -33,19 +34,15 @@ interface RecipeResult {
   imagesPerSecond: number;
 }
 
-interface Summary {
-  ensemble: { test?: { accuracy: number } };
-  views?: { label: string; withoutViews: { test?: { accuracy: number } } };
-}
 
 /** A member's per-epoch record: minutes since its start, training accuracy, and validation or test accuracy where recorded. */
-function printCurve(task: string, rows: Record<string, string>[]): void {
+function printCurve(task: string, rows: readonly EpochMetrics[]): void {
   console.log(`  ${task}: epoch  minutes  train acc.  val. acc.  test acc.  images/s`);
   let seconds = 0;
   for (const row of rows) {
-    seconds += Number(row.seconds);
-    const cell = (value: string | undefined) => (value ? `${(Number(value) * 100).toFixed(1)}%` : '-').padStart(9);
-    console.log(`  ${' '.repeat(task.length)}  ${row.epoch!.padStart(5)}  ${(seconds / 60).toFixed(1).padStart(7)}  ${cell(row.accuracy).padStart(10)}  ${cell(row.val_accuracy)}  ${cell(row.test_accuracy)}  ${Number(row.images_per_second).toFixed(0).padStart(8)}`);
+    seconds += row.seconds;
+    const cell = (value: number | undefined) => (value === undefined ? '-' : `${(value * 100).toFixed(1)}%`).padStart(9);
+    console.log(`  ${' '.repeat(task.length)}  ${String(row.epoch).padStart(5)}  ${(seconds / 60).toFixed(1).padStart(7)}  ${cell(row.accuracy).padStart(10)}  ${cell(row.val_accuracy)}  ${cell(row.test_accuracy)}  ${row.images_per_second.toFixed(0).padStart(8)}`);
   }
 }
 
@@ -59,16 +56,17 @@ function runRecipe(label: string, config: string): RecipeResult {
     const result = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, MLFLOW_TRACKING_URI: '' } });
     const minutes = (performance.now() - started) / 60_000;
     if (result.status !== 0) throw new Error(`fer run ${config} exited with ${result.status}`);
-    const experiment = path.join(runs, readdirSync(runs).find((name) => !name.startsWith('.'))!);
-    const run = path.join(experiment, readdirSync(experiment).find((name) => name.startsWith('run-'))!);
-    const summary = JSON.parse(readFileSync(path.join(run, 'ensemble', 'summary.json'), 'utf8')) as Summary;
+    const run = listRuns(runs)[0]?.dir;
+    const summary = run === undefined ? undefined : readEnsembleSummary(run);
+    if (run === undefined || summary === undefined) throw new Error(`fer run ${config} left no finished run in ${runs}`);
     // Epochs and training speed from the members' own records (the mean over members), and each member's curve.
-    const epochRows = readdirSync(path.join(run, 'tasks')).map((task) => {
-      const [header, ...lines] = readFileSync(path.join(run, 'tasks', task, 'all', 'metrics.csv'), 'utf8').trim().split('\n');
-      const columns = header!.split(',');
-      const rows = lines.map((line) => Object.fromEntries(line.split(',').map((cell, i) => [columns[i]!, cell])));
-      printCurve(task, rows);
-      return { epochs: rows.length, rate: rows.reduce((sum, row) => sum + Number(row.images_per_second), 0) / rows.length };
+    // A recipe fits once on all training rows, so each member has one task, <member>/all.
+    const epochRows = readdirSync(path.join(run, 'tasks')).map((member) => {
+      const key = `${member}/all`;
+      const rows = readTaskMetrics(run, key);
+      if (rows === undefined || rows.length === 0) throw new Error(`task ${key} of ${run} has no metrics.json`);
+      printCurve(key, rows);
+      return { epochs: rows.length, rate: rows.reduce((sum, row) => sum + row.images_per_second, 0) / rows.length };
     });
     return {
       label,

@@ -21,6 +21,7 @@ import { gunzipSync } from 'node:zlib';
 import type * as tfjs from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import { startEngine } from '../src/backend/backend.js';
+import { listRuns, readTaskMetrics } from '../src/store/run-folder.js';
 import { handWrittenCnn } from './baselines/reference-models.js';
 import { printMachine } from './report.js';
 import { fer2013Csv } from './fer-data.js';
@@ -83,17 +84,12 @@ function ferRun(seed: number): EpochResult[] {
   delete env.FER_TFJS_GRADIENTS;
   const result = spawnSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
   if (result.status !== 0) throw new Error(`fer run exited with ${result.status}`);
-  const experiment = path.join(runs, 'cnn');
-  const run = readdirSync(experiment).find((name) => name.startsWith('run-'))!;
-  const member = readdirSync(path.join(experiment, run, 'tasks'))[0]!;
-  const csv = readFileSync(path.join(experiment, run, 'tasks', member, 'all', 'metrics.csv'), 'utf8').trim().split('\n');
-  const header = csv[0]!.split(',');
-  const column = (name: string) => header.indexOf(name);
+  const run = listRuns(runs)[0]?.dir;
+  const member = run === undefined ? undefined : readdirSync(path.join(run, 'tasks'))[0];
+  const history = run === undefined || member === undefined ? undefined : readTaskMetrics(run, `${member}/all`);
   rmSync(runs, { recursive: true, force: true });
-  return csv.slice(1).map((line) => {
-    const cells = line.split(',');
-    return { accuracy: Number(cells[column('test_accuracy')]), seconds: Number(cells[column('seconds')]) };
-  });
+  if (history === undefined) throw new Error('fer run left no per-epoch metrics');
+  return history.map((epoch) => ({ accuracy: epoch.test_accuracy ?? Number.NaN, seconds: epoch.seconds }));
 }
 
 // The baseline is plain tfjs-node: none of fer's kernel replacements (the fer run is a child process).
