@@ -96,7 +96,7 @@ describe('loadConfig', () => {
   });
 
   it('loads every shipped config', () => {
-    for (const name of ['ensemble16', 'cnn', 'resnet18', 'quick', 'long', 'demo']) {
+    for (const name of ['ensemble16', 'cnn', 'resnet18', 'quick', 'hour', 'long', 'demo']) {
       const { config } = loadConfig(path.join(repoRoot, 'configs', `${name}.yaml`));
       expect(config.name).toBe(name);
     }
