@@ -25,6 +25,21 @@ describe('a newcomer\'s first hour', () => {
     expect(second.stderr).not.toContain('timing');
   }, 180_000);
 
+  it('counts held-out validation rows out of the training images it estimates', async () => {
+    const dir = tempDir('fer-estimate-held-');
+    const env = { FER_CACHE: path.join(dir, 'cache') };
+    const rowsWith = async (...set: string[]) => {
+      const result = await runFer(['run', demo, '--dry-run', '--json', '--set', '~folds', ...set.flatMap((s) => ['--set', s])], { cwd: dir, env });
+      expect(result.code, result.stderr).toBe(0);
+      return (JSON.parse(result.stdout) as { estimate: { rows: number } }).estimate.rows;
+    };
+    const all = await rowsWith();
+    const kept = await rowsWith('data.split.validation_fraction=0.25');
+    // 80 synthetic rows per class: 20 of each held out.
+    expect(all).toBe(80 * 7);
+    expect(kept).toBe(60 * 7);
+  }, 180_000);
+
   it('after a run, the cache holds the training rate its epochs measured, not the probe\'s', async () => {
     const dir = tempDir('fer-estimate-learn-');
     const env = { FER_CACHE: path.join(dir, 'cache') };
