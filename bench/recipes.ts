@@ -34,7 +34,6 @@ interface RecipeResult {
   imagesPerSecond: number;
 }
 
-
 /** A member's per-epoch record: minutes since its start, training accuracy, and validation or test accuracy where recorded. */
 function printCurve(task: string, rows: readonly EpochMetrics[]): void {
   console.log(`  ${task}: epoch  minutes  train acc.  val. acc.  test acc.  images/s`);

@@ -59,6 +59,18 @@ export function stratifiedHoldOut(dataset: Dataset, rows: Int32Array, fraction: 
   return { kept: rows.filter((r) => !held[r]), held: rows.filter((r) => held[r] === 1) };
 }
 
+/**
+ * The rows held out as validation by `data.split.validation_fraction` in a run without folds (folds
+ * validate on their own rows): the training rows trained on and those validated on. The one place
+ * both the run and its estimate take them from, so that they agree.
+ */
+export function validationHoldOut(dataset: Dataset, train: Int32Array, split: DataConfig['split'], seed: number, folds: boolean): { train: Int32Array; validation: Int32Array } | undefined {
+  const fraction = split.validation_fraction;
+  if (folds || fraction === null || fraction === undefined) return undefined;
+  const { kept, held } = stratifiedHoldOut(dataset, train, fraction, seed, 'validation_fraction');
+  return { train: kept, validation: held };
+}
+
 function namedSplit(dataset: Dataset, name: string, key: string): Int32Array {
   const rows = rowsOfSplit(dataset, name);
   if (rows.length === 0) {

@@ -7,7 +7,7 @@ import { ferCacheDir } from '../core/cache-dir.js';
 import { ferVersion } from '../core/package.js';
 import type { Dataset } from '../data/dataset.js';
 import { assignFolds, foldRows } from '../data/folds.js';
-import { selectSplits, stratifiedHoldOut } from '../data/splits.js';
+import { selectSplits, validationHoldOut } from '../data/splits.js';
 import { readTaskMetrics, writeAtomic } from '../store/run-folder.js';
 import type { Task } from '../store/tasks.js';
 import { formatDuration } from './display.js';
@@ -59,10 +59,8 @@ export function taskWork(loaded: LoadedConfig, dataset: Dataset, tasks: readonly
   const splits = selectSplits(dataset, config.data!.split, config.seed);
   const folds = config.folds ? assignFolds(splits.train.map((r) => dataset.labels[r]!), dataset.classes.length, config.folds.k, config.folds.strategy, config.seed) : undefined;
   const test = splits.test?.length ?? 0;
-  // The same hold-out the run makes (execute-task.ts): its rows are validated on, not trained on.
-  const fraction = config.data!.split.validation_fraction;
-  const heldOut = !folds && typeof fraction === 'number' ? stratifiedHoldOut(dataset, splits.train, fraction, config.seed, 'validation_fraction') : undefined;
-  const whole = heldOut ? { train: heldOut.kept, validation: heldOut.held } : { train: splits.train, validation: new Int32Array(0) };
+  // Held-out validation rows are validated on, not trained on: the run's own hold-out.
+  const whole = validationHoldOut(dataset, splits.train, config.data!.split, config.seed, folds !== undefined) ?? { train: splits.train, validation: new Int32Array(0) };
   return tasks.map((task) => {
     const rows = task.fold === null || !folds ? whole : foldRows(splits.train, folds, task.fold);
     const validation = rows.validation.length;

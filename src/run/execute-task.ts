@@ -6,7 +6,7 @@ import { classWeights } from '../data/class-weights.js';
 import { classCounts, type Dataset } from '../data/dataset.js';
 import { assignFolds, foldRows, type FoldAssignment } from '../data/folds.js';
 import { fitPreprocessor, type Preprocessor } from '../data/preprocess.js';
-import { SealedRows, selectSplits, stratifiedHoldOut, type SplitRows } from '../data/splits.js';
+import { SealedRows, selectSplits, validationHoldOut, type SplitRows } from '../data/splits.js';
 import { testTime } from '../data/test-time.js';
 import { buildLoss } from '../engine/loss.js';
 import { inputGradientMaps } from '../engine/saliency.js';
@@ -43,11 +43,7 @@ export function createRunContext(tf: Tf, loaded: LoadedConfig, dataset: Dataset,
   const config = loaded.config;
   const selected: SplitRows = selectSplits(dataset, config.data!.split, config.seed);
   const splits = { train: selected.train, ...(selected.test ? { test: new SealedRows(selected.test) } : {}) };
-  const fraction = config.data!.split.validation_fraction;
-  const holdOut =
-    !config.folds && fraction !== null && fraction !== undefined
-      ? (({ kept, held }) => ({ train: kept, validation: held }))(stratifiedHoldOut(dataset, splits.train, fraction, config.seed, 'validation_fraction'))
-      : undefined;
+  const holdOut = validationHoldOut(dataset, splits.train, config.data!.split, config.seed, Boolean(config.folds));
   const folds = config.folds
     ? assignFolds(
         splits.train.map((row) => dataset.labels[row]!),
