@@ -311,10 +311,13 @@ export function describeEstimate(e: RunEstimate): string[] {
 
 /** What would make a long run shorter, for this config. */
 export function shortenings(e: RunEstimate, command: string, onGpu: boolean): string[] {
+  // A task is the unit a shard runs, so a single task cannot be split (long.yaml trains one network).
   const machines = Math.min(e.tasks, Math.max(2, Math.ceil(e.seconds / LONG_RUN_SECONDS)));
   const fewer = Math.max(1, Math.floor(e.epochs / 4));
   return [
-    `split it across ${machines} machines sharing the runs folder: ${command} --shard i/${machines} on machine i, then ${command} --collect (about ${formatDuration(e.seconds / machines)} each)`,
+    ...(machines >= 2
+      ? [`split it across ${machines} machines sharing the runs folder: ${command} --shard i/${machines} on machine i, then ${command} --collect (about ${formatDuration(e.seconds / machines)} each)`]
+      : []),
     ...(onGpu ? [] : ['train on a GPU: fer setup native --gpu on a machine with an NVIDIA GPU (docs/engine.md)']),
     `fewer epochs: --set training.epochs=${fewer} (about ${formatDuration((e.seconds * fewer) / Math.max(1, e.epochs))})`,
     `check the whole pipeline first, in minutes: ${command} --smoke`,
